@@ -1,0 +1,1 @@
+"""Domain model shared by every layer: Flurstückskennzeichen, parcels, buildings, addresses."""

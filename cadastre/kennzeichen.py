@@ -1,0 +1,265 @@
+"""Flurstückskennzeichen: read every common way people write a parcel, normalise, format."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from cadastre.errors import KennzeichenError
+
+EXAMPLES_DE = "05-3144-039-00040/0004, 3144 39 40/4 oder „Gemarkung Rüttenscheid Flur 39 Flurstück 40/4“"
+EXAMPLES_EN = "05-3144-039-00040/0004, 3144 39 40/4 or “Gemarkung Rüttenscheid Flur 39 Flurstück 40/4”"
+
+
+def fold(text: str) -> str:
+    """Case- and umlaut-insensitive form used for every name comparison."""
+    text = text.casefold().replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class GemarkungRef:
+    land: str  # two digits, e.g. "05"
+    nummer: str  # four digits, e.g. "3144"
+    name: str | None = None
+    has_flur: bool = True
+
+    @property
+    def schluessel(self) -> str:
+        return self.land + self.nummer
+
+
+@dataclass
+class GemarkungIndex:
+    """Known Gemarkungen, for resolving names and completing the Land of a 4-digit number."""
+
+    gemarkungen: list[GemarkungRef] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_name: dict[str, list[GemarkungRef]] = {}
+        self._by_number: dict[str, list[GemarkungRef]] = {}
+        self._by_key: dict[str, GemarkungRef] = {}
+        for ref in self.gemarkungen:
+            self._add(ref)
+
+    def _add(self, ref: GemarkungRef) -> None:
+        existing = self._by_key.get(ref.schluessel)
+        if existing is not None:
+            if existing.name or not ref.name:
+                return
+            self.gemarkungen.remove(existing)
+            self._by_number[ref.nummer].remove(existing)
+        self._by_key[ref.schluessel] = ref
+        if ref not in self.gemarkungen:
+            self.gemarkungen.append(ref)
+        self._by_number.setdefault(ref.nummer, []).append(ref)
+        if ref.name:
+            self._by_name.setdefault(fold(ref.name), []).append(ref)
+
+    def add(self, ref: GemarkungRef) -> None:
+        self._add(ref)
+
+    def by_name(self, name: str) -> list[GemarkungRef]:
+        return list(self._by_name.get(fold(name), []))
+
+    def by_number(self, nummer: str) -> list[GemarkungRef]:
+        return list(self._by_number.get(nummer, []))
+
+    def get(self, schluessel: str) -> GemarkungRef | None:
+        return self._by_key.get(schluessel)
+
+    def name_of(self, land: str, nummer: str) -> str | None:
+        ref = self._by_key.get(land + nummer)
+        return ref.name if ref else None
+
+
+@dataclass(frozen=True, order=True)
+class Flurstueckskennzeichen:
+    """A parcel key; `flur` is None where the Gemarkung has no Flur (written `___`)."""
+
+    land: str
+    gemarkung: str
+    flur: int | None
+    zaehler: int
+    nenner: int | None = None
+    folge: int | None = None
+
+    @property
+    def key(self) -> str:
+        flur = "___" if self.flur is None else f"{self.flur:03d}"
+        nenner = "____" if self.nenner is None else f"{self.nenner:04d}"
+        folge = "__" if self.folge is None else f"{self.folge:02d}"
+        return f"{self.land}{self.gemarkung}{flur}{self.zaehler:05d}{nenner}{folge}"
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def gemarkungsschluessel(self) -> str:
+        return self.land + self.gemarkung
+
+    @property
+    def nummer(self) -> str:
+        """The parcel number as printed on the map: Zähler or Zähler/Nenner."""
+        return f"{self.zaehler}/{self.nenner}" if self.nenner is not None else str(self.zaehler)
+
+    def dashed(self) -> str:
+        flur = "___" if self.flur is None else f"{self.flur:03d}"
+        text = f"{self.land}-{self.gemarkung}-{flur}-{self.zaehler:05d}"
+        if self.nenner is not None:
+            text += f"/{self.nenner:04d}"
+        if self.folge is not None:
+            text += f".{self.folge:02d}"
+        return text
+
+    def label(self, gemarkung_name: str | None = None, lang: str = "de") -> str:
+        """Display form, e.g. "Gemarkung Rüttenscheid, Flur 39, Flurstück 40/4"."""
+        gemarkung = gemarkung_name or self.gemarkung
+        parts = [f"Gemarkung {gemarkung}"]
+        if self.flur is not None:
+            parts.append(f"Flur {self.flur}")
+        parts.append(f"Flurstück {self.nummer}")
+        return ", ".join(parts)
+
+
+_KEY = re.compile(r"^(\d{2})(\d{4})(\d{3}|_{3})(\d{5})(\d{4}|_{4})?(\d{2}|_{2})?$")
+_DASHED = re.compile(
+    r"^(?:(\d{2})-?)?(\d{4})-(\d{1,3}|_{3})-(\d{1,5})(?:\s*/\s*(\d{1,4}))?(?:\.(\d{1,2}))?$"
+)
+_SPACED = re.compile(r"^(?:(\d{2})\s+)?(\d{4})\s+(?:(\d{1,3})\s+)?(\d{1,5})(?:\s*/\s*(\d{1,4}))?$")
+_GEMARKUNG_WORD = r"(?:gemarkung|gemkg\.?|gmk\.?|gem\.?)"
+_FLUR_WORD = r"(?:flur|fl\.)"
+_FLURSTUECK_WORD = r"(?:flurstück|flurstueck|flurst\.?|flst\.?)"
+_TEXT = re.compile(
+    rf"^(?:{_GEMARKUNG_WORD}\s*)?(?P<gem>[^,]+?)\s*,?\s*"
+    rf"(?:{_FLUR_WORD}\s*(?P<flur>\d{{1,3}})\s*,?\s*)?"
+    rf"{_FLURSTUECK_WORD}\s*(?:nr\.?\s*)?(?P<z>\d{{1,5}})(?:\s*/\s*(?P<n>\d{{1,4}}))?$",
+    re.IGNORECASE,
+)
+
+
+def _error_not_a_key(text: str) -> KennzeichenError:
+    shown = text if len(text) <= 60 else text[:57] + "…"
+    compact = text.replace(" ", "")
+    if re.fullmatch(r"[\d_]{8,}", compact) and len(compact) != 20:
+        return KennzeichenError(
+            f"„{shown}“ hat {len(compact)} Zeichen; ein Flurstückskennzeichen hat 20 "
+            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). Beispiele: {EXAMPLES_DE}.",
+            f"“{shown}” has {len(compact)} characters; a parcel key has 20 "
+            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). Examples: {EXAMPLES_EN}.",
+        )
+    return KennzeichenError(
+        f"„{shown}“ ist keine Flurstücksangabe, die wir lesen können. Beispiele: {EXAMPLES_DE}.",
+        f"“{shown}” is not a parcel reference we can read. Examples: {EXAMPLES_EN}.",
+    )
+
+
+def _number(value: str | None, what_de: str, what_en: str, maximum: int) -> int | None:
+    if value is None or set(value) == {"_"}:
+        return None
+    number = int(value)
+    if not 1 <= number <= maximum:
+        raise KennzeichenError(
+            f"{what_de} {value} ist ungültig: erlaubt sind 1 bis {maximum}.",
+            f"{what_en} {value} is invalid: allowed are 1 to {maximum}.",
+        )
+    return number
+
+
+def _resolve_land(
+    nummer: str, land: str | None, index: GemarkungIndex | None, default_land: str | None
+) -> str:
+    if land:
+        return land
+    candidates = index.by_number(nummer) if index else []
+    lands = sorted({ref.land for ref in candidates})
+    if len(lands) == 1:
+        return lands[0]
+    if len(lands) > 1:
+        raise KennzeichenError(
+            f"Die Gemarkungsnummer {nummer} gibt es in mehreren Ländern ({', '.join(lands)}); "
+            "bitte geben Sie das vollständige 20-stellige Kennzeichen an.",
+            f"Gemarkung number {nummer} exists in several states ({', '.join(lands)}); "
+            "please give the full 20-character key.",
+        )
+    if default_land:
+        return default_land
+    raise KennzeichenError(
+        f"Zur Gemarkungsnummer {nummer} fehlt das Land; bitte geben Sie das 20-stellige Kennzeichen an.",
+        f"The state is missing for Gemarkung number {nummer}; please give the 20-character key.",
+    )
+
+
+def _resolve_gemarkung_text(
+    text: str, index: GemarkungIndex | None, default_land: str | None
+) -> tuple[str, str]:
+    text = text.strip()
+    if re.fullmatch(r"\d{6}", text):
+        return text[:2], text[2:]
+    if re.fullmatch(r"\d{4}", text):
+        return _resolve_land(text, None, index, default_land), text
+    matches = index.by_name(text) if index else []
+    if not matches:
+        raise KennzeichenError(
+            f"Die Gemarkung „{text}“ ist hier nicht bekannt. Bitte prüfen Sie die Schreibweise "
+            "oder geben Sie die vierstellige Gemarkungsnummer an.",
+            f"Gemarkung “{text}” is not known here. Please check the spelling "
+            "or give the four-digit Gemarkung number.",
+        )
+    if len(matches) > 1:
+        numbers = ", ".join(f"{ref.nummer}" for ref in matches)
+        raise KennzeichenError(
+            f"Den Gemarkungsnamen „{text}“ gibt es mehrfach ({numbers}); bitte geben Sie die Nummer an.",
+            f"Gemarkung name “{text}” is ambiguous ({numbers}); please give the number.",
+        )
+    return matches[0].land, matches[0].nummer
+
+
+def parse_kennzeichen(
+    text: str, index: GemarkungIndex | None = None, default_land: str | None = None
+) -> Flurstueckskennzeichen:
+    """Read a parcel reference in any accepted form; raise KennzeichenError saying what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise KennzeichenError("Bitte geben Sie ein Flurstück an.", "Please give a parcel.")
+    if len(text) > 200:
+        raise KennzeichenError(
+            "Die Flurstücksangabe ist zu lang (höchstens 200 Zeichen).",
+            "The parcel reference is too long (200 characters at most).",
+        )
+    cleaned = " ".join(text.strip().split())
+
+    if match := _KEY.match(cleaned.replace(" ", "")):
+        land, gem, flur, zaehler, nenner, folge = match.groups()
+    elif match := _DASHED.match(cleaned.replace(" - ", "-")):
+        land, gem, flur, zaehler, nenner, folge = match.groups()
+        land = _resolve_land(gem, land, index, default_land)
+    elif match := _SPACED.match(cleaned):
+        land, gem, flur, zaehler, nenner = match.groups()
+        folge = None
+        land = _resolve_land(gem, land, index, default_land)
+    elif match := _TEXT.match(cleaned):
+        land, gem = _resolve_gemarkung_text(match["gem"], index, default_land)
+        flur, zaehler, nenner, folge = match["flur"], match["z"], match["n"], None
+    else:
+        raise _error_not_a_key(cleaned)
+
+    return Flurstueckskennzeichen(
+        land=land,
+        gemarkung=gem,
+        flur=_number(flur, "Flur", "Flur", 999),
+        zaehler=_number(zaehler, "Flurstückszähler", "Parcel numerator", 99999),  # type: ignore[arg-type]
+        nenner=_number(nenner, "Flurstücksnenner", "Parcel denominator", 9999),
+        folge=_number(folge, "Folgenummer", "Sequence number", 99),
+    )
+
+
+def try_parse_kennzeichen(
+    text: str, index: GemarkungIndex | None = None, default_land: str | None = None
+) -> Flurstueckskennzeichen | None:
+    try:
+        return parse_kennzeichen(text, index, default_land)
+    except KennzeichenError:
+        return None

@@ -1,0 +1,70 @@
+"""Records every source delivers and every renderer draws: parcels, buildings, addresses, streets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shapely.geometry.base import BaseGeometry
+
+from cadastre.kennzeichen import Flurstueckskennzeichen
+
+NATIVE_CRS = "EPSG:25832"
+
+
+@dataclass
+class Parcel:
+    """One Flurstück; geometry in the native CRS (EPSG:25832)."""
+
+    kennzeichen: Flurstueckskennzeichen
+    geometry: BaseGeometry
+    gemarkung_name: str | None = None
+    flaeche_m2: float | None = None  # official area (amtliche Fläche), not the computed one
+    lage: list[str] = field(default_factory=list)
+    aktualitaet: str | None = None  # ISO date of the last update
+    nutzung: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.kennzeichen.key
+
+    @property
+    def label(self) -> str:
+        return self.kennzeichen.label(self.gemarkung_name)
+
+    @property
+    def official_or_computed_area(self) -> float:
+        return self.flaeche_m2 if self.flaeche_m2 is not None else round(self.geometry.area, 1)
+
+
+@dataclass
+class Building:
+    geometry: BaseGeometry
+    function: int | None = None
+    lage: str | None = None
+
+
+@dataclass
+class Address:
+    point: BaseGeometry
+    street: str
+    house_number: str  # number and suffix, e.g. "12a"
+
+    @property
+    def text(self) -> str:
+        return f"{self.street} {self.house_number}".strip()
+
+
+@dataclass
+class Street:
+    line: BaseGeometry
+    name: str
+
+
+@dataclass
+class MapFeatures:
+    """Everything a map face shows inside one extent."""
+
+    parcels: list[Parcel] = field(default_factory=list)
+    buildings: list[Building] = field(default_factory=list)
+    addresses: list[Address] = field(default_factory=list)
+    streets: list[Street] = field(default_factory=list)

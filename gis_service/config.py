@@ -1,0 +1,481 @@
+"""One YAML file + ${VAR:-default} from the environment, validated at start with errors that name the key."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DATASET = PROJECT_ROOT / "fixtures" / "demo" / "demo_gemarkung.gpkg"
+CONFIG_ENV = "GIS_SERVICE_CONFIG"
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and what is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldsConfig(_Strict):
+    kennzeichen: str = "flstkennz"
+    land: str | None = "land"
+    gemarkungsnummer: str | None = "gemaschl"
+    gemarkung: str | None = "gemarkung"
+    flur: str | None = "flur"
+    zaehler: str | None = "flstnrzae"
+    nenner: str | None = "flstnrnen"
+    flaeche: str | None = "flaeche"
+    lage: str | None = "lagebeztxt"
+    lage_separator: str = ";"
+    aktualitaet: str | None = "aktualit"
+    nutzung: str | None = "tntxt"
+    geometry: str = "geometrie"
+
+
+class AddressFieldsConfig(_Strict):
+    street: str = "strassenname"
+    house_number: str = "hausnummer"
+    suffix: str | None = "adressierungszusatz"
+
+
+class LayersConfig(_Strict):
+    flurstueck: str = "flurstueck"
+    gebaeude: str | None = "gebaeude"
+    adresse: str | None = "adresse"
+    strasse: str | None = "strasse"
+
+
+class LocalSourceSettings(_Strict):
+    type: Literal["local"] = "local"
+    dataset: Path = DEMO_DATASET
+    layers: LayersConfig = LayersConfig()
+    fields: FieldsConfig = FieldsConfig()
+    address_fields: AddressFieldsConfig = AddressFieldsConfig()
+    gemarkungen: dict[str, str] = Field(default_factory=dict, description="Gemarkungsschlüssel (Land+Nummer) → name")
+    default_land: str | None = None
+    data_currency: str | None = None
+    attribution: str = "Demo-Daten: fiktive Gemarkung Lindenhagen, erzeugt von gis-service (keine amtlichen Daten)"
+    name: str = ""
+
+    @field_validator("gemarkungen")
+    @classmethod
+    def _gemarkung_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"\d{6}", str(key)):
+                raise ValueError(f"key {key!r} must be Land + Gemarkung number, six digits such as '053144'")
+        return value
+
+    @field_validator("default_land")
+    @classmethod
+    def _land(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{2}", value):
+            raise ValueError("must be a two-digit Land code such as '05'")
+        return value
+
+
+SourceSettings = Annotated[Union[LocalSourceSettings], Field(discriminator="type")]
+
+
+class PreviewSettings(_Strict):
+    scales: list[int] = [500, 1000, 2000]
+    default_scale: int = 1000
+    papers: list[Literal["A4", "A3"]] = ["A4", "A3"]
+    default_paper: Literal["A4", "A3"] = "A4"
+    default_orientation: Literal["portrait", "landscape"] = "portrait"
+    min_dpi: int = 72
+    max_dpi: int = 300
+    default_dpi: int = 96
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("needs at least one scale")
+        for scale in value:
+            if not 250 <= scale <= 5000:
+                raise ValueError(f"scale 1:{scale} is outside 1:250 … 1:5000")
+        return sorted(set(value))
+
+    @field_validator("max_dpi", "min_dpi", "default_dpi")
+    @classmethod
+    def _dpi(cls, value: int) -> int:
+        if not 72 <= value <= 600:
+            raise ValueError(f"{value} is outside 72 … 600 dpi")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_allowed(self) -> "PreviewSettings":
+        if self.default_scale not in self.scales:
+            raise ValueError(f"default_scale 1:{self.default_scale} is not in scales {self.scales}")
+        if self.default_paper not in self.papers:
+            raise ValueError(f"default_paper {self.default_paper} is not in papers {self.papers}")
+        if not self.min_dpi <= self.default_dpi <= self.max_dpi:
+            raise ValueError("default_dpi must lie between min_dpi and max_dpi")
+        return self
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    threads: int = Field(8, ge=1, le=256)
+
+
+class EmbedSettings(_Strict):
+    allowed_origins: list[str] = Field(default_factory=list, description="origins allowed to frame /embed")
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin):
+                raise ValueError(f"{origin!r} is not an origin such as 'https://formulare.example.de'")
+        return value
+
+
+class Settings(_Strict):
+    source: SourceSettings = LocalSourceSettings()
+    preview: PreviewSettings = PreviewSettings()
+    server: ServerSettings = ServerSettings()
+    embed: EmbedSettings = EmbedSettings()
+    instance_path: Path | None = None
+    default_language: Literal["de", "en"] = "de"
+    secret_key: str | None = None
+    orders: OrdersSettings = Field(default_factory=lambda: OrdersSettings())
+
+    config_file: Path | None = Field(default=None, exclude=True)
+
+
+def substitute_environment(value: Any, where: str = "") -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string of a parsed YAML document."""
+    if isinstance(value, dict):
+        return {k: substitute_environment(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_environment(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match) -> str:
+        name, default = match["name"], match["default"]
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: environment variable {name} is not set and has no default (${{{name}:-…}})")
+
+    replaced = _VARIABLE.sub(replace, value)
+    if replaced != value and _VARIABLE.fullmatch(value):
+        # a whole-value variable may carry a number or a boolean; read it as YAML would
+        try:
+            return yaml.safe_load(replaced) if replaced.strip() else replaced
+        except yaml.YAMLError:
+            return replaced
+    return replaced
+
+
+def _format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see README, configuration reference)"
+        lines.append(f"  {location or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    source = settings.source
+    if isinstance(source, LocalSourceSettings) and not source.dataset.is_absolute():
+        source.dataset = (base / source.dataset).resolve()
+    if settings.instance_path is not None and not settings.instance_path.is_absolute():
+        settings.instance_path = (base / settings.instance_path).resolve()
+    return settings
+
+
+def load_settings(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
+    """Settings from `path`, else $GIS_SERVICE_CONFIG, else the embedded demo defaults.
+
+    Relative paths in a config file are relative to the file's own folder.
+    """
+    path = path or os.environ.get(CONFIG_ENV) or None
+    raw: dict = {}
+    base = PROJECT_ROOT
+    source_name = "the built-in defaults"
+    if path:
+        path = Path(path)
+        source_name = str(path)
+        if not path.is_file():
+            raise ConfigError(f"configuration file {path} does not exist")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of keys")
+        base = path.resolve().parent
+    raw = substitute_environment(raw)
+    if isinstance(raw.get("source"), dict):
+        raw["source"].setdefault("type", "local")
+    if overrides:
+        raw = _merge(raw, overrides)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source_name)) from None
+    settings.config_file = Path(path).resolve() if path else None
+    return _resolve_paths(settings, base)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --- orders (issue 4): products and fees, payment, office, mail, staff, data protection, handover ---
+
+PAPERS_ALL = ("A4", "A3", "A2", "A1", "A0")
+
+
+class LocalText(_Strict):
+    de: str
+    en: str = ""
+
+    def get(self, lang: str) -> str:
+        return (self.en if lang == "en" else self.de) or self.de
+
+
+class ProductConfig(_Strict):
+    """One orderable product; fees in cents (EUR, public fees carry no VAT)."""
+
+    id: str
+    name: LocalText
+    description: LocalText = LocalText(de="")
+    kind: Literal["map", "record"] = "map"  # map: Liegenschaftskarte (paper, scale); record: a Nachweis
+    fulfilment: Literal["automatic", "staff"] = "staff"
+    fee_cents: int = Field(ge=0, le=10_000_000)
+    large_paper_fee_cents: int | None = Field(default=None, ge=0, le=10_000_000)  # papers larger than A3
+    certified_fee_cents: int = Field(default=0, ge=0, le=10_000_000)
+    copy_fee_cents: int = Field(default=0, ge=0, le=10_000_000)  # each further copy (Mehrausfertigung)
+    max_copies: int = Field(default=1, ge=1, le=100)
+    papers: list[Literal["A4", "A3", "A2", "A1", "A0"]] = Field(default_factory=list)
+    scales: list[int] = Field(default_factory=list)
+    deliveries: list[Literal["download", "post"]] = ["download"]
+    certifiable: bool = False
+    requires_justification: bool = False
+    payment_methods: list[Literal["online", "invoice"]] = ["online"]
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and '-', at most 40 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ProductConfig":
+        if self.kind == "map" and (not self.papers or not self.scales):
+            raise ValueError(f"product {self.id}: a map product needs papers and scales")
+        if self.fulfilment == "automatic":
+            if self.kind != "map" or self.requires_justification:
+                raise ValueError(f"product {self.id}: only a map product without justification can be automatic")
+            if "invoice" in self.payment_methods:
+                raise ValueError(f"product {self.id}: invoice is a payment method for staff-made products only")
+            if any(p not in ("A4", "A3") for p in self.papers):
+                raise ValueError(f"product {self.id}: automatic production offers A4 and A3 only")
+        if not self.deliveries or not self.payment_methods:
+            raise ValueError(f"product {self.id}: needs at least one delivery and one payment method")
+        if self.max_copies > 1 and "post" not in self.deliveries:
+            raise ValueError(f"product {self.id}: further copies need delivery by post")
+        for scale in self.scales:
+            if not 250 <= scale <= 5000:
+                raise ValueError(f"product {self.id}: scale 1:{scale} is outside 1:250 … 1:5000")
+        return self
+
+
+def _default_products() -> list[ProductConfig]:
+    # Fees as published by NRW offices (VermWertKostO NRW); tariff numbers unverified, hence config.
+    return [
+        ProductConfig(
+            id="karte-online",
+            name=LocalText(de="Auszug aus der Liegenschaftskarte (Sofort-Download)",
+                           en="Extract of the cadastral map (instant download)"),
+            description=LocalText(de="Amtlicher Auszug als PDF, sofort nach der Bezahlung, DIN A4 oder A3.",
+                                  en="Official extract as PDF, right after payment, DIN A4 or A3."),
+            kind="map", fulfilment="automatic", fee_cents=1500, papers=["A4", "A3"], scales=[500, 1000, 2000],
+            deliveries=["download"], payment_methods=["online"],
+        ),
+        ProductConfig(
+            id="karte-amt",
+            name=LocalText(de="Auszug aus der Liegenschaftskarte, vom Katasteramt erstellt",
+                           en="Extract of the cadastral map, made by the surveying office"),
+            description=LocalText(de="Bis DIN A0, auf Wunsch beglaubigt, als PDF oder per Post.",
+                                  en="Up to DIN A0, certified on request, as PDF or by post."),
+            kind="map", fulfilment="staff", fee_cents=3000, large_paper_fee_cents=6000, copy_fee_cents=1000,
+            max_copies=10, papers=list(PAPERS_ALL), scales=[250, 500, 1000, 2000], deliveries=["download", "post"],
+            certifiable=True, payment_methods=["online", "invoice"],
+        ),
+        ProductConfig(
+            id="flurstuecksnachweis",
+            name=LocalText(de="Flurstücksnachweis", en="Parcel record (Flurstücksnachweis)"),
+            description=LocalText(de="Beschreibende Angaben zum Flurstück, vom Katasteramt erstellt.",
+                                  en="Descriptive data of the parcel, made by the surveying office."),
+            kind="record", fulfilment="staff", fee_cents=3000, copy_fee_cents=1000, max_copies=10,
+            deliveries=["download", "post"], certifiable=True, payment_methods=["online", "invoice"],
+        ),
+        ProductConfig(
+            id="eigentuemernachweis",
+            name=LocalText(de="Flurstücks- und Eigentümernachweis", en="Parcel and owner record"),
+            description=LocalText(
+                de="Enthält die Eigentümer. Nur mit berechtigtem Interesse; das Katasteramt prüft jeden Antrag.",
+                en="Names the owners. Only with a legitimate interest; the office reviews every request."),
+            kind="record", fulfilment="staff", fee_cents=3000, copy_fee_cents=1000, max_copies=10,
+            deliveries=["download", "post"], certifiable=True, requires_justification=True,
+            payment_methods=["online", "invoice"],
+        ),
+    ]
+
+
+class OrderRulesSettings(_Strict):
+    # Parcels that cannot be produced automatically (e.g. Flurbereinigung areas): prefixes of the
+    # 20-character key — "059871" a Gemarkung, "059871001" one Flur, a whole key one parcel.
+    staff_only_parcels: list[str] = Field(default_factory=list)
+    staff_only_reason: str = "Flurstück liegt in einem Flurbereinigungsgebiet"
+    justification_min_length: int = Field(default=30, ge=1, le=1000)
+
+    @field_validator("staff_only_parcels")
+    @classmethod
+    def _prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not re.fullmatch(r"[0-9_]{2,20}", prefix):
+                raise ValueError(f"{prefix!r} is not a prefix of a Flurstückskennzeichen such as '059871001'")
+        return value
+
+
+class PaymentSettings(_Strict):
+    provider: Literal["xbezahldienste"] = "xbezahldienste"
+    base_url: str = "http://127.0.0.1:8090"  # the payment service (default: the simulator)
+    originator_id: str = "gis-service-demo"
+    secret: str = "demo-secret-change-me"  # shared HMAC secret with the payment service
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # How the payment page opens from the iframe: real providers refuse to be framed.
+    target: Literal["_top", "_self"] = "_top"
+    reconcile_after_seconds: int = Field(default=120, ge=0)  # ask the provider about pending payments
+    abandon_after_minutes: int = Field(default=24 * 60, ge=1)  # then an unpaid order is cancelled
+    notification_max_age_seconds: int = Field(default=24 * 3600, ge=60)
+
+
+class OfficeSettings(_Strict):
+    name: str = "Vermessungs- und Katasteramt Lindenhagen (Demo)"
+    address_lines: list[str] = ["Am Markt 1", "59999 Lindenhagen"]
+    email: str = "kataster@lindenhagen.example"
+    phone: str = ""
+    website: str = ""
+
+
+class SmtpSettings(_Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "Katasteramt Lindenhagen <noreply@lindenhagen.example>"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class StaffSettings(_Strict):
+    cookie_secure: bool = False  # set true behind https
+    session_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_upload_mb: int = Field(default=20, ge=1, le=200)
+    page_size: int = Field(default=50, ge=5, le=500)
+
+
+class DataProtectionSettings(_Strict):
+    personal_data_days: int = Field(default=90, ge=1)  # after an order is closed
+    justification_days: int = Field(default=3 * 365, ge=1)  # audit period for owner-data justifications
+    delete_files: bool = True
+
+
+class FormServerSettings(_Strict):
+    """Form-Solutions style Postdata: POST url-encoded fields, get a cacheID, open the form with it."""
+
+    postdata_url: str | None = None
+    form_url: str | None = None
+    # our field → the form's field path; our fields: key, label, gemarkung, flur, flurstueck, scale,
+    # paper, orientation, preview_url, order_number, status_url
+    field_map: dict[str, str] = Field(default_factory=lambda: {
+        "key": "flurstueck.kennzeichen", "label": "flurstueck.bezeichnung", "scale": "karte.massstab",
+        "paper": "karte.format", "preview_url": "karte.vorschau", "order_number": "bestellung.nummer",
+        "status_url": "bestellung.status"})
+    extra_fields: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.postdata_url and self.form_url)
+
+
+class ApiKeyConfig(_Strict):
+    name: str
+    key: str = Field(min_length=16)
+
+
+class WorkerSettings(_Strict):
+    enabled: bool = True
+    interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    lease_seconds: int = Field(default=300, ge=1)  # a claimed production is retried after this
+
+
+class ExtractSettings(_Strict):
+    dpi: int = Field(default=300, ge=150, le=600)
+    heading: str = "Auszug aus der Liegenschaftskarte"
+
+
+class OrdersSettings(_Strict):
+    enabled: bool = True
+    database_url: str | None = None  # default: $DATABASE_URL, else SQLite in the instance folder
+    public_base_url: str | None = None  # for links in e-mails and payment callbacks; default http://localhost:<port>
+    order_number_prefix: str = Field(default="LK", pattern=r"^[A-Z]{1,4}$")
+    currency: Literal["EUR"] = "EUR"
+    products: list[ProductConfig] = Field(default_factory=_default_products)
+    rules: OrderRulesSettings = OrderRulesSettings()
+    payment: PaymentSettings = PaymentSettings()
+    office: OfficeSettings = OfficeSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    staff: StaffSettings = StaffSettings()
+    data_protection: DataProtectionSettings = DataProtectionSettings()
+    form_server: FormServerSettings = FormServerSettings()
+    api_keys: list[ApiKeyConfig] = Field(default_factory=list)
+    api_requires_key: bool = False  # POST /api/v1/orders only with an API key
+    files_dir: Path | None = None  # default: <instance>/order-files
+    worker: WorkerSettings = WorkerSettings()
+    extract: ExtractSettings = ExtractSettings()
+
+    @field_validator("products")
+    @classmethod
+    def _unique_products(cls, value: list[ProductConfig]) -> list[ProductConfig]:
+        ids = [p.id for p in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("product ids must be unique")
+        if not value:
+            raise ValueError("needs at least one product")
+        return value
+
+
+# Settings names OrdersSettings before it is defined (orders come last in this file).
+Settings.model_rebuild()

@@ -1,0 +1,233 @@
+"""Parcel lookup and search over the configured source: by key, attributes, address, point, bbox."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from cadastre.addresses import parse_address
+from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
+from cadastre.model import NATIVE_CRS, Parcel
+from gis_service.errors import ApiError, NotFound, bad_parameter
+from wms_clients.base import BBox, CadastreSource
+
+MAX_LIMIT = 100
+SUPPORTED_CRS = ("EPSG:25832", "EPSG:4326", "EPSG:3857", "EPSG:25833", "CRS84")
+# A query that names a parcel rather than an address: digits with separators, or the words.
+_LOOKS_LIKE_KEY = re.compile(r"^[\d\s\-/_.]+$|flurst|flst|\bflur\b|gemarkung|\bgmk\b", re.IGNORECASE)
+
+
+@dataclass
+class SearchResult:
+    parcels: list[Parcel]
+    total: int
+    ambiguous: bool = False
+    kind: str = "none"  # key, attributes, address, point, bbox
+    matched: dict[str, str] = field(default_factory=dict)  # key → matched address text
+
+
+@lru_cache(maxsize=16)
+def transformer(from_crs: str, to_crs: str) -> Transformer:
+    return Transformer.from_crs(_crs(from_crs), _crs(to_crs), always_xy=True)
+
+
+def _crs(name: str) -> CRS:
+    return CRS.from_user_input("OGC:CRS84" if name.upper() in ("CRS84", "OGC:CRS84") else name)
+
+
+def normalise_crs(name: str | None) -> str:
+    if not name:
+        return NATIVE_CRS
+    text = name.strip().upper()
+    text = text.replace("URN:OGC:DEF:CRS:EPSG::", "EPSG:").replace("HTTP://WWW.OPENGIS.NET/DEF/CRS/EPSG/0/", "EPSG:")
+    if text in ("HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84", "OGC:CRS84"):
+        text = "CRS84"
+    if text not in SUPPORTED_CRS:
+        raise bad_parameter(
+            "crs",
+            f"„{name[:40]}“ wird nicht unterstützt; möglich sind {', '.join(SUPPORTED_CRS)}.",
+            f"'{name[:40]}' is not supported; use one of {', '.join(SUPPORTED_CRS)}.",
+        )
+    return text
+
+
+def to_native(x: float, y: float, crs: str) -> tuple[float, float]:
+    if crs == NATIVE_CRS:
+        return x, y
+    return transformer(crs, NATIVE_CRS).transform(x, y)
+
+
+def geometry_in(geometry, crs: str):
+    if crs == NATIVE_CRS:
+        return geometry
+    t = transformer(NATIVE_CRS, crs)
+    return shapely.transform(geometry, lambda coords: np.column_stack(t.transform(coords[:, 0], coords[:, 1])))
+
+
+def parse_float(name: str, value: str | None) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise bad_parameter(name, "keine Zahl.", "not a number.") from None
+    if not math.isfinite(number):
+        raise bad_parameter(name, "keine endliche Zahl.", "not a finite number.")
+    return number
+
+
+def parse_int(name: str, value: str | None, low: int, high: int) -> int | None:
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"\s*\d{1,6}\s*", value):
+        raise bad_parameter(name, f"eine ganze Zahl von {low} bis {high} erwartet.", f"expected a whole number {low} to {high}.")
+    number = int(value)
+    if not low <= number <= high:
+        raise bad_parameter(name, f"erlaubt sind {low} bis {high}.", f"allowed are {low} to {high}.")
+    return number
+
+
+def parse_bbox(value: str, crs: str = NATIVE_CRS) -> BBox:
+    parts = value.split(",")
+    if len(parts) != 4:
+        raise bad_parameter("bbox", "vier Zahlen erwartet: minx,miny,maxx,maxy.", "expected four numbers: minx,miny,maxx,maxy.")
+    minx, miny, maxx, maxy = (parse_float("bbox", p) for p in parts)
+    if minx >= maxx or miny >= maxy:
+        raise bad_parameter("bbox", "minx muss kleiner als maxx und miny kleiner als maxy sein.", "minx must be below maxx and miny below maxy.")
+    if crs != NATIVE_CRS:
+        t = transformer(crs, NATIVE_CRS)
+        xs, ys = t.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
+        minx, maxx, miny, maxy = min(xs), max(xs), min(ys), max(ys)
+    return minx, miny, maxx, maxy
+
+
+class ParcelService:
+    """Answers every parcel question the API, the pages and the CLI ask."""
+
+    def __init__(self, source: CadastreSource, default_land: str | None = None):
+        self.source = source
+        self.default_land = default_land
+
+    def parse(self, text: str):
+        return parse_kennzeichen(text, self.source.gemarkungen(), self.default_land)
+
+    def get(self, text: str) -> Parcel:
+        """The one parcel a key names; KennzeichenError when unreadable, NotFound when unknown."""
+        kennzeichen = self.parse(text)
+        parcel = self.source.get(kennzeichen)
+        if parcel is None and kennzeichen.flur is None:
+            # "Gemarkung X Flurstück 40" without Flur: unique across the Fluren is good enough
+            candidates = self.source.find(
+                gemarkungsschluessel=kennzeichen.gemarkungsschluessel,
+                zaehler=kennzeichen.zaehler,
+                nenner=kennzeichen.nenner,
+                limit=2,
+            )
+            candidates = [c for c in candidates if c.kennzeichen.nenner == kennzeichen.nenner]
+            if len(candidates) == 1:
+                parcel = candidates[0]
+        if parcel is None:
+            raise NotFound(
+                f"Das Flurstück {kennzeichen.label(self.gemarkung_name(kennzeichen))} ({kennzeichen.key}) wurde nicht gefunden.",
+                f"Parcel {kennzeichen.label(self.gemarkung_name(kennzeichen))} ({kennzeichen.key}) was not found.",
+            )
+        return parcel
+
+    def gemarkung_name(self, kennzeichen) -> str | None:
+        return self.source.gemarkungen().name_of(kennzeichen.land, kennzeichen.gemarkung)
+
+    def search_text(self, q: str, limit: int = 20) -> SearchResult:
+        """Free text: a parcel reference in any form, else an address."""
+        q = (q or "").strip()
+        if not q:
+            raise bad_parameter("q", "bitte einen Suchbegriff angeben.", "please give a search term.")
+        if len(q) > 200:
+            raise bad_parameter("q", "zu lang (höchstens 200 Zeichen).", "too long (200 characters at most).")
+        try:
+            kennzeichen = self.parse(q)
+        except KennzeichenError:
+            if _LOOKS_LIKE_KEY.search(q):
+                raise
+            kennzeichen = None
+        if kennzeichen is not None:
+            parcel = self.source.get(kennzeichen)
+            if parcel is not None:
+                return SearchResult([parcel], 1, kind="key")
+            parcels = self.source.find(
+                gemarkungsschluessel=kennzeichen.gemarkungsschluessel,
+                flur=kennzeichen.flur,
+                zaehler=kennzeichen.zaehler,
+                nenner=kennzeichen.nenner,
+                limit=MAX_LIMIT,
+            )
+            if kennzeichen.nenner is None:
+                exact = [p for p in parcels if p.kennzeichen.nenner is None]
+                parcels = exact or parcels
+            return SearchResult(parcels[:limit], len(parcels), ambiguous=len(parcels) > 1, kind="attributes")
+        address = parse_address(q)
+        if address is None:
+            return SearchResult([], 0, kind="address")
+        matches = self.source.by_address(address, limit=1000)
+        best = [m for m in matches if m[1] == matches[0][1]] if matches else []
+        ambiguous = len(best) > 1 or (bool(matches) and address.number is None)
+        # Show the best matches first; weaker ones only when nothing matched exactly.
+        shown = best if best and best[0][1] >= 3.0 else matches
+        return SearchResult(
+            [m[0] for m in shown[:limit]],
+            len(shown),
+            ambiguous=ambiguous,
+            kind="address",
+            matched={m[0].key: m[2] for m in shown[:limit]},
+        )
+
+    def search_attributes(self, gemarkung: str, flur: str | None, zaehler: str | None, nenner: str | None,
+                          limit: int = 20) -> SearchResult:
+        gem_text = (gemarkung or "").strip()
+        if not gem_text:
+            raise bad_parameter("gemarkung", "bitte Name oder Nummer der Gemarkung angeben.", "please give the Gemarkung name or number.")
+        index = self.source.gemarkungen()
+        if re.fullmatch(r"\d{6}", gem_text):
+            schluessel = gem_text
+        elif re.fullmatch(r"\d{1,4}", gem_text):
+            refs = index.by_number(gem_text.zfill(4))
+            if not refs and self.default_land:
+                schluessel = self.default_land + gem_text.zfill(4)
+            elif len(refs) == 1:
+                schluessel = refs[0].schluessel
+            else:
+                raise NotFound(f"Die Gemarkung {gem_text} ist hier nicht bekannt.", f"Gemarkung {gem_text} is not known here.")
+        else:
+            refs = index.by_name(gem_text)
+            if not refs:
+                raise NotFound(f"Die Gemarkung „{gem_text[:60]}“ ist hier nicht bekannt.", f"Gemarkung '{gem_text[:60]}' is not known here.")
+            if len(refs) > 1:
+                raise ApiError(
+                    f"Den Namen „{gem_text}“ tragen mehrere Gemarkungen; bitte die Nummer angeben.",
+                    f"Several Gemarkungen are called '{gem_text}'; please give the number.",
+                    code="ambiguous-gemarkung",
+                )
+            schluessel = refs[0].schluessel
+        parcels = self.source.find(
+            gemarkungsschluessel=schluessel,
+            flur=parse_int("flur", flur, 1, 999),
+            zaehler=parse_int("zaehler", zaehler, 1, 99999),
+            nenner=parse_int("nenner", nenner, 1, 9999),
+            limit=MAX_LIMIT + 1,
+        )
+        return SearchResult(parcels[:limit], len(parcels), ambiguous=len(parcels) > 1, kind="attributes")
+
+    def search_point(self, x: float, y: float, crs: str = NATIVE_CRS) -> SearchResult:
+        ex, ey = to_native(x, y, crs)
+        if not (math.isfinite(ex) and math.isfinite(ey)):
+            raise bad_parameter("x", "der Punkt liegt außerhalb des Koordinatensystems.", "the point lies outside the CRS.")
+        parcels = self.source.at_point(ex, ey)
+        return SearchResult(parcels, len(parcels), ambiguous=len(parcels) > 1, kind="point")
+
+    def search_bbox(self, bbox: BBox, limit: int = 20, offset: int = 0) -> SearchResult:
+        parcels, total = self.source.in_bbox(bbox, limit=limit, offset=offset)
+        return SearchResult(parcels, total, kind="bbox")

@@ -1,0 +1,138 @@
+"""JSON API /api/v1: parcels as GeoJSON, preview images and their description."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from cadastre.model import NATIVE_CRS, Parcel
+from gis_service.errors import bad_parameter
+from gis_service.parcels import SearchResult, geometry_in, normalise_crs, parse_bbox, parse_float, parse_int
+from gis_service.previews import PreviewService
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+COORDINATE_DECIMALS = {NATIVE_CRS: 3, "EPSG:4326": 8, "CRS84": 8, "EPSG:3857": 3, "EPSG:25833": 3}
+
+
+def parcel_service():
+    return current_app.extensions["gis_parcels"]
+
+
+def preview_service() -> PreviewService:
+    return current_app.extensions["gis_previews"]
+
+
+def _round_coordinates(value, decimals: int):
+    if isinstance(value, (list, tuple)):
+        return [_round_coordinates(v, decimals) for v in value]
+    return round(value, decimals)
+
+
+def parcel_feature(parcel: Parcel, crs: str = NATIVE_CRS, matched: str | None = None) -> dict:
+    from shapely.geometry import mapping
+
+    geometry = mapping(geometry_in(parcel.geometry, crs))
+    geometry = {"type": geometry["type"], "coordinates": _round_coordinates(geometry["coordinates"], COORDINATE_DECIMALS.get(crs, 8))}
+    k = parcel.kennzeichen
+    properties = {
+        "kennzeichen": k.key,
+        "land": k.land,
+        "gemarkungsnummer": k.gemarkung,
+        "gemarkung": parcel.gemarkung_name,
+        "flur": k.flur,
+        "zaehler": k.zaehler,
+        "nenner": k.nenner,
+        "nummer": k.nummer,
+        "label": parcel.label,
+        "flaeche_m2": parcel.flaeche_m2,
+        "lage": parcel.lage,
+        "aktualitaet": parcel.aktualitaet,
+    }
+    if matched:
+        properties["treffer"] = matched
+    feature = {"type": "Feature", "id": k.key, "geometry": geometry, "properties": properties}
+    if crs not in ("EPSG:4326", "CRS84"):
+        feature["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{crs.split(':')[1]}"}}
+    return feature
+
+
+@blueprint.get("/parcels/<path:key>")
+def get_parcel(key: str):
+    crs = normalise_crs(request.args.get("crs"))
+    parcel = parcel_service().get(key)
+    response = jsonify(parcel_feature(parcel, crs))
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@blueprint.get("/parcels")
+def search_parcels():
+    args = request.args
+    service = parcel_service()
+    limit = parse_int("limit", args.get("limit"), 1, 100) or 20
+    offset = parse_int("offset", args.get("offset"), 0, 1_000_000) or 0
+    crs = normalise_crs(args.get("crs"))
+    if args.get("q") is not None:
+        result = service.search_text(args["q"], limit=limit)
+    elif args.get("gemarkung") is not None:
+        result = service.search_attributes(args["gemarkung"], args.get("flur"), args.get("zaehler"), args.get("nenner"), limit=limit)
+    elif args.get("x") is not None or args.get("y") is not None:
+        x = parse_float("x", args.get("x"))
+        y = parse_float("y", args.get("y"))
+        result = service.search_point(x, y, crs)
+    elif args.get("bbox") is not None:
+        bbox_crs = normalise_crs(args.get("bbox-crs") or args.get("crs"))
+        result = service.search_bbox(parse_bbox(args["bbox"], bbox_crs), limit=limit, offset=offset)
+    else:
+        raise bad_parameter(
+            "q",
+            "bitte q, gemarkung (mit flur, zaehler, nenner), x und y oder bbox angeben.",
+            "please give q, gemarkung (with flur, zaehler, nenner), x and y, or bbox.",
+        )
+    return _search_response(result, crs)
+
+
+def _search_response(result: SearchResult, crs: str) -> Response:
+    body = {
+        "type": "FeatureCollection",
+        "parcels": [parcel_feature(p, crs, result.matched.get(p.key)) for p in result.parcels],
+        "total": result.total,
+        "ambiguous": result.ambiguous,
+        "search": result.kind,
+    }
+    response = jsonify(body)
+    return response
+
+
+@blueprint.get("/preview.json")
+def preview_json():
+    service = preview_service()
+    plan = service.plan(service.request_from_args(request.args))
+    return jsonify(plan.describe())
+
+
+@blueprint.get("/preview.png")
+def preview_png():
+    service = preview_service()
+    data = service.png(service.request_from_args(request.args))
+    response = Response(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blueprint.get("/preview.pdf")
+def preview_pdf():
+    service = preview_service()
+    data = service.pdf(service.request_from_args(request.args))
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'inline; filename="liegenschaftskarte-vorschau.pdf"'
+    return response
+
+
+@blueprint.get("/preview.tif")
+def preview_geotiff():
+    service = preview_service()
+    data = service.geotiff(service.request_from_args(request.args))
+    response = Response(data, mimetype="image/tiff")
+    response.headers["Content-Disposition"] = 'attachment; filename="liegenschaftskarte-vorschau.tif"'
+    return response

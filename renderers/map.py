@@ -1,0 +1,518 @@
+"""Draws a map face from vector features (parcels, buildings, addresses, streets) in an ALKIS-like style."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from PIL import Image, ImageDraw, ImageFilter
+
+from cadastre.model import MapFeatures, Parcel
+from renderers import fonts, style
+from renderers.layout import Layout
+
+# Face pixel coordinates below are "edge" coordinates: (0, 0) is the top-left corner of the
+# top-left pixel, as in Layout.to_px. Pillow's drawing puts integer coordinates on pixel centres,
+# so everything handed to ImageDraw is shifted by half a pixel (see _to_draw).
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    """One label the map face shows, in face pixel coordinates at output resolution."""
+
+    kind: str  # "parcel", "house_number" or "street"
+    lines: tuple[str, ...]  # ("40", "4") for Flurstück 40/4: Zähler over Nenner
+    centre: tuple[float, float]
+    angle: float  # degrees counter-clockwise; 0 for everything but street names
+    size: tuple[float, float]  # width, height of the text block, unrotated, without padding
+    box: tuple[float, float, float, float]  # axis-aligned extent incl. rotation, without padding
+
+    @property
+    def text(self) -> str:
+        return "/".join(self.lines)
+
+
+def supersample_factor(layout: Layout) -> int:
+    return 2 if layout.dpi < style.SUPERSAMPLE_BELOW_DPI else 1
+
+
+def draw_map_face(layout: Layout, features: MapFeatures, *, supersample: int | None = None) -> Image.Image:
+    """The map face of `layout` (RGB, layout.map_face_size_px) showing `features`.
+
+    Geometry is drawn at `supersample` times the size and reduced (antialiasing; by default 2
+    below 200 dpi, 1 above), labels at the output size, where FreeType antialiases them itself.
+    """
+    ss = supersample if supersample is not None else supersample_factor(layout)
+    width, height = layout.map_face_size_px
+    image = Image.new("RGB", (width * ss, height * ss), style.WHITE)
+    draw = ImageDraw.Draw(image)
+    _draw_buildings(draw, layout, features, ss)
+    _draw_parcel_lines(draw, layout, features.parcels, ss)
+    if ss > 1:
+        image = image.reduce(ss)
+    draw_labels(image, layout, plan_labels(layout, features))
+    return image
+
+
+# --- geometry -----------------------------------------------------------------------------------
+
+
+def _line_px(layout: Layout, mm: float, ss: int) -> int:
+    return max(style.MIN_LINE_PX * ss, round(layout.px(mm) * ss))
+
+
+def _to_draw(coords: np.ndarray, layout: Layout, ss: int) -> np.ndarray:
+    """Ground coordinates (n, 2) → Pillow drawing coordinates on the (supersampled) face."""
+    minx, _, _, maxy = layout.bbox
+    k = ss / layout.metres_per_px
+    out = np.empty_like(coords)
+    out[:, 0] = (coords[:, 0] - minx) * k - 0.5
+    out[:, 1] = (maxy - coords[:, 1]) * k - 0.5
+    return out
+
+
+def _to_face(coords: np.ndarray, layout: Layout) -> np.ndarray:
+    minx, _, _, maxy = layout.bbox
+    res = layout.metres_per_px
+    return np.column_stack(((coords[:, 0] - minx) / res, (maxy - coords[:, 1]) / res))
+
+
+def _paths(lines: np.ndarray, layout: Layout, ss: int) -> list[list[float]]:
+    """Line-like geometries → one flat [x0, y0, x1, y1, …] list per part, transformed at once."""
+    if len(lines) == 0:
+        return []
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    if len(coords) == 0:
+        return []
+    xy = _to_draw(coords, layout, ss)
+    cuts = np.flatnonzero(np.diff(index)) + 1
+    return [part.ravel().tolist() for part in np.split(xy, cuts) if len(part) >= 2]
+
+
+def _clip_margin_rect(layout: Layout, margin_mm: float = 3.0) -> tuple[float, float, float, float]:
+    # Clipping to a rectangle a little larger than the face keeps the artificial edges the clip
+    # creates outside the picture, and line ends and joins at the border look continuous.
+    m = margin_mm * layout.scale / 1000.0
+    minx, miny, maxx, maxy = layout.bbox
+    return minx - m, miny - m, maxx + m, maxy + m
+
+
+def _polygon_parts(geoms: np.ndarray, rect: tuple[float, float, float, float]) -> np.ndarray:
+    if len(geoms) == 0:
+        return np.empty(0, dtype=object)
+    clipped = shapely.clip_by_rect(geoms, *rect)
+    parts = shapely.get_parts(clipped)
+    return parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
+
+
+def _draw_buildings(draw: ImageDraw.ImageDraw, layout: Layout, features: MapFeatures, ss: int) -> None:
+    geoms = np.array([b.geometry for b in features.buildings], dtype=object)
+    parts = _polygon_parts(geoms, _clip_margin_rect(layout))
+    if len(parts) == 0:
+        return
+    # Largest first, so a building standing in another's courtyard is not erased by the hole.
+    parts = parts[np.argsort(-shapely.area(parts), kind="stable")]
+    exteriors = _paths(shapely.get_exterior_ring(parts), layout, ss)
+    holes_of = shapely.get_num_interior_rings(parts)
+    for part, exterior, n_holes in zip(parts, exteriors, holes_of):
+        draw.polygon(exterior, fill=style.BUILDING_FILL)
+        if n_holes:
+            for hole in _paths(np.array(part.interiors, dtype=object), layout, ss):
+                draw.polygon(hole, fill=style.WHITE)
+    width = _line_px(layout, style.BUILDING_OUTLINE_MM, ss)
+    for path in _paths(shapely.get_rings(parts), layout, ss):
+        draw.line(path, fill=style.BUILDING_OUTLINE, width=width)
+
+
+def _draw_parcel_lines(draw: ImageDraw.ImageDraw, layout: Layout, parcels: list[Parcel], ss: int) -> None:
+    # Parcel boundaries go on top of the buildings: a boundary through a building (terraced
+    # houses) is exactly what a reader of the extract needs to see.
+    geoms = np.array([p.geometry for p in parcels], dtype=object)
+    parts = _polygon_parts(geoms, _clip_margin_rect(layout))
+    width = _line_px(layout, style.PARCEL_LINE_MM, ss)
+    joint = "curve" if width >= 3 else None
+    for path in _paths(shapely.get_rings(parts), layout, ss):
+        draw.line(path, fill=style.PARCEL_LINE, width=width, joint=joint)
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+
+class _Collider:
+    """Placed label boxes in a coarse grid; rotated boxes are checked exactly with shapely."""
+
+    def __init__(self, cell: float) -> None:
+        self.cell = max(cell, 1.0)
+        self.grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+        self.boxes: list[tuple[float, float, float, float]] = []
+        self.shapes: list[object | None] = []
+
+    def _cells(self, box: tuple[float, float, float, float]):
+        c = self.cell
+        for gx in range(int(box[0] // c), int(box[2] // c) + 1):
+            for gy in range(int(box[1] // c), int(box[3] // c) + 1):
+                yield gx, gy
+
+    def hits(self, box: tuple[float, float, float, float], shape: object | None = None) -> bool:
+        seen: set[int] = set()
+        for key in self._cells(box):
+            for i in self.grid.get(key, ()):
+                if i in seen:
+                    continue
+                seen.add(i)
+                other = self.boxes[i]
+                if box[0] >= other[2] or box[2] <= other[0] or box[1] >= other[3] or box[3] <= other[1]:
+                    continue
+                other_shape = self.shapes[i]
+                if shape is None and other_shape is None:
+                    return True
+                a = shape if shape is not None else shapely.box(*box)
+                b = other_shape if other_shape is not None else shapely.box(*other)
+                if shapely.intersects(a, b):
+                    return True
+        return False
+
+    def add(self, box: tuple[float, float, float, float], shape: object | None = None) -> None:
+        i = len(self.boxes)
+        self.boxes.append(box)
+        self.shapes.append(shape)
+        for key in self._cells(box):
+            self.grid[key].append(i)
+
+
+def _padded(box: tuple[float, float, float, float], pad: float) -> tuple[float, float, float, float]:
+    return box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
+
+
+def plan_labels(layout: Layout, features: MapFeatures) -> list[PlacedLabel]:
+    """Where each label goes: parcel numbers first, then house numbers, then street names.
+
+    A label that would overlap one already placed, leave the map face, or (for parcel numbers)
+    not fit inside its parcel is left out: a sliver too narrow at this scale carries no number.
+    """
+    width, height = layout.map_face_size_px
+    collider = _Collider(layout.px(10.0))
+    pad = layout.px(style.LABEL_PAD_MM)
+    house_boxes = _house_number_boxes(layout, features)
+    placed = _plan_parcel_labels(layout, features, collider, pad, house_boxes, (width, height))
+    placed += _plan_house_numbers(layout, house_boxes, collider, pad)
+    placed += _plan_street_names(layout, features, collider, pad, (width, height))
+    return placed
+
+
+def _inside_face(box: tuple[float, float, float, float], size: tuple[int, int], margin: float) -> bool:
+    return box[0] >= margin and box[1] >= margin and box[2] <= size[0] - margin and box[3] <= size[1] - margin
+
+
+def _plan_parcel_labels(
+    layout: Layout,
+    features: MapFeatures,
+    collider: _Collider,
+    pad: float,
+    house_boxes: list[tuple[str, tuple[float, float, float, float]]],
+    face_size: tuple[int, int],
+) -> list[PlacedLabel]:
+    parcels = features.parcels
+    if not parcels:
+        return []
+    res = layout.metres_per_px
+    minx, miny, maxx, maxy = layout.bbox
+    cap = layout.px(style.PARCEL_LABEL_MM)
+    gap = layout.px(style.FRACTION_GAP_MM)
+    font = fonts.font_for_cap_height("regular", cap)
+
+    geoms = np.array([p.geometry for p in parcels], dtype=object)
+    visible = shapely.clip_by_rect(geoms, minx, miny, maxx, maxy)
+    area = shapely.area(visible)
+    idx = np.flatnonzero(area > 0)
+    if len(idx) == 0:
+        return []
+    visible = visible[idx]
+
+    lines_of: list[tuple[str, ...]] = []
+    sizes = np.empty((len(idx), 2))
+    for row, i in enumerate(idx):
+        k = parcels[i].kennzeichen
+        lines = (str(k.zaehler),) if k.nenner is None else (str(k.zaehler), str(k.nenner))
+        lines_of.append(lines)
+        sizes[row, 0] = max(font.getlength(text) for text in lines)
+        sizes[row, 1] = cap if len(lines) == 1 else 2 * cap + 2 * gap
+
+    # Candidates, best first: the centroid (where ALKIS usually puts the number), the centre of
+    # the largest circle that fits in the unbuilt part of the parcel (the garden of a narrow plot
+    # whose middle is taken by its house), the same for the whole parcel (the roomiest spot of an
+    # L-shaped or curved one) and four points around that one.
+    buildings = np.array([b.geometry for b in features.buildings], dtype=object)
+    unbuilt = _minus_buildings(visible, buildings)
+    centroid = shapely.get_coordinates(shapely.centroid(visible))
+    free_centre = shapely.get_coordinates(shapely.get_point(shapely.maximum_inscribed_circle(unbuilt, tolerance=res), 0))
+    circles = shapely.maximum_inscribed_circle(visible, tolerance=res)
+    centre = shapely.get_coordinates(shapely.get_point(circles, 0))
+    radius = shapely.length(circles)
+    offsets = np.array([(0.5, 0), (-0.5, 0), (0, 0.5), (0, -0.5)])
+    candidates = [centroid, free_centre, centre] + [centre + radius[:, None] * o for o in offsets]
+    n_cand = len(candidates)
+    cand = np.stack(candidates, axis=1)  # (parcels, candidates, 2) ground
+
+    half = sizes * res / 2  # ground
+    cx, cy = cand[:, :, 0], cand[:, :, 1]
+    hw, hh = half[:, 0:1], half[:, 1:2]
+    boxes = shapely.box(cx - hw, cy - hh, cx + hw, cy + hh)
+    shapely.prepare(visible)  # each parcel is tested against several boxes
+    fits = shapely.contains(np.repeat(visible[:, None], n_cand, axis=1), boxes)
+
+    # Buildings and house numbers are soft obstacles: a number on a roof or next to a house
+    # number reads badly, but it is better than none.
+    keep_off = pad * res / 2
+    obstacles = list(buildings) + [
+        shapely.box(minx + b[0] * res, maxy - b[3] * res, minx + b[2] * res, maxy - b[1] * res)
+        for _, b in house_boxes
+    ]
+    blocked = np.zeros(boxes.shape, dtype=bool)
+    if obstacles:
+        tree = shapely.STRtree(obstacles)
+        near = shapely.box(cx - hw - keep_off, cy - hh - keep_off, cx + hw + keep_off, cy + hh + keep_off)
+        hit = tree.query(near.ravel(), predicate="intersects")[0]
+        blocked.ravel()[np.unique(hit)] = True
+
+    face_xy = np.stack(((cx - minx) / res, (maxy - cy) / res), axis=-1)
+    placed: list[PlacedLabel] = []
+    for row in np.argsort(-area[idx], kind="stable"):
+        w, h = sizes[row]
+        options = [j for j in range(n_cand) if fits[row, j]]
+        # Prefer a spot off buildings and house numbers; accept one on them before none at all.
+        for j in sorted(options, key=lambda j: blocked[row, j]):
+            px, py = face_xy[row, j]
+            box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
+            padded = _padded(box, pad)
+            if not _inside_face(box, face_size, pad) or collider.hits(padded):
+                continue
+            collider.add(padded)
+            placed.append(PlacedLabel("parcel", lines_of[row], (px, py), 0.0, (w, h), box))
+            break
+    return placed
+
+
+def _minus_buildings(parcels: np.ndarray, buildings: np.ndarray) -> np.ndarray:
+    """Each parcel without the buildings on it (the parcel itself where nothing is left)."""
+    result = parcels.copy()
+    if len(buildings) == 0:
+        return result
+    parcel_idx, building_idx = shapely.STRtree(buildings).query(parcels, predicate="intersects")
+    if len(parcel_idx) == 0:
+        return result
+    counts = np.bincount(parcel_idx, minlength=len(parcels))
+    cutter = np.full(len(parcels), None, dtype=object)
+    single = counts[parcel_idx] == 1
+    cutter[parcel_idx[single]] = buildings[building_idx[single]]
+    for p in np.flatnonzero(counts > 1):
+        cutter[p] = shapely.union_all(buildings[building_idx[parcel_idx == p]])
+    has = counts > 0
+    result[has] = shapely.difference(parcels[has], cutter[has])
+    empty = shapely.is_empty(result) | (shapely.area(result) <= 0)
+    result[empty] = parcels[empty]
+    return result
+
+
+def _house_number_boxes(layout: Layout, features: MapFeatures) -> list[tuple[str, tuple[float, float, float, float]]]:
+    if not features.addresses:
+        return []
+    cap = layout.px(style.HOUSE_NUMBER_MM)
+    font = fonts.font_for_cap_height("regular", cap)
+    points = np.array([a.point for a in features.addresses], dtype=object)
+    xy = _to_face(shapely.get_coordinates(shapely.centroid(points)), layout)
+    out = []
+    for address, (px, py) in zip(features.addresses, xy):
+        text = address.house_number.strip()
+        if not text:
+            continue
+        w = font.getlength(text)
+        out.append((text, (px - w / 2, py - cap / 2, px + w / 2, py + cap / 2)))
+    return out
+
+
+def _plan_house_numbers(
+    layout: Layout, house_boxes: list[tuple[str, tuple[float, float, float, float]]], collider: _Collider, pad: float
+) -> list[PlacedLabel]:
+    size = layout.map_face_size_px
+    placed = []
+    seen: set[tuple[str, int, int]] = set()
+    for text, box in house_boxes:
+        key = (text, round(box[0]), round(box[1]))
+        if key in seen:  # the same address delivered twice (several parcels, several sources)
+            continue
+        seen.add(key)
+        padded = _padded(box, pad / 2)
+        if not _inside_face(box, size, pad) or collider.hits(padded):
+            continue
+        collider.add(padded)
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        placed.append(PlacedLabel("house_number", (text,), centre, 0.0, (box[2] - box[0], box[3] - box[1]), box))
+    return placed
+
+
+def upright_angle(dx: float, dy: float) -> float:
+    """Text angle (degrees counter-clockwise) along a direction in image coordinates (y down),
+    turned so the text never reads upside down: the result lies in (-90, 90]."""
+    angle = math.degrees(math.atan2(-dy, dx))
+    if angle > 90:
+        angle -= 180
+    elif angle <= -90:
+        angle += 180
+    return angle
+
+
+def _rotated_box(cx: float, cy: float, w: float, h: float, angle: float):
+    a = math.radians(angle)
+    ux, uy = math.cos(a), -math.sin(a)  # along the text, image coordinates
+    vx, vy = math.sin(a), math.cos(a)  # down the text
+    corners = [
+        (cx + sx * w / 2 * ux + sy * h / 2 * vx, cy + sx * w / 2 * uy + sy * h / 2 * vy)
+        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    ]
+    xs = [c[0] for c in corners]
+    ys = [c[1] for c in corners]
+    return shapely.Polygon(corners), (min(xs), min(ys), max(xs), max(ys))
+
+
+def _plan_street_names(
+    layout: Layout, features: MapFeatures, collider: _Collider, pad: float, face_size: tuple[int, int]
+) -> list[PlacedLabel]:
+    if not features.streets:
+        return []
+    res = layout.metres_per_px
+    cap = layout.px(style.STREET_NAME_MM)
+    font = fonts.font_for_cap_height("oblique", cap)
+    spacing = layout.px(style.STREET_REPEAT_MM)
+    # The block height covers umlaut dots and descenders (ß, g), not just the cap height.
+    ascent, descent = font.getbbox("ÄÜgß", anchor="ls")[1], font.getbbox("gß", anchor="ls")[3]
+    text_h = descent - ascent
+    minx, miny, maxx, maxy = layout.bbox
+    inset = (text_h / 2 + pad) * res
+    tolerance = layout.px(0.4) * res  # a chord within 0.4 mm of the street stays on the street
+
+    # A street often arrives in many pieces; naming is per street, so repeats are spaced along it.
+    by_name: dict[str, list] = defaultdict(list)
+    for street in features.streets:
+        if street.name and street.line is not None and not street.line.is_empty:
+            by_name[street.name].append(street.line)
+
+    placed: list[PlacedLabel] = []
+    for name, lines in by_name.items():
+        parts = shapely.get_parts(np.array(lines, dtype=object))
+        merged = shapely.line_merge(shapely.multilinestrings(parts)) if len(parts) > 1 else parts[0]
+        clipped = shapely.clip_by_rect(merged, minx + inset, miny + inset, maxx - inset, maxy - inset)
+        clipped = shapely.simplify(clipped, tolerance)
+        pieces = shapely.get_parts(clipped)
+        pieces = pieces[shapely.get_type_id(pieces) == 1]
+        if len(pieces) == 0:
+            continue
+        text_w = font.getlength(name)
+        need = text_w + 2 * pad
+        candidates = []  # (segment length, x, y, angle)
+        for piece in pieces:
+            xy = _to_face(shapely.get_coordinates(piece), layout)
+            seg = np.diff(xy, axis=0)
+            lengths = np.hypot(seg[:, 0], seg[:, 1])
+            for k in np.flatnonzero(lengths >= need):
+                length = lengths[k]
+                n = max(1, int(length // spacing))
+                for t in (np.arange(n) + 0.5) / n:
+                    x, y = xy[k] + seg[k] * t
+                    candidates.append((length, x, y, upright_angle(*seg[k])))
+        candidates.sort(key=lambda c: -c[0])
+        taken: list[tuple[float, float]] = []
+        for _, x, y, angle in candidates:
+            if any(math.hypot(x - tx, y - ty) < spacing for tx, ty in taken):
+                continue
+            shape, box = _rotated_box(x, y, text_w, text_h, angle)
+            padded_shape, padded = _rotated_box(x, y, text_w + 2 * pad, text_h + 2 * pad, angle)
+            if not _inside_face(box, face_size, 0) or collider.hits(padded, padded_shape):
+                continue
+            collider.add(padded, padded_shape)
+            taken.append((x, y))
+            placed.append(PlacedLabel("street", (name,), (x, y), angle, (text_w, text_h), box))
+    return placed
+
+
+# --- drawing labels -----------------------------------------------------------------------------
+
+
+def draw_labels(image: Image.Image, layout: Layout, labels: list[PlacedLabel]) -> None:
+    """Draw planned labels onto a map face at output resolution."""
+    draw = ImageDraw.Draw(image)
+    halo = max(1, round(layout.px(style.LABEL_HALO_MM)))
+    parcel_cap = layout.px(style.PARCEL_LABEL_MM)
+    parcel_font = fonts.font_for_cap_height("regular", parcel_cap)
+    house_cap = layout.px(style.HOUSE_NUMBER_MM)
+    house_font = fonts.font_for_cap_height("regular", house_cap)
+    gap = layout.px(style.FRACTION_GAP_MM)
+    fraction_line = max(1, round(layout.px(style.FRACTION_LINE_MM)))
+    for label in labels:
+        cx, cy = label.centre
+        if label.kind == "parcel":
+            colour = style.PARCEL_LABEL_COLOUR
+            # No halo: the label lies inside its parcel, off the lines, and a stroked text
+            # costs Pillow three times as long to set.
+            common = dict(font=parcel_font, fill=colour, anchor="ms")
+            if len(label.lines) == 1:
+                draw.text((cx, cy + parcel_cap / 2), label.lines[0], **common)
+            else:
+                draw.text((cx, cy - gap), label.lines[0], **common)
+                draw.text((cx, cy + gap + parcel_cap), label.lines[1], **common)
+                half = label.size[0] / 2
+                top = round(cy - fraction_line / 2)
+                draw.rectangle((round(cx - half), top, round(cx + half) - 1, top + fraction_line - 1), fill=colour)
+        elif label.kind == "house_number":
+            draw.text(
+                (cx, cy + house_cap / 2), label.lines[0], font=house_font, fill=style.HOUSE_NUMBER_COLOUR, anchor="ms"
+            )
+        else:
+            paste_rotated_text(
+                image, label.lines[0], "oblique", layout.px(style.STREET_NAME_MM), (cx, cy), label.angle,
+                style.STREET_NAME_COLOUR, halo=halo,
+            )
+
+
+def paste_rotated_text(
+    image: Image.Image,
+    text: str,
+    face: str,
+    cap_px: float,
+    centre: tuple[float, float],
+    angle: float,
+    colour: tuple[int, int, int],
+    *,
+    halo: int = 0,
+    halo_colour: tuple[int, int, int] = style.WHITE,
+) -> None:
+    """Set `text` turned by `angle` degrees (counter-clockwise) with the middle of its cap height
+    at `centre` (image pixel edge coordinates), optionally with a halo `halo` pixels wide."""
+    glyphs = rotated_text_mask(text, face, cap_px, angle, halo)
+    x0 = round(centre[0] - glyphs.width / 2)
+    y0 = round(centre[1] - glyphs.height / 2)
+    box = (x0, y0, x0 + glyphs.width, y0 + glyphs.height)
+    if halo:
+        # Dilating the set text is ten times cheaper than asking FreeType for a stroked one.
+        image.paste(halo_colour, box, glyphs.filter(ImageFilter.MaxFilter(2 * halo + 1)))
+    image.paste(colour, box, glyphs)
+
+
+def rotated_text_mask(text: str, face: str, cap_px: float, angle: float, margin: int = 0) -> Image.Image:
+    """An "L" mask of `text` turned by `angle`, with the middle of its cap height at the centre."""
+    font = fonts.font_for_cap_height(face, cap_px)
+    left, top, right, bottom = font.getbbox(text, anchor="ls")
+    # The mask is built symmetric about the reference point so that after rotation with
+    # expand=True the reference point is the centre of the rotated mask.
+    ref_x, ref_y = font.getlength(text) / 2, -cap_px / 2
+    half_w = max(ref_x - left, right - ref_x) + 1 + margin
+    half_h = max(ref_y - top, bottom - ref_y) + 1 + margin
+    size = (math.ceil(2 * half_w), math.ceil(2 * half_h))
+    glyphs = Image.new("L", size, 0)
+    ImageDraw.Draw(glyphs).text((size[0] / 2 - ref_x, size[1] / 2 - ref_y), text, font=font, fill=255, anchor="ls")
+    if angle:
+        glyphs = glyphs.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+    return glyphs

@@ -1,0 +1,81 @@
+"""Sizes in millimetres on paper and colours of the cadastral map style and of the page furniture."""
+
+from __future__ import annotations
+
+# Every length is in millimetres on paper and becomes pixels through Layout.px(), so a 96 dpi
+# screen preview and a 300 dpi print show the same proportions. Text sizes are cap heights (the
+# height of a digit or capital letter), which is what a reader measures on paper, not the em size.
+
+RGB = tuple[int, int, int]
+
+WHITE: RGB = (255, 255, 255)
+BLACK: RGB = (0, 0, 0)
+
+# --- map face (ALKIS-like, black and grey on white) -------------------------------------------
+BUILDING_FILL: RGB = (217, 217, 217)
+BUILDING_OUTLINE: RGB = (77, 77, 77)
+BUILDING_OUTLINE_MM = 0.18
+PARCEL_LINE: RGB = (0, 0, 0)
+PARCEL_LINE_MM = 0.25
+MIN_LINE_PX = 1  # at the output resolution: thinner lines vanish on screen
+
+PARCEL_LABEL_MM = 2.2
+PARCEL_LABEL_COLOUR: RGB = (0, 0, 0)
+FRACTION_LINE_MM = 0.18
+FRACTION_GAP_MM = 0.35  # between a number and the fraction line
+HOUSE_NUMBER_MM = 1.8
+HOUSE_NUMBER_COLOUR: RGB = (0, 0, 0)
+STREET_NAME_MM = 2.8
+STREET_NAME_COLOUR: RGB = (0, 0, 0)
+STREET_REPEAT_MM = 110.0  # a street longer than this on paper is named again
+LABEL_PAD_MM = 0.6  # free space kept around every label so neighbours do not touch
+LABEL_HALO_MM = 0.15  # white halo where a label crosses a line; at least one pixel
+
+# Pillow draws without antialiasing: below this dpi the geometry is drawn at twice the size and
+# reduced, which costs a few milliseconds (see bench/bench_render.py) and avoids jagged lines.
+SUPERSAMPLE_BELOW_DPI = 200
+
+# --- parcel highlight ---------------------------------------------------------------------------
+# The highlight must not rely on hue alone (WCAG 1.4.1; about 8 % of men see red and green
+# poorly). It is coded three ways: a thick outline (0.7 mm against 0.25 mm parcel lines), a thin
+# white halo that separates it from the black boundary underneath, and diagonal hatching inside.
+# The colour is Okabe–Ito "vermillion" (#D55E00), from the palette designed to stay distinct
+# under protanopia, deuteranopia and tritanopia; it reads as orange-brown to protanopes and
+# deuteranopes, which still stands out against a map that is otherwise black, grey and white,
+# and it has a 3.9:1 contrast against white (WCAG 1.4.11 asks 3:1 for graphics). No other
+# element of the page uses it, so tests can find the highlight by colour.
+HIGHLIGHT_OUTLINE: RGB = (213, 94, 0)
+HIGHLIGHT_OUTLINE_MM = 0.7
+HIGHLIGHT_HALO: RGB = WHITE
+HIGHLIGHT_HALO_MM = 0.2
+HIGHLIGHT_FILL_ALPHA = 0.12  # translucent tint, keeps the map inside the parcel readable
+HIGHLIGHT_HATCH_ALPHA = 0.45
+HIGHLIGHT_HATCH_SPACING_MM = 2.5
+HIGHLIGHT_HATCH_WIDTH_MM = 0.3
+
+# --- page furniture -----------------------------------------------------------------------------
+FRAME_MM = 0.35
+FRAME_COLOUR: RGB = BLACK
+TICK_OUTER_MM = 1.3
+TICK_INNER_MM = 1.0
+TICK_LINE_MM = 0.25
+TICK_LABEL_MM = 1.8
+TICK_LABEL_GAP_MM = 0.5
+NICE_TICK_INTERVALS_M = (10, 20, 25, 50, 100, 200, 250, 500, 1000)
+TICKS_PER_SIDE = (3, 8)
+
+WATERMARK_COLOUR: RGB = (90, 90, 90)
+WATERMARK_ALPHA = 0.2  # light: the map under it must stay readable
+WATERMARK_SPAN = 0.8  # share of the map face diagonal the text covers
+
+TITLE_PAD_MM = 2.0
+TITLE_LINE_MM = 0.25
+HEADING_MM = 3.2
+TITLE_TEXT_MM = 1.8
+TITLE_MIN_TEXT_MM = 1.3
+ATTRIBUTION_MM = 1.4
+SCALEBAR_HEIGHT_MM = 1.6
+SCALEBAR_LINE_MM = 0.2
+SCALEBAR_LABEL_MM = 1.6
+SCALE_TEXT_MM = 2.4
+NORTH_ARROW_MM = 11.0

@@ -1,0 +1,69 @@
+"""Shared fixtures: the demo and Neuwerk applications, and the path of the real data beside the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("GIS_SERVICE_SHARED_DATA", REPO.parent / "shared" / "data"))
+NEUWERK_GPKG = SHARED_DATA / "de_hh_neuwerk_alkis" / "alkis_neuwerk_vereinfacht_epsg25832.gpkg"
+
+
+def require_shared_data() -> Path:
+    if not NEUWERK_GPKG.exists():
+        pytest.skip(f"real ALKIS data not found at {SHARED_DATA} (../shared/data beside the repository)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory):
+    from gis_service.app import create_app
+    from gis_service.config import load_settings
+
+    settings = load_settings(None, overrides={"instance_path": str(tmp_path_factory.mktemp("instance-demo"))})
+    app = create_app(settings)
+    app.testing = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def demo_client(demo_app):
+    return demo_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def neuwerk_app(tmp_path_factory):
+    shared = require_shared_data()
+    from gis_service.app import create_app
+    from gis_service.config import load_settings
+
+    previous = os.environ.get("GIS_SERVICE_SHARED_DATA")
+    os.environ["GIS_SERVICE_SHARED_DATA"] = str(shared)
+    try:
+        settings = load_settings(
+            REPO / "examples" / "neuwerk.yaml",
+            overrides={"instance_path": str(tmp_path_factory.mktemp("instance-neuwerk"))},
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("GIS_SERVICE_SHARED_DATA", None)
+        else:
+            os.environ["GIS_SERVICE_SHARED_DATA"] = previous
+    app = create_app(settings)
+    app.testing = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def neuwerk_client(neuwerk_app):
+    return neuwerk_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def demo_facts():
+    import json
+
+    return json.loads((REPO / "fixtures" / "demo" / "demo_gemarkung.facts.json").read_text(encoding="utf-8"))

@@ -1,0 +1,337 @@
+"""GML 2/3.1/3.2 geometries to shapely, with the axis order taken from srsName (or a per-server override)."""
+
+from __future__ import annotations
+
+import math
+
+from lxml import etree
+from shapely.geometry import (
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+)
+from shapely.geometry.base import BaseGeometry
+
+from wms_clients.crs import srs_is_north_east
+
+GML_NAMESPACES = frozenset({"http://www.opengis.net/gml/3.2", "http://www.opengis.net/gml"})
+GEOMETRY_TAGS = frozenset(
+    {
+        "Point", "LineString", "LinearRing", "Curve", "Polygon", "Surface", "PolygonPatch",
+        "MultiPoint", "MultiCurve", "MultiLineString", "MultiSurface", "MultiPolygon",
+        "CompositeSurface", "CompositeCurve", "MultiGeometry", "Envelope", "OrientableSurface",
+    }
+)
+_ARC_STEP = math.radians(1.0)  # chord sagitta ≤ 4 mm on a 100 m radius
+
+
+class GmlError(ValueError):
+    """The GML cannot be read as a geometry."""
+
+
+def _local(element) -> str:
+    return etree.QName(element).localname
+
+
+def _is_gml(element) -> bool:
+    return isinstance(element.tag, str) and etree.QName(element).namespace in GML_NAMESPACES
+
+
+def _children(element, name: str | None = None):
+    for child in element:
+        if isinstance(child.tag, str) and (name is None or _local(child) == name):
+            yield child
+
+
+class GmlReader:
+    """Reads one geometry element; `axis_order` 'xy'/'yx' overrides what srsName says."""
+
+    def __init__(self, axis_order: str | None = None, default_srs: str | None = None):
+        if axis_order not in (None, "xy", "yx"):
+            raise ValueError(f"axis_order must be 'xy', 'yx' or None, not {axis_order!r}")
+        self.axis_order = axis_order
+        self.default_srs = default_srs
+
+    def read(self, element) -> tuple[BaseGeometry, str | None]:
+        """(geometry in x/y order, the srsName that applies) for a GML geometry element."""
+        srs = self._srs_of(element)
+        swap = self._swap(srs)
+        geometry = self._geometry(element, swap)
+        return geometry, srs
+
+    # ------------------------------------------------------------------ helpers
+
+    def _srs_of(self, element) -> str | None:
+        node = element
+        while node is not None:
+            if isinstance(node.tag, str) and node.get("srsName"):
+                return node.get("srsName")
+            node = node.getparent()
+        for inner in element.iter():
+            if isinstance(inner.tag, str) and inner.get("srsName"):
+                return inner.get("srsName")
+        return self.default_srs
+
+    def _swap(self, srs: str | None) -> bool:
+        if self.axis_order is not None:
+            return self.axis_order == "yx"
+        return bool(srs) and srs_is_north_east(srs)
+
+    @staticmethod
+    def _dimension(element) -> int:
+        node = element
+        while node is not None:
+            if isinstance(node.tag, str) and node.get("srsDimension"):
+                try:
+                    dimension = int(node.get("srsDimension"))
+                except ValueError as exc:
+                    raise GmlError(f"srsDimension {node.get('srsDimension')!r} is not a number") from exc
+                if dimension not in (2, 3, 4):
+                    raise GmlError(f"srsDimension {dimension} is not supported")
+                return dimension
+            node = node.getparent()
+        return 2
+
+    def _points(self, element, swap: bool) -> list[tuple[float, float]]:
+        """Coordinates of posList / pos* / coordinates / coord* below a curve-like element."""
+        pos_list = next(_children(element, "posList"), None)
+        if pos_list is not None:
+            values = self._numbers(pos_list.text)
+            dimension = self._dimension(pos_list)
+            if "count" in pos_list.attrib and pos_list.get("count", "").isdigit():
+                if int(pos_list.get("count")) * dimension != len(values):
+                    raise GmlError(f"posList count {pos_list.get('count')} does not match {len(values)} numbers")
+            if len(values) % dimension:
+                raise GmlError(f"posList has {len(values)} numbers, not a multiple of srsDimension {dimension}")
+            pairs = [(values[i], values[i + 1]) for i in range(0, len(values), dimension)]
+        else:
+            poses = list(_children(element, "pos")) or [
+                p for point in _children(element, "pointProperty") for p in point.iter() if _is_gml(p) and _local(p) == "pos"
+            ]
+            if poses:
+                pairs = []
+                for pos in poses:
+                    values = self._numbers(pos.text)
+                    if len(values) < 2:
+                        raise GmlError("gml:pos with fewer than two numbers")
+                    pairs.append((values[0], values[1]))
+            elif (coordinates := next(_children(element, "coordinates"), None)) is not None:
+                pairs = self._coordinates(coordinates)
+            elif coords := list(_children(element, "coord")):
+                pairs = []
+                for coord in coords:
+                    x, y = next(_children(coord, "X"), None), next(_children(coord, "Y"), None)
+                    if x is None or y is None:
+                        raise GmlError("gml:coord without X and Y")
+                    pairs.append((self._numbers(x.text)[0], self._numbers(y.text)[0]))
+            else:
+                raise GmlError(f"gml:{_local(element)} has no coordinates")
+        if swap:
+            pairs = [(b, a) for a, b in pairs]
+        return pairs
+
+    @staticmethod
+    def _numbers(text: str | None) -> list[float]:
+        try:
+            return [float(v) for v in (text or "").split()]
+        except ValueError as exc:
+            raise GmlError(f"not a coordinate list: {(text or '')[:60]!r}") from exc
+
+    @staticmethod
+    def _coordinates(element) -> list[tuple[float, float]]:
+        cs, ts, decimal = element.get("cs", ","), element.get("ts", " "), element.get("decimal", ".")
+        pairs = []
+        for tuple_text in (element.text or "").strip().split(ts if ts.strip() else None):
+            if not tuple_text:
+                continue
+            parts = tuple_text.split(cs)
+            try:
+                values = [float(p.replace(decimal, ".")) for p in parts]
+            except ValueError as exc:
+                raise GmlError(f"not a coordinate tuple: {tuple_text[:40]!r}") from exc
+            if len(values) < 2:
+                raise GmlError(f"coordinate tuple with one number: {tuple_text!r}")
+            pairs.append((values[0], values[1]))
+        return pairs
+
+    # ------------------------------------------------------------------ geometry types
+
+    def _geometry(self, element, swap: bool) -> BaseGeometry:
+        name = _local(element)
+        if name == "Point":
+            points = self._points(element, swap)
+            return Point(points[0])
+        if name in ("LineString", "Curve", "CompositeCurve", "LineStringSegment"):
+            return LineString(self._curve(element, swap))
+        if name in ("Polygon", "PolygonPatch"):
+            return self._polygon(element, swap)
+        if name in ("Surface", "CompositeSurface", "OrientableSurface", "MultiSurface", "MultiPolygon"):
+            polygons = self._polygons(element, swap)
+            if name == "Surface" and len(polygons) == 1:
+                return polygons[0]
+            return MultiPolygon(polygons)
+        if name in ("MultiCurve", "MultiLineString"):
+            lines = [
+                LineString(self._curve(member, swap))
+                for member in self._members(element, ("curveMember", "curveMembers", "lineStringMember"))
+            ]
+            return MultiLineString(lines)
+        if name == "MultiPoint":
+            members = self._members(element, ("pointMember", "pointMembers"))
+            return MultiPoint([Point(self._points(m, swap)[0]) for m in members])
+        if name == "Envelope":
+            lower, upper = next(_children(element, "lowerCorner"), None), next(_children(element, "upperCorner"), None)
+            if lower is None or upper is None:
+                raise GmlError("gml:Envelope without corners")
+            (x0, y0), (x1, y1) = self._numbers(lower.text)[:2], self._numbers(upper.text)[:2]
+            if swap:
+                x0, y0, x1, y1 = y0, x0, y1, x1
+            return box(x0, y0, x1, y1)
+        raise GmlError(f"gml:{name} is not a geometry we can read")
+
+    @staticmethod
+    def _members(element, names: tuple[str, ...]) -> list:
+        """Geometry elements inside the member properties (single or plural, or inline)."""
+        found = []
+        for child in _children(element):
+            if _local(child) in names:
+                found.extend(c for c in _children(child) if _local(c) in GEOMETRY_TAGS | {"LineStringSegment"})
+        return found
+
+    def _polygons(self, element, swap: bool) -> list[Polygon]:
+        name = _local(element)
+        if name in ("Polygon", "PolygonPatch"):
+            return [self._polygon(element, swap)]
+        if name == "OrientableSurface":
+            base = next((c for p in _children(element, "baseSurface") for c in _children(p)), None)
+            if base is None:
+                raise GmlError("gml:OrientableSurface without baseSurface")
+            return self._polygons(base, swap)
+        if name == "Surface":
+            patches = next(_children(element, "patches"), None)
+            if patches is None:
+                raise GmlError("gml:Surface without patches")
+            return [self._polygon(patch, swap) for patch in _children(patches)]
+        members = self._members(element, ("surfaceMember", "surfaceMembers", "polygonMember", "polygonMembers"))
+        if not members:
+            raise GmlError(f"gml:{name} has no members")
+        polygons = []
+        for member in members:
+            polygons.extend(self._polygons(member, swap))
+        return polygons
+
+    def _polygon(self, element, swap: bool) -> Polygon:
+        exterior = next(_children(element, "exterior"), None) or next(_children(element, "outerBoundaryIs"), None)
+        if exterior is None:
+            raise GmlError(f"gml:{_local(element)} without exterior")
+        shell = self._ring(exterior, swap)
+        holes = [
+            self._ring(interior, swap)
+            for interior in _children(element)
+            if _local(interior) in ("interior", "innerBoundaryIs")
+        ]
+        polygon = Polygon(shell, holes)
+        if polygon.is_empty:
+            raise GmlError("empty polygon")
+        return polygon
+
+    def _ring(self, boundary, swap: bool) -> list[tuple[float, float]]:
+        ring = next(_children(boundary), None)
+        if ring is None:
+            raise GmlError(f"gml:{_local(boundary)} without a ring")
+        if _local(ring) == "LinearRing":
+            points = self._points(ring, swap)
+        elif _local(ring) == "Ring":
+            points = []
+            for member in _children(ring, "curveMember"):
+                for curve in _children(member):
+                    points = _join(points, self._curve(curve, swap))
+        else:
+            raise GmlError(f"gml:{_local(ring)} is not a ring")
+        if len(points) >= 3 and points[0] != points[-1]:
+            points.append(points[0])
+        if len(points) < 4:
+            raise GmlError(f"ring with {len(points)} points")
+        return points
+
+    def _curve(self, element, swap: bool) -> list[tuple[float, float]]:
+        name = _local(element)
+        if name in ("LineString", "LineStringSegment", "LinearRing"):
+            return self._points(element, swap)
+        if name == "Curve":
+            segments = next(_children(element, "segments"), None)
+            if segments is None:
+                raise GmlError("gml:Curve without segments")
+            points: list[tuple[float, float]] = []
+            for segment in _children(segments):
+                points = _join(points, self._segment(segment, swap))
+            return points
+        if name == "CompositeCurve":
+            points = []
+            for member in _children(element, "curveMember"):
+                for curve in _children(member):
+                    points = _join(points, self._curve(curve, swap))
+            return points
+        if name in ("Arc", "ArcString", "Circle"):
+            return self._segment(element, swap)
+        raise GmlError(f"gml:{name} is not a curve we can read")
+
+    def _segment(self, segment, swap: bool) -> list[tuple[float, float]]:
+        name = _local(segment)
+        points = self._points(segment, swap)
+        if name in ("LineStringSegment", "GeodesicString"):
+            return points
+        if name in ("Arc", "ArcString"):
+            if len(points) < 3 or len(points) % 2 == 0:
+                raise GmlError(f"gml:{name} needs an odd number (≥ 3) of points, has {len(points)}")
+            result: list[tuple[float, float]] = []
+            for i in range(0, len(points) - 2, 2):
+                result = _join(result, arc_points(points[i], points[i + 1], points[i + 2]))
+            return result
+        if name == "Circle":
+            if len(points) != 3:
+                raise GmlError("gml:Circle needs three points")
+            return arc_points(*points, full_circle=True)
+        raise GmlError(f"curve segment gml:{name} is not supported")
+
+
+def _join(points: list, more: list) -> list:
+    if points and more and points[-1] == more[0]:
+        return points + more[1:]
+    return points + more
+
+
+def arc_points(p1, p2, p3, full_circle: bool = False) -> list[tuple[float, float]]:
+    """Linearise the circular arc p1 → p2 → p3 (all on the arc) with steps of at most 1°."""
+    (x1, y1), (x2, y2), (x3, y3) = p1, p2, p3
+    d = 2 * (x1 * (y2 - y3) + x2 * (y3 - y1) + x3 * (y1 - y2))
+    if abs(d) < 1e-12:
+        return [p1, p3] if not full_circle else [p1, p2, p1]
+    ux = ((x1**2 + y1**2) * (y2 - y3) + (x2**2 + y2**2) * (y3 - y1) + (x3**2 + y3**2) * (y1 - y2)) / d
+    uy = ((x1**2 + y1**2) * (x3 - x2) + (x2**2 + y2**2) * (x1 - x3) + (x3**2 + y3**2) * (x2 - x1)) / d
+    radius = math.hypot(x1 - ux, y1 - uy)
+    a1, a3 = math.atan2(y1 - uy, x1 - ux), math.atan2(y3 - uy, x3 - ux)
+    ccw = d > 0  # p2 decides the direction: p1, p2, p3 turn counter-clockwise
+    if full_circle:
+        sweep = 2 * math.pi if ccw else -2 * math.pi
+    else:
+        sweep = (a3 - a1) % (2 * math.pi) if ccw else -((a1 - a3) % (2 * math.pi))
+    steps = max(4, math.ceil(abs(sweep) / _ARC_STEP))
+    result = [p1]
+    for i in range(1, steps):
+        angle = a1 + sweep * i / steps
+        result.append((ux + radius * math.cos(angle), uy + radius * math.sin(angle)))
+    result.append(p1 if full_circle else p3)
+    return result
+
+
+def find_geometry(element):
+    """The first GML geometry element below (or at) element, or None."""
+    for node in element.iter():
+        if _is_gml(node) and _local(node) in GEOMETRY_TAGS and _local(node) != "Envelope":
+            return node
+    return None

@@ -11,7 +11,7 @@ from PIL import Image
 from pyogrio.raw import read as ogr_read
 from shapely.geometry import shape
 
-from tests.conftest import NEUWERK_GPKG, require_shared_data
+from gis_testing import NEUWERK_GPKG, require_shared_data
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,8 @@ def test_every_parcel_is_found_by_key_with_its_official_area(neuwerk_client, neu
         assert body["properties"]["flaeche_m2"] == pytest.approx(area)
         assert body["properties"]["flur"] is None
         # official and computed areas differ on curved boundaries; 1273 m² on 1.59 km² is the worst
-        assert shape(body["geometry"]).area == pytest.approx(geometry.area, rel=1e-6, abs=0.01)
+        # coordinates are rounded to the millimetre, which moves areas by a few parts per million
+        assert shape(body["geometry"]).area == pytest.approx(geometry.area, rel=1e-5, abs=0.01)
 
 
 def test_every_parcel_is_found_by_a_point_inside_it(neuwerk_client, neuwerk_rows):
@@ -62,11 +63,12 @@ def highlight_mask(image: Image.Image) -> np.ndarray:
 
     pixels = np.asarray(image.convert("RGB")).astype(int)
     r, g, b = compose.highlight_colours()["outline"]
-    return (np.abs(pixels[..., 0] - r) < 40) & (np.abs(pixels[..., 1] - g) < 40) & (np.abs(pixels[..., 2] - b) < 40)
+    return (np.abs(pixels[..., 0] - r) < 30) & (np.abs(pixels[..., 1] - g) < 30) & (np.abs(pixels[..., 2] - b) < 30)
 
 
 def test_every_preview_renders_and_the_highlight_lies_where_the_parcel_projects(neuwerk_client, neuwerk_rows):
-    """Measured on the PNG at 96 dpi: outline pixels within 1 px of the projected boundary."""
+    """Measured on the PNG at 96 dpi: the outline's centre line within 1 px of the projected boundary."""
+    measured = 0
     for key, _, geometry in neuwerk_rows:
         params = {"parcel": key, "scale": 1000, "paper": "A4", "orientation": "portrait", "dpi": 96}
         description = neuwerk_client.get("/api/v1/preview.json", query_string=params).get_json()
@@ -81,24 +83,59 @@ def test_every_preview_renders_and_the_highlight_lies_where_the_parcel_projects(
         paper_mm = (right - left) * 25.4 / 96
         assert (maxx - minx) * 1000 / paper_mm == pytest.approx(1000, rel=1e-3)
 
-        mask = highlight_mask(image)
-        inner = shapely.box(minx, miny, maxx, maxy).buffer(-2.0)
-        boundary = geometry.boundary.intersection(inner)
-        if boundary.is_empty or boundary.length < 3:
-            continue  # a parcel smaller than the outline itself (slivers of 0.02 m²) has no line to measure
-        # sample the projected boundary every 2 m; each sample must have highlight pixels within 1 px
-        # beyond the outline's half width
-        lines = [g for g in getattr(boundary, "geoms", [boundary]) if g.geom_type == "LineString"]
-        samples = [
-            point for line in lines for point in shapely.line_interpolate_point(line, np.arange(0, line.length, 2.0))
-        ]
+        # Project the parcel boundary into image pixels exactly as the layout defines it.
         res = (maxx - minx) / (right - left)
-        misses = 0
-        for point in samples:
-            px = left + (point.x - minx) / res
-            py = top + (maxy - point.y) / res
-            x0, y0 = int(px) - 2, int(py) - 2
-            window = mask[max(y0, 0): y0 + 5, max(x0, 0): x0 + 5]
-            if not window.any():
-                misses += 1
-        assert misses <= max(1, len(samples) // 50), f"{key}: {misses} of {len(samples)} samples without highlight"
+        face = shapely.box(minx, miny, maxx, maxy)
+        boundary = geometry.boundary.intersection(face.buffer(-3 * res))
+        lines = [g for g in getattr(boundary, "geoms", [boundary]) if g.geom_type == "LineString"]
+        if sum(line.length for line in lines) < 6 * res:
+            continue  # slivers of 0.02 m² are smaller than the outline's width: nothing to measure
+        projected = shapely.MultiLineString(
+            [shapely.transform(line, lambda c: np.column_stack([left + (c[:, 0] - minx) / res, top + (maxy - c[:, 1]) / res])) for line in lines]
+        )
+        mask = highlight_mask(image)
+        assert mask[top:bottom, left:right].any(), f"{key}: no highlight on the page"
+        offsets = outline_offsets(mask, projected)
+        if len(offsets) == 0:
+            continue  # every stretch of boundary is a corner or runs beside another: nothing clean to measure
+        # the drawn outline's centre line lies on the projected boundary within 1 px everywhere
+        assert np.nanmax(np.abs(offsets)) <= 1.0, f"{key}: outline off by up to {np.nanmax(np.abs(offsets)):.2f} px"
+        assert not np.isnan(offsets).any(), f"{key}: {np.isnan(offsets).sum()} boundary samples without outline"
+        measured += 1
+    assert measured >= 200
+
+
+def outline_offsets(mask: np.ndarray, projected) -> np.ndarray:
+    """Signed distance (px) from each boundary sample to the centre of the outline drawn across it.
+
+    Samples every 3 px along straight stretches, looking along the normal ±5 px; corners and places
+    where another stretch of boundary runs within 6 px are skipped (there two outlines merge).
+    NaN marks a sample with no outline pixel at all.
+    """
+    height, width = mask.shape
+    vertices = shapely.points(shapely.get_coordinates(projected))
+    offsets = []
+    steps = np.arange(-5.0, 5.01, 0.25)
+    for line in projected.geoms:
+        coords = shapely.get_coordinates(line)
+        for (x0, y0), (x1, y1) in zip(coords[:-1], coords[1:]):
+            length = float(np.hypot(x1 - x0, y1 - y0))
+            if length < 8:
+                continue
+            dx, dy = (x1 - x0) / length, (y1 - y0) / length
+            nx, ny = -dy, dx
+            for t in np.arange(4.0, length - 4.0, 3.0):
+                px, py = x0 + dx * t, y0 + dy * t
+                if not (6 <= px < width - 6 and 6 <= py < height - 6):
+                    continue
+                probe = shapely.Point(px, py)
+                if shapely.distance(probe, vertices).min() < 4:
+                    continue
+                crossing = shapely.LineString([(px - nx * 6, py - ny * 6), (px + nx * 6, py + ny * 6)])
+                if len(shapely.get_parts(projected.intersection(crossing))) > 1:
+                    continue
+                xs = np.floor(px + nx * steps).astype(int)
+                ys = np.floor(py + ny * steps).astype(int)
+                hits = steps[mask[ys, xs]]
+                offsets.append(hits.mean() if len(hits) else np.nan)
+    return np.array(offsets)

@@ -225,7 +225,7 @@ class GmlReader:
         return polygons
 
     def _polygon(self, element, swap: bool) -> Polygon:
-        exterior = next(_children(element, "exterior"), None) or next(_children(element, "outerBoundaryIs"), None)
+        exterior = next((c for c in _children(element) if _local(c) in ("exterior", "outerBoundaryIs")), None)
         if exterior is None:
             raise GmlError(f"gml:{_local(element)} without exterior")
         shell = self._ring(exterior, swap)

@@ -368,6 +368,12 @@ class UpstreamSession:
             except UpstreamError as error:
                 flight.error = error
                 raise
+            except BaseException as exc:
+                flight.error = UpstreamError(
+                    f"request to {self.name} failed unexpectedly ({type(exc).__name__}: {exc})",
+                    kind="bad-response", upstream=self.name, url=url,
+                )
+                raise
             finally:
                 with self._flights_lock:
                     self._flights.pop(key, None)
@@ -381,9 +387,8 @@ class UpstreamSession:
                 f"no answer from {self.name} within {self.total_timeout:.1f} s (waiting for an identical request)",
                 kind="timeout", upstream=self.name, url=url,
             )
-        if flight.error is not None:
-            raise flight.error.copy()
-        assert flight.response is not None
+        if flight.error is not None or flight.response is None:
+            raise (flight.error or UpstreamError("identical request ended without an answer", kind="bad-response")).copy()
         return flight.response
 
     def close(self) -> None:
@@ -419,42 +424,43 @@ class UpstreamSession:
                 kind="circuit-open", upstream=self.name, url=url,
             ) from None
 
+        try:
+            response = self._with_retries(method, url, params, data, headers, idempotent, probe)
+        except UpstreamError as error:
+            self._record(error)
+            raise
+        except BaseException:
+            self.breaker.neutral()  # our own fault; never leave a probe hanging
+            raise
+        self.breaker.success()
+        return response
+
+    def _with_retries(self, method, url, params, data, headers, idempotent, probe) -> UpstreamResponse:
         deadline = time.monotonic() + self.total_timeout
         # A probe tells whether the upstream is back; retrying it would only delay the answer.
         attempts = 1 if (probe or not idempotent) else self.retries + 1
         last: UpstreamError | None = None
         for attempt in range(attempts):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0.05:
+            if deadline - time.monotonic() <= 0.05:
                 break
             try:
-                response = self._attempt(method, url, params, data, headers, deadline)
+                return self._attempt(method, url, params, data, headers, deadline)
             except _Retryable as retryable:
-                last = retryable.error
-                if attempt + 1 >= attempts:
-                    break
-                delay = min(self.backoff_max, self.backoff * (2**attempt)) * (0.5 + random.random() / 2)
-                if retryable.retry_after is not None:
-                    delay = max(delay, retryable.retry_after)
-                if time.monotonic() + delay >= deadline - 0.05:
-                    break
-                log.info("%s: %s; retry %d in %.2f s", self.name, last, attempt + 1, delay)
-                self.stats.add(retries=1)
-                time.sleep(delay)
-                continue
-            except UpstreamError as error:
-                self._record(error)
-                raise
-            self.breaker.success()
-            return response
-
-        if last is None:
-            last = UpstreamError(
-                f"no answer from {self.name} within {self.total_timeout:.1f} s",
-                kind="timeout", upstream=self.name, url=url,
-            )
-        self._record(last)
-        raise last
+                last, retry_after = retryable.error, retryable.retry_after
+            if attempt + 1 >= attempts:
+                break
+            delay = min(self.backoff_max, self.backoff * (2**attempt)) * (0.5 + random.random() / 2)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            if time.monotonic() + delay >= deadline - 0.05:
+                break  # no time left for another try
+            log.info("%s: %s; retry %d in %.2f s", self.name, last, attempt + 1, delay)
+            self.stats.add(retries=1)
+            time.sleep(delay)
+        raise last or UpstreamError(
+            f"no answer from {self.name} within {self.total_timeout:.1f} s",
+            kind="timeout", upstream=self.name, url=url,
+        )
 
     def _record(self, error: UpstreamError) -> None:
         self.stats.add(failures=1)
@@ -569,5 +575,5 @@ def _why(exc: BaseException) -> str:
         reason = inner
     text = str(reason)
     text = re.sub(r"<urllib3\.[^>]*>: ", "", text)
-    text = re.sub(r"HTTPConnectionPool\([^)]*\): ", "", text)
+    text = re.sub(r"HTTPS?Connection(?:Pool)?\([^)]*\):\s*", "", text)
     return text[:200] or type(reason).__name__

@@ -1,0 +1,219 @@
+"""Test doubles for upstream tests: a real HTTP server whose paths misbehave, and canned OGC documents."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from PIL import Image
+
+
+def png_bytes(width: int, height: int, color=(255, 255, 255)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+WMS_CAPABILITIES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<WMS_Capabilities version="1.3.0" xmlns="http://www.opengis.net/wms" xmlns:xlink="http://www.w3.org/1999/xlink">
+  <Service><Name>WMS</Name><Title>Fault server</Title>
+    <OnlineResource xlink:href="http://example.invalid/"/>
+    <MaxWidth>256</MaxWidth><MaxHeight>256</MaxHeight></Service>
+  <Capability>
+    <Request>
+      <GetCapabilities><Format>text/xml</Format><DCPType><HTTP><Get><OnlineResource xlink:href="http://example.invalid/"/></Get></HTTP></DCPType></GetCapabilities>
+      <GetMap><Format>image/png</Format><DCPType><HTTP><Get><OnlineResource xlink:href="http://example.invalid/"/></Get></HTTP></DCPType></GetMap>
+    </Request>
+    <Exception><Format>XML</Format></Exception>
+    <Layer><Title>root</Title><CRS>EPSG:25832</CRS><CRS>EPSG:4326</CRS>
+      <Layer queryable="0"><Name>test</Name><Title>test</Title></Layer>
+      <Layer queryable="0"><Name>other</Name><Title>other</Title></Layer>
+    </Layer>
+  </Capability>
+</WMS_Capabilities>
+"""
+
+WFS_CAPABILITIES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<wfs:WFS_Capabilities version="2.0.0" xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:ows="http://www.opengis.net/ows/1.1"
+    xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:ave="http://example.invalid/ave">
+  <ows:ServiceIdentification><ows:Title>Fault WFS</ows:Title><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>2.0.0</ows:ServiceTypeVersion></ows:ServiceIdentification>
+  <ows:OperationsMetadata>
+    <ows:Operation name="GetFeature"><ows:DCP><ows:HTTP><ows:Get xlink:href="http://example.invalid/"/></ows:HTTP></ows:DCP></ows:Operation>
+  </ows:OperationsMetadata>
+  <wfs:FeatureTypeList>
+    <wfs:FeatureType><wfs:Name>ave:Flurstueck</wfs:Name><wfs:Title>Flurstueck</wfs:Title>
+      <wfs:DefaultCRS>urn:ogc:def:crs:EPSG::25832</wfs:DefaultCRS>
+      <ows:WGS84BoundingBox><ows:LowerCorner>6 50</ows:LowerCorner><ows:UpperCorner>7 51</ows:UpperCorner></ows:WGS84BoundingBox>
+    </wfs:FeatureType>
+  </wfs:FeatureTypeList>
+</wfs:WFS_Capabilities>
+"""
+
+SERVICE_EXCEPTION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ServiceExceptionReport version="1.3.0" xmlns="http://www.opengis.net/ogc">
+  <ServiceException code="LayerNotDefined">msWMSLoadGetMapParams(): WMS server error. Invalid layer(s) given in the LAYERS parameter: nope</ServiceException>
+</ServiceExceptionReport>
+"""
+
+OWS_EXCEPTION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="2.0.0">
+  <ows:Exception exceptionCode="InvalidParameterValue" locator="typenames">
+    <ows:ExceptionText>Feature type ave:Flurstueck is temporarily not available</ows:ExceptionText>
+  </ows:Exception>
+</ows:ExceptionReport>
+"""
+
+HTML_PAGE = b"""<!DOCTYPE html><html><head><title>502 Proxy Error</title></head>
+<body><h1>Proxy Error</h1><p>The proxy server received an invalid response from an upstream server.</p></body></html>"""
+
+INVALID_GML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:gml="http://www.opengis.net/gml/3.2"
+    xmlns:ave="http://example.invalid/ave" numberMatched="1" numberReturned="1">
+  <wfs:member><ave:Flurstueck gml:id="F.1">
+    <ave:geometrie><gml:Polygon srsName="urn:ogc:def:crs:EPSG::25832"><gml:exterior><gml:LinearRing>
+      <gml:posList srsDimension="2">1 2 3 4 5</gml:posList>
+    </gml:LinearRing></gml:exterior></gml:Polygon></ave:geometrie>
+    <ave:flstkennz>05314403900040______</ave:flstkennz>
+  </ave:Flurstueck></wfs:member>
+</wfs:FeatureCollection>
+"""
+
+NOT_WELL_FORMED = b"""<?xml version="1.0"?><wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"><wfs:member>"""
+
+
+class FaultServer:
+    """A real HTTP server on loopback; the first path segment chooses the fault.
+
+    /wms/<fault> and /wfs/<fault> answer GetCapabilities properly and apply the fault to
+    every other request, so that clients get as far as the request under test.
+    """
+
+    def __init__(self):
+        self.hits: dict[str, int] = {}
+        self.requests: list[tuple[str, dict, dict]] = []
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer._handle(self, b"")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                outer._handle(self, self.rfile.read(length))
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.hits.clear()
+            self.requests.clear()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handle(self, handler, body: bytes) -> None:
+        parts = urlsplit(handler.path)
+        query = {k.upper(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+        segments = [s for s in parts.path.split("/") if s]
+        with self._lock:
+            key = "/".join(segments)
+            self.hits[key] = self.hits.get(key, 0) + 1
+            hit = self.hits[key]
+            self.requests.append((key, query, dict(handler.headers)))
+        service = segments[0] if segments and segments[0] in ("wms", "wfs") else None
+        fault = segments[1] if service and len(segments) > 1 else (segments[0] if segments else "")
+        if service and query.get("REQUEST", "").lower() == "getcapabilities":
+            return self._send(handler, 200, "text/xml", WMS_CAPABILITIES if service == "wms" else WFS_CAPABILITIES)
+        width, height = int(query.get("WIDTH", 64) or 64), int(query.get("HEIGHT", 64) or 64)
+
+        if fault == "hang":
+            self.stop_event.wait(30)
+            return
+        if fault == "slow":  # answers, but only after 0.6 s
+            time.sleep(0.6)
+            return self._send(handler, 200, "image/png", png_bytes(width, height))
+        if fault == "drip":  # headers at once, then one byte every 0.3 s
+            handler.send_response(200)
+            handler.send_header("Content-Type", "image/png")
+            handler.send_header("Content-Length", "1000")
+            handler.end_headers()
+            for _ in range(1000):
+                if self.stop_event.wait(0.3):
+                    return
+                try:
+                    handler.wfile.write(b"x")
+                    handler.wfile.flush()
+                except OSError:
+                    return
+            return
+        if fault == "error500":
+            return self._send(handler, 500, "text/plain", b"Internal Server Error: database connection lost")
+        if fault == "unavailable":
+            return self._send(handler, 503, "text/html", HTML_PAGE)
+        if fault == "flaky":  # 503 twice, then fine
+            if hit <= 2:
+                return self._send(handler, 503, "text/plain", b"try again")
+            return self._send(handler, 200, "image/png", png_bytes(width, height))
+        if fault == "notfound":
+            return self._send(handler, 404, "text/plain", b"no such thing")
+        if fault == "html":
+            return self._send(handler, 200, "text/html; charset=utf-8", HTML_PAGE)
+        if fault == "service-exception":
+            return self._send(handler, 200, "application/vnd.ogc.se_xml", SERVICE_EXCEPTION)
+        if fault == "ows-exception":
+            return self._send(handler, 200, "text/xml", OWS_EXCEPTION)
+        if fault == "ows-exception-400":
+            return self._send(handler, 400, "application/xml", OWS_EXCEPTION)
+        if fault == "truncated-png":
+            data = png_bytes(width, height, (10, 200, 30))
+            return self._send(handler, 200, "image/png", data[: len(data) // 2])
+        if fault == "wrong-size":
+            return self._send(handler, 200, "image/png", png_bytes(width // 2 + 1, height))
+        if fault == "not-png":
+            return self._send(handler, 200, "image/png", b"GIF89a" + b"\0" * 100)
+        if fault == "invalid-gml":
+            return self._send(handler, 200, "text/xml; subtype=gml/3.2", INVALID_GML)
+        if fault == "broken-xml":
+            return self._send(handler, 200, "text/xml; subtype=gml/3.2", NOT_WELL_FORMED)
+        if fault == "counted":  # a slow, correct answer; tests count how often it is asked
+            time.sleep(0.5)
+            return self._send(handler, 200, "image/png", png_bytes(width, height))
+        if fault == "big":
+            return self._send(handler, 200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 200_000)
+        if fault == "echo":
+            return self._send(handler, 200, "image/png", png_bytes(width, height))
+        if fault == "auth":
+            if handler.headers.get("Authorization") != "Basic dXNlcjpzZWNyZXQ=":  # user:secret
+                return self._send(handler, 401, "text/plain", b"who are you?")
+            return self._send(handler, 200, "image/png", png_bytes(width, height))
+        return self._send(handler, 404, "text/plain", b"unknown fault")
+
+    @staticmethod
+    def _send(handler, status: int, content_type: str, body: bytes) -> None:
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except OSError:
+            pass

@@ -1,0 +1,789 @@
+"""WFS 2.0 client (fes 2.0 filters, paging, GML 3.2 → shapely) and the CadastreSource over a WFS upstream."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+import shapely
+from lxml import etree
+from owslib import fes2
+from owslib.wfs import WebFeatureService
+from pyproj import Transformer
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from cadastre.addresses import AddressQuery, match_address, split_lage
+from cadastre.errors import KennzeichenError
+from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex, GemarkungRef, parse_kennzeichen
+from cadastre.model import NATIVE_CRS, MapFeatures, Parcel
+from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
+from wms_clients.crs import crs_code, crs_is_north_east, urn
+from wms_clients.gml import GmlError, GmlReader, find_geometry
+from wms_clients.http import (
+    UpstreamError,
+    UpstreamSession,
+    html_message,
+    looks_like_html,
+    ogc_exception_message,
+    parse_xml,
+)
+
+log = logging.getLogger(__name__)
+
+WFS20_NS = "http://www.opengis.net/wfs/2.0"
+FES20_NS = "http://www.opengis.net/fes/2.0"
+GML32_NS = "http://www.opengis.net/gml/3.2"
+_GML_NAMESPACES = {GML32_NS, "http://www.opengis.net/gml"}
+_MEMBER_TAGS = {"member", "featureMember", "featureMembers"}
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+class BBoxFilter(fes2.BBox):
+    """fes:BBOX on a named geometry property, with a GML 3.2 envelope.
+
+    OWSLib's fes2.BBox always writes the CSW property "ows:BoundingBox" and a GML 3.1 envelope,
+    which does not belong in a FES 2.0 filter against GML 3.2 data.
+    """
+
+    def __init__(self, bbox: BBox, crs: str, geometry_property: str, north_east: bool = False):
+        super().__init__(bbox, crs)
+        self.geometry_property = geometry_property
+        self.north_east = north_east
+
+    def toXML(self):  # noqa: N802 - OWSLib's name
+        node = etree.Element(f"{{{FES20_NS}}}BBOX", nsmap={"fes": FES20_NS, "gml": GML32_NS})
+        etree.SubElement(node, f"{{{FES20_NS}}}ValueReference").text = self.geometry_property
+        envelope = etree.SubElement(node, f"{{{GML32_NS}}}Envelope", srsName=self.crs)
+        minx, miny, maxx, maxy = self.bbox
+        lower, upper = ((miny, minx), (maxy, maxx)) if self.north_east else ((minx, miny), (maxx, maxy))
+        etree.SubElement(envelope, f"{{{GML32_NS}}}lowerCorner").text = f"{lower[0]!r} {lower[1]!r}"
+        etree.SubElement(envelope, f"{{{GML32_NS}}}upperCorner").text = f"{upper[0]!r} {upper[1]!r}"
+        return node
+
+
+def filter_xml(operation: fes2.OgcExpression, namespaces: Mapping[str, str] | None = None) -> str:
+    """<fes:Filter> text for a fes2 operation, declaring the prefixes our property names use."""
+    nsmap = {"fes": FES20_NS, "gml": GML32_NS, **(namespaces or {})}
+    root = etree.Element(f"{{{FES20_NS}}}Filter", nsmap=nsmap)
+    root.append(operation.toXML())
+    return etree.tostring(root, encoding="unicode")
+
+
+def like_pattern(street: str, letters: int = 4) -> str | None:
+    """A case-insensitive LIKE pattern ("*h*a*u*p*") for a folded street (AddressQuery.street).
+
+    The folded form has no spaces and writes ä as "ae", ß as "ss"; the data may have
+    "Haupt-Str." or "Hauptstraße". A wildcard between letters (and in place of ae/oe/ue/ss)
+    matches every spelling; the exact ranking happens locally with match_address.
+    """
+    letters_found: list[str] = []
+    i = 0
+    while i < len(street) and len(letters_found) < letters:
+        if street[i : i + 2] in ("ae", "oe", "ue", "ss"):
+            i += 2  # the wildcard between letters stands for ä / ae
+            continue
+        if street[i].isalnum():
+            letters_found.append(street[i])
+        i += 1
+    if not letters_found:
+        return None
+    return "*" + "*".join(letters_found) + "*"
+
+
+# ---------------------------------------------------------------------------- features
+
+
+@dataclass
+class Feature:
+    """One feature: properties as text (None for empty/nil, a list when repeated) and its geometry."""
+
+    typename: str
+    id: str | None
+    properties: dict[str, object]
+    geometry: BaseGeometry | None
+    srs: str | None = None
+
+    def get(self, name: str | None) -> str | None:
+        """A property's text; the first value when repeated."""
+        if not name:
+            return None
+        value = self.properties.get(name.split(":")[-1])
+        if isinstance(value, list):
+            return value[0] if value else None
+        return value  # type: ignore[return-value]
+
+    def get_all(self, name: str | None) -> list[str]:
+        if not name:
+            return []
+        value = self.properties.get(name.split(":")[-1])
+        if value is None:
+            return []
+        return [v for v in value if v] if isinstance(value, list) else [value]  # type: ignore[list-item]
+
+
+@dataclass
+class FeatureCollection:
+    features: list[Feature] = field(default_factory=list)
+    number_matched: int | None = None  # None when the server says "unknown"
+    number_returned: int | None = None
+
+
+def parse_feature_collection(
+    content: bytes, reader: GmlReader, *, geometry_property: str | None = None
+) -> FeatureCollection:
+    """wfs:FeatureCollection (WFS 2.0, or 1.x/GML 2) → features; raises GmlError on anything else."""
+    try:
+        root = parse_xml(content)
+    except etree.XMLSyntaxError as exc:
+        raise GmlError(f"not well-formed XML ({exc})") from exc
+    if etree.QName(root).localname != "FeatureCollection":
+        raise GmlError(f"<{etree.QName(root).localname}> is not a FeatureCollection")
+    collection = FeatureCollection(
+        number_matched=_int_or_none(root.get("numberMatched")),
+        number_returned=_int_or_none(root.get("numberReturned") or root.get("numberOfFeatures")),
+    )
+    for element in _feature_elements(root):
+        collection.features.append(_feature(element, reader, geometry_property))
+    return collection
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _feature_elements(collection) -> Iterator:
+    for member in collection:
+        if not isinstance(member.tag, str) or etree.QName(member).localname not in _MEMBER_TAGS:
+            continue
+        for element in member:
+            if not isinstance(element.tag, str):
+                continue
+            if etree.QName(element).localname == "FeatureCollection":
+                yield from _feature_elements(element)  # WFS 2.0 nests collections for joins
+            elif etree.QName(element).localname != "additionalObjects":
+                yield element
+
+
+def _feature(element, reader: GmlReader, geometry_property: str | None) -> Feature:
+    properties: dict[str, object] = {}
+    geometry, srs = None, None
+    wanted = geometry_property.split(":")[-1] if geometry_property else None
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        qname = etree.QName(child)
+        if qname.namespace in _GML_NAMESPACES:
+            continue  # gml:boundedBy, gml:name, gml:identifier …
+        geometry_element = find_geometry(child) if len(child) else None
+        if geometry_element is not None:
+            if geometry is None or qname.localname == wanted:
+                geometry, srs = reader.read(geometry_element)
+            continue
+        if child.get(_XSI_NIL) == "true":
+            value = None
+        else:
+            value = "".join(child.itertext()).strip() or None
+        name = qname.localname
+        if name in properties:
+            previous = properties[name]
+            properties[name] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            properties[name] = value
+    feature_id = element.get(f"{{{GML32_NS}}}id") or element.get("{http://www.opengis.net/gml}id") or element.get("fid")
+    return Feature(etree.QName(element).localname, feature_id, properties, geometry, srs)
+
+
+# ---------------------------------------------------------------------------- the client
+
+
+@dataclass(frozen=True)
+class WfsCapabilities:
+    owslib: object  # owslib WebFeatureService_2_0_0
+    typenames: tuple[str, ...]
+    namespaces: dict[str, str]  # prefix → URI of the feature type names
+    fetched_at: float
+    raw: bytes
+
+    @property
+    def title(self) -> str:
+        identification = getattr(self.owslib, "identification", None)
+        return (identification.title if identification else None) or ""
+
+
+class WfsClient:
+    """GetFeature on one WFS 2.0 through our session; coordinates in `srs`, always x/y in Python."""
+
+    def __init__(
+        self,
+        url: str,
+        session: UpstreamSession | None = None,
+        *,
+        version: str = "2.0.0",
+        srs: str = NATIVE_CRS,
+        axis_order: str | None = None,
+        method: str = "GET",
+        output_format: str | None = None,
+        capabilities_ttl: float = 3600.0,
+        qualify_properties: bool = True,
+        required_typenames: Sequence[str] = (),
+    ):
+        if version != "2.0.0":
+            raise ValueError("only WFS 2.0.0 is supported")
+        if method not in ("GET", "POST"):
+            raise ValueError(f"method must be GET or POST, not {method!r}")
+        self.url = url
+        self.session = session or UpstreamSession(url)
+        self.version = version
+        self.srs = srs
+        self.srs_urn = urn(srs)
+        self.axis_order = axis_order
+        self.method = method
+        self.output_format = output_format
+        self.capabilities_ttl = capabilities_ttl
+        # The NRW service filters on ave:-qualified names; MapServer takes both forms.
+        self.qualify_properties = qualify_properties
+        self.required_typenames = tuple(required_typenames)
+        self.reader = GmlReader(axis_order=axis_order, default_srs=self.srs_urn)
+        self._capabilities: WfsCapabilities | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ capabilities
+
+    def capabilities(self, *, refresh: bool = False) -> WfsCapabilities:
+        cached = self._capabilities
+        if cached and not refresh and time.monotonic() - cached.fetched_at < self.capabilities_ttl:
+            return cached
+        with self._lock:
+            cached = self._capabilities
+            if cached and not refresh and time.monotonic() - cached.fetched_at < self.capabilities_ttl:
+                return cached
+            try:
+                self._capabilities = self._fetch_capabilities()
+            except UpstreamError as error:
+                if cached is not None and error.kind in ("timeout", "unavailable", "circuit-open"):
+                    log.warning("%s: keeping capabilities from before: %s", self.url, error)
+                    return cached
+                raise
+            return self._capabilities
+
+    def _fetch_capabilities(self) -> WfsCapabilities:
+        response = self.session.get(self.url, {"SERVICE": "WFS", "REQUEST": "GetCapabilities", "VERSION": self.version})
+        content = response.content
+        if message := ogc_exception_message(content):
+            raise self._error("exception-report", "GetCapabilities failed", message)
+        if looks_like_html(content):
+            raise self._error("bad-response", "GetCapabilities returned an HTML page", html_message(content))
+        try:
+            root = parse_xml(content)
+        except etree.XMLSyntaxError as exc:
+            raise self._error("bad-response", f"GetCapabilities returned no valid XML ({exc})") from exc
+        if etree.QName(root).localname != "WFS_Capabilities":
+            raise self._error("bad-response", f"GetCapabilities returned <{etree.QName(root).localname}>, not <WFS_Capabilities>")
+        try:
+            wfs = WebFeatureService(self.url, version=self.version, xml=content)
+        except Exception as exc:  # OWSLib raises whatever its parser meets
+            raise self._error("bad-response", f"OWSLib cannot read the capabilities ({exc})") from exc
+        namespaces: dict[str, str] = {}
+        for name in root.iter(f"{{{WFS20_NS}}}Name"):
+            text = (name.text or "").strip()
+            if ":" in text:
+                prefix = text.split(":", 1)[0]
+                if prefix in name.nsmap:
+                    namespaces[prefix] = name.nsmap[prefix]
+        typenames = tuple(wfs.contents)
+        missing = [t for t in self.required_typenames if t not in wfs.contents]
+        if missing:
+            raise self._error(
+                "bad-response",
+                f"the WFS lacks the feature type(s) {', '.join(missing)}; it offers: {', '.join(typenames[:40])}",
+            )
+        return WfsCapabilities(wfs, typenames, namespaces, time.monotonic(), content)
+
+    # ------------------------------------------------------------------ GetFeature
+
+    def property_name(self, typename: str, name: str) -> str:
+        """The property as filters name it: "ave:flstkennz" for typename "ave:Flurstueck"."""
+        if self.qualify_properties and ":" in typename and ":" not in name:
+            return f"{typename.split(':', 1)[0]}:{name}"
+        return name
+
+    def bbox_filter(self, typename: str, geometry: str, bbox: BBox) -> BBoxFilter:
+        """A fes:BBOX in our srs, corner coordinates in the axis order the srsName URN demands."""
+        north_east = self.axis_order == "yx" or (self.axis_order is None and crs_is_north_east(crs_code(self.srs) or self.srs))
+        return BBoxFilter(bbox, self.srs_urn, self.property_name(typename, geometry), north_east)
+
+    def get_features(
+        self,
+        typename: str,
+        *,
+        filter: fes2.OgcExpression | None = None,  # noqa: A002 - the WFS parameter's name
+        count: int | None = None,
+        start_index: int | None = None,
+        sort_by: Sequence[tuple[str, str]] = (),
+        property_names: Sequence[str] = (),
+        hits_only: bool = False,
+        geometry_property: str | None = None,
+    ) -> FeatureCollection:
+        """One GetFeature; sort_by is [(property, "ASC"|"DESC")]; property names unqualified."""
+        namespaces = self._namespaces(typename)
+        if self.method == "POST":
+            body = self._post_body(typename, filter, count, start_index, sort_by, property_names, hits_only, namespaces)
+            response = self.session.post(self.url, body, idempotent=True)
+        else:
+            params: dict[str, object] = {
+                "SERVICE": "WFS",
+                "VERSION": self.version,
+                "REQUEST": "GetFeature",
+                "TYPENAMES": typename,
+                "SRSNAME": self.srs_urn,
+                "COUNT": count,
+                "STARTINDEX": start_index or None,
+                "OUTPUTFORMAT": self.output_format,
+                "RESULTTYPE": "hits" if hits_only else None,
+            }
+            if namespaces:
+                params["NAMESPACES"] = ",".join(f"xmlns({p},{uri})" for p, uri in namespaces.items())
+            if filter is not None:
+                params["FILTER"] = filter_xml(filter, namespaces)
+            if sort_by:
+                params["SORTBY"] = ",".join(f"{self.property_name(typename, p)} {o}" for p, o in sort_by)
+            if property_names:
+                params["PROPERTYNAME"] = ",".join(self.property_name(typename, p) for p in property_names)
+            response = self.session.get(self.url, params)
+        return self._parse(response.content, geometry_property)
+
+    def _namespaces(self, typename: str) -> dict[str, str]:
+        if ":" not in typename:
+            return {}
+        prefix = typename.split(":", 1)[0]
+        uri = self.capabilities().namespaces.get(prefix)
+        return {prefix: uri} if uri else {}
+
+    def _post_body(self, typename, filter, count, start_index, sort_by, property_names, hits_only, namespaces) -> bytes:
+        nsmap = {"wfs": WFS20_NS, "fes": FES20_NS, "gml": GML32_NS, **namespaces}
+        root = etree.Element(f"{{{WFS20_NS}}}GetFeature", nsmap=nsmap, service="WFS", version=self.version)
+        if count is not None:
+            root.set("count", str(count))
+        if start_index:
+            root.set("startIndex", str(start_index))
+        if hits_only:
+            root.set("resultType", "hits")
+        if self.output_format:
+            root.set("outputFormat", self.output_format)
+        query = etree.SubElement(root, f"{{{WFS20_NS}}}Query", typeNames=typename, srsName=self.srs_urn)
+        for name in property_names:
+            etree.SubElement(query, f"{{{WFS20_NS}}}PropertyName").text = self.property_name(typename, name)
+        if filter is not None:
+            query.append(etree.fromstring(filter_xml(filter, namespaces)))
+        if sort_by:
+            sort = etree.SubElement(query, f"{{{FES20_NS}}}SortBy")
+            for name, order in sort_by:
+                sort.append(fes2.SortProperty(self.property_name(typename, name), order).toXML())
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+    def _parse(self, content: bytes, geometry_property: str | None) -> FeatureCollection:
+        if message := ogc_exception_message(content):
+            raise self._error("exception-report", "GetFeature failed", message)
+        if looks_like_html(content):
+            raise self._error("bad-response", "GetFeature returned an HTML page", html_message(content))
+        try:
+            return parse_feature_collection(content, self.reader, geometry_property=geometry_property)
+        except GmlError as exc:
+            snippet = " ".join(content[:200].decode("utf-8", "replace").split())
+            raise self._error("bad-response", f"GetFeature returned invalid GML: {exc}", snippet) from exc
+
+    def iter_features(
+        self,
+        typename: str,
+        *,
+        filter: fes2.OgcExpression | None = None,  # noqa: A002
+        page_size: int = 500,
+        limit: int | None = None,
+        sort_by: Sequence[tuple[str, str]] = (),
+        property_names: Sequence[str] = (),
+        geometry_property: str | None = None,
+    ) -> Iterator[Feature]:
+        """All matching features, page by page (count/startIndex), at most `limit`."""
+        start, seen = 0, 0
+        while limit is None or seen < limit:
+            count = page_size if limit is None else min(page_size, limit - seen)
+            page = self.get_features(
+                typename, filter=filter, count=count, start_index=start, sort_by=sort_by,
+                property_names=property_names, geometry_property=geometry_property,
+            )
+            for feature in page.features:
+                yield feature
+            seen += len(page.features)
+            start += len(page.features)
+            if len(page.features) < count or (page.number_matched is not None and start >= page.number_matched):
+                return
+
+    def _error(self, kind: str, message: str, said: str | None = None) -> UpstreamError:
+        return UpstreamError(f"WFS {self.url}: {message}", kind=kind, server_message=said, upstream=self.session.name, url=self.url)
+
+
+# ---------------------------------------------------------------------------- the source
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text.replace(",", ".")) if "," in text and "." not in text else float(text)
+    except ValueError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    value = _number(text)
+    return int(value) if value is not None and value == int(value) else None
+
+
+class WfsSource(CadastreSource):
+    """Parcels from a WFS 2.0 ("ALKIS vereinfacht" names by default); all coordinates EPSG:25832 outwards.
+
+    map_features() returns parcels only: an upstream draws its own map (WMS), so buildings and
+    addresses are never needed from here; the parcels serve the highlight and a fallback drawing.
+    """
+
+    def __init__(
+        self,
+        client: WfsClient,
+        *,
+        fields: FieldMapping | None = None,
+        typename: str = "ave:Flurstueck",
+        gemarkungen: GemarkungIndex | None = None,
+        gemarkung_key_length: int = 6,
+        bezirk_typename: str | None = None,
+        name: str = "",
+        attribution: str = "",
+        extent: BBox | None = None,
+        search_extent: BBox | None = None,
+        point_tolerance: float = 0.05,
+        address_candidates: int = 500,
+        map_features_limit: int = 2000,
+        sortable: bool = True,
+        info_ttl: float = 3600.0,
+    ):
+        if gemarkung_key_length not in (4, 6):
+            raise ValueError("gemarkung_key_length is 6 (Land + Gemarkung, NRW gemaschl) or 4")
+        self.client = client
+        self.fields = fields or FieldMapping()
+        self.typename = typename
+        self.gemarkung_key_length = gemarkung_key_length
+        self.bezirk_typename = bezirk_typename
+        self.name = name
+        self.attribution = attribution
+        self.extent = extent
+        self.search_extent = search_extent
+        self.point_tolerance = point_tolerance
+        self.address_candidates = address_candidates
+        self.map_features_limit = map_features_limit
+        self.sortable = sortable
+        self.info_ttl = info_ttl
+        self._configured_index = gemarkungen
+        self._seen: dict[str, GemarkungRef] = {}
+        self._seen_lock = threading.Lock()
+        self._bezirke: GemarkungIndex | None = None
+        self._info: tuple[float, SourceInfo] | None = None
+        self._to_client = self._from_client = None
+        if crs_code(client.srs) != NATIVE_CRS:
+            self._to_client = Transformer.from_crs(NATIVE_CRS, client.srs, always_xy=True)
+            self._from_client = Transformer.from_crs(client.srs, NATIVE_CRS, always_xy=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _prop(self, name: str) -> str:
+        return self.client.property_name(self.typename, name)
+
+    def _sort(self) -> list[tuple[str, str]]:
+        return [(self.fields.kennzeichen, "ASC")] if self.sortable else []
+
+    def _client_bbox(self, bbox: BBox) -> BBox:
+        if self._to_client is None:
+            return bbox
+        return tuple(self._to_client.transform_bounds(*bbox, densify_pts=21))  # type: ignore[return-value]
+
+    def _bbox_filter(self, bbox: BBox) -> BBoxFilter:
+        return self.client.bbox_filter(self.typename, self.fields.geometry, self._client_bbox(bbox))
+
+    def _features(self, filter, *, count: int, start: int = 0, sort: bool = True) -> tuple[list[Parcel], int | None]:
+        page = self.client.get_features(
+            self.typename, filter=filter, count=count, start_index=start,
+            sort_by=self._sort() if sort else (), geometry_property=self.fields.geometry,
+        )
+        parcels = [p for p in (self.parcel(f) for f in page.features) if p is not None]
+        return parcels, page.number_matched
+
+    def parcel(self, feature: Feature) -> Parcel | None:
+        """A feature as a Parcel; None (logged) when its key cannot be read."""
+        f = self.fields
+        try:
+            kennzeichen = self._kennzeichen(feature)
+        except KennzeichenError as exc:
+            log.warning("%s: skipping feature %s with an unreadable key: %s", self.client.url, feature.id, exc.en)
+            return None
+        geometry = feature.geometry
+        if geometry is not None and self._from_client is not None:
+            geometry = _transform(self._from_client, geometry)
+        if geometry is None:
+            log.warning("%s: feature %s has no geometry", self.client.url, feature.id)
+            return None
+        lage: list[str] = []
+        for text in feature.get_all(f.lage):
+            lage.extend(split_lage(text, f.lage_separator))
+        aktualitaet = feature.get(f.aktualitaet)
+        if aktualitaet and (match := re.match(r"\d{4}-\d{2}-\d{2}", aktualitaet)):
+            aktualitaet = match.group(0)
+        gemarkung_name = feature.get(f.gemarkung)
+        self._remember(kennzeichen, gemarkung_name)
+        return Parcel(
+            kennzeichen=kennzeichen,
+            geometry=geometry,
+            gemarkung_name=gemarkung_name,
+            flaeche_m2=_number(feature.get(f.flaeche)),
+            lage=lage,
+            aktualitaet=aktualitaet,
+            nutzung=feature.get(f.nutzung),
+        )
+
+    def _kennzeichen(self, feature: Feature) -> Flurstueckskennzeichen:
+        f = self.fields
+        if key := feature.get(f.kennzeichen):
+            return parse_kennzeichen(key)
+        # No key field: build it from its parts.
+        gemaschl = feature.get(f.gemarkungsnummer) or ""
+        land = gemaschl[:2] if len(gemaschl) == 6 else (feature.get(f.land) or "")
+        zaehler = _int(feature.get(f.zaehler))
+        if len(land) != 2 or not gemaschl or zaehler is None:
+            raise KennzeichenError("Kennzeichen fehlt.", f"feature {feature.id} has neither key nor Land/Gemarkung/Zähler")
+        return Flurstueckskennzeichen(
+            land=land, gemarkung=gemaschl[-4:], flur=_int(feature.get(f.flur)),
+            zaehler=zaehler, nenner=_int(feature.get(f.nenner)),
+        )
+
+    def _remember(self, kennzeichen: Flurstueckskennzeichen, name: str | None) -> None:
+        key = kennzeichen.gemarkungsschluessel
+        known = self._seen.get(key)
+        if known is not None and (known.name or not name) and (known.has_flur or kennzeichen.flur is None):
+            return
+        with self._seen_lock:
+            known = self._seen.get(key)
+            self._seen[key] = GemarkungRef(
+                land=kennzeichen.land,
+                nummer=kennzeichen.gemarkung,
+                name=(known.name if known and known.name else name),
+                has_flur=(known.has_flur if known else False) or kennzeichen.flur is not None,
+            )
+
+    def _gemarkung_value(self, schluessel: str) -> str:
+        return schluessel if self.gemarkung_key_length == 6 else schluessel[-4:]
+
+    # ------------------------------------------------------------------ CadastreSource
+
+    def get(self, kennzeichen: Flurstueckskennzeichen) -> Parcel | None:
+        operation = fes2.PropertyIsEqualTo(self._prop(self.fields.kennzeichen), kennzeichen.key)
+        parcels, _ = self._features(operation, count=5, sort=False)
+        for parcel in parcels:
+            if parcel.key == kennzeichen.key:
+                return parcel
+        return parcels[0] if parcels else None
+
+    def find(
+        self,
+        *,
+        gemarkungsschluessel: str,
+        flur: int | None = None,
+        zaehler: int | None = None,
+        nenner: int | None = None,
+        limit: int = 50,
+    ) -> list[Parcel]:
+        f = self.fields
+        if not f.gemarkungsnummer:
+            return self._find_by_key_pattern(gemarkungsschluessel, flur, zaehler, nenner, limit)
+        conditions: list[fes2.OgcExpression] = [
+            fes2.PropertyIsEqualTo(self._prop(f.gemarkungsnummer), self._gemarkung_value(gemarkungsschluessel))
+        ]
+        for field_name, value in ((f.flur, flur), (f.zaehler, zaehler), (f.nenner, nenner)):
+            if value is None:
+                continue
+            if not field_name:
+                return self._find_by_key_pattern(gemarkungsschluessel, flur, zaehler, nenner, limit)
+            conditions.append(fes2.PropertyIsEqualTo(self._prop(field_name), str(value)))
+        operation = conditions[0] if len(conditions) == 1 else fes2.And(conditions)
+        parcels, _ = self._features(operation, count=limit)
+        return sorted(parcels, key=lambda p: p.key)[:limit]
+
+    def _find_by_key_pattern(self, schluessel, flur, zaehler, nenner, limit) -> list[Parcel]:
+        """Where the mapping lacks attribute fields: LIKE on the 20-character key itself."""
+        pattern = (
+            schluessel
+            + (f"{flur:03d}" if flur is not None else "???")
+            + (f"{zaehler:05d}" if zaehler is not None else "?????")
+            + (f"{nenner:04d}" if nenner is not None else "????")
+            + "*"
+        )
+        operation = fes2.PropertyIsLike(self._prop(self.fields.kennzeichen), pattern, wildCard="*", singleChar="?", escapeChar="\\")
+        parcels, _ = self._features(operation, count=limit)
+        return sorted(parcels, key=lambda p: p.key)[:limit]
+
+    def at_point(self, x: float, y: float) -> list[Parcel]:
+        t = self.point_tolerance
+        parcels, _ = self._features(self._bbox_filter((x - t, y - t, x + t, y + t)), count=50, sort=False)
+        point = Point(x, y)
+        return sorted((p for p in parcels if p.geometry.intersects(point)), key=lambda p: p.key)
+
+    def in_bbox(self, bbox: BBox, limit: int = 50, offset: int = 0) -> tuple[list[Parcel], int]:
+        operation = self._bbox_filter(bbox)
+        if limit <= 0:
+            return [], self._hits(operation)
+        parcels, total = self._features(operation, count=limit, start=offset)
+        if total is None:
+            total = self._hits(operation)
+        if total is None:
+            # The server counts nothing: at least as many as we have seen, one more if the page is full.
+            total = offset + len(parcels) + (1 if len(parcels) == limit else 0)
+        return parcels, total
+
+    def _hits(self, operation) -> int | None:
+        return self.client.get_features(self.typename, filter=operation, hits_only=True).number_matched
+
+    def by_address(self, query: AddressQuery, limit: int = 50) -> list[tuple[Parcel, float, str]]:
+        f = self.fields
+        if not f.lage:
+            return []
+        pattern = like_pattern(query.street)
+        if pattern is None:
+            return []
+        operation: fes2.OgcExpression = fes2.PropertyIsLike(
+            self._prop(f.lage), pattern, wildCard="*", singleChar="?", escapeChar="\\", matchCase=False
+        )
+        if self.search_extent:
+            operation = fes2.And([operation, self._bbox_filter(self.search_extent)])
+        parcels, total = self._features(operation, count=self.address_candidates)
+        if total is not None and total > len(parcels):
+            log.info("%s: address %r matched %d parcels, ranked the first %d", self.client.url, query.street, total, len(parcels))
+        ranked = []
+        for parcel in parcels:
+            best = None
+            for text in parcel.lage:
+                found = match_address(query, text)
+                if found and (best is None or found.score > best.score):
+                    best = found
+            if best is not None:
+                ranked.append((parcel, best.score, best.text))
+        ranked.sort(key=lambda item: (-item[1], item[0].key))
+        return ranked[:limit]
+
+    def map_features(self, bbox: BBox) -> MapFeatures:
+        operation = self._bbox_filter(bbox)
+        parcels = []
+        for feature in self.client.iter_features(
+            self.typename, filter=operation, page_size=500, limit=self.map_features_limit,
+            sort_by=self._sort(), geometry_property=self.fields.geometry,
+        ):
+            if (parcel := self.parcel(feature)) is not None:
+                parcels.append(parcel)
+        return MapFeatures(parcels=parcels)
+
+    def gemarkungen(self) -> GemarkungIndex:
+        """Configured index, else ave:KatasterBezirk (when configured), plus every Gemarkung seen so far."""
+        index = GemarkungIndex(list(self._configured_index.gemarkungen) if self._configured_index else [])
+        if self.bezirk_typename:
+            for ref in self._bezirk_index().gemarkungen:
+                index.add(ref)
+        if not self._seen and not index.gemarkungen:
+            self._seed_seen()
+        for ref in list(self._seen.values()):
+            index.add(ref)
+        return index
+
+    def _bezirk_index(self) -> GemarkungIndex:
+        if self._bezirke is None:
+            f = self.fields
+            refs = []
+            for feature in self.client.iter_features(
+                self.bezirk_typename, page_size=1000, limit=20000,
+                property_names=[p for p in (f.gemarkungsnummer, f.gemarkung, f.land) if p],
+            ):
+                schluessel = feature.get(f.gemarkungsnummer) or ""
+                land = schluessel[:2] if len(schluessel) == 6 else (feature.get(f.land) or "")
+                if len(land) == 2 and len(schluessel) >= 4:
+                    refs.append(GemarkungRef(land=land, nummer=schluessel[-4:], name=feature.get(f.gemarkung)))
+            self._bezirke = GemarkungIndex(refs)
+        return self._bezirke
+
+    def _seed_seen(self) -> None:
+        f = self.fields
+        names = [p for p in (f.kennzeichen, f.gemarkung, f.gemarkungsnummer, f.flur) if p]
+        # A capped look at the data: cheap on a municipal service, a sample on a state-wide one.
+        for feature in self.client.iter_features(self.typename, page_size=1000, limit=1000, property_names=names):
+            try:
+                self._remember(self._kennzeichen(feature), feature.get(f.gemarkung))
+            except KennzeichenError:
+                continue
+
+    def info(self) -> SourceInfo:
+        if self._info and time.monotonic() - self._info[0] < self.info_ttl:
+            return self._info[1]
+        caps = self.client.capabilities()
+        extent = self.extent or self._extent_from_capabilities(caps)
+        info = SourceInfo(
+            attribution=self.attribution or _access_constraints(caps),
+            data_currency=self._newest_update(),
+            extent=extent,
+            name=self.name or caps.title,
+            extra={"url": self.client.url, "typename": self.typename, "srs": self.client.srs},
+        )
+        self._info = (time.monotonic(), info)
+        return info
+
+    def _extent_from_capabilities(self, caps: WfsCapabilities) -> BBox:
+        content = caps.owslib.contents.get(self.typename)
+        wgs84 = getattr(content, "boundingBoxWGS84", None)
+        if not wgs84:
+            return (0.0, 0.0, 0.0, 0.0)
+        transformer = Transformer.from_crs("OGC:CRS84", NATIVE_CRS, always_xy=True)
+        return tuple(round(v, 2) for v in transformer.transform_bounds(*wgs84[:4], densify_pts=21))  # type: ignore[return-value]
+
+    def _newest_update(self) -> str | None:
+        field_name = self.fields.aktualitaet
+        if not field_name or not self.sortable:
+            return None
+        try:
+            page = self.client.get_features(
+                self.typename, count=1, sort_by=[(field_name, "DESC")], property_names=[field_name]
+            )
+        except UpstreamError as error:
+            log.info("%s: cannot ask for the newest update: %s", self.client.url, error)
+            return None
+        value = page.features[0].get(field_name) if page.features else None
+        match = re.match(r"\d{4}-\d{2}-\d{2}", value or "")
+        return match.group(0) if match else None
+
+    def close(self) -> None:
+        self.client.session.close()
+
+
+def _transform(transformer: Transformer, geometry: BaseGeometry) -> BaseGeometry:
+    def coordinates(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometry, coordinates)
+
+
+def _access_constraints(caps: WfsCapabilities) -> str:
+    identification = getattr(caps.owslib, "identification", None)
+    constraints = getattr(identification, "accessconstraints", None) if identification else None
+    return constraints or ""
+

@@ -10,11 +10,18 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from cadastre.errors import CadastreError
-from gis_service.config import PROJECT_ROOT, ConfigError, LocalSourceSettings, Settings, load_settings
+from gis_service.config import (
+    PROJECT_ROOT,
+    ConfigError,
+    LocalSourceSettings,
+    Settings,
+    UpstreamSourceSettings,
+    load_settings,
+)
 from gis_service.errors import ApiError
 from gis_service.i18n import choose_language, page_context
 from gis_service.parcels import ParcelService
-from gis_service.previews import PreviewService
+from gis_service.previews import build_previews
 from wms_clients.base import AddressFieldMapping, CadastreSource, FieldMapping
 from wms_clients.local import LocalLayers, LocalSource, LocalSourceConfig
 
@@ -27,23 +34,32 @@ MAX_CONTENT_LENGTH = 1024 * 1024
 def build_source(settings: Settings) -> CadastreSource:
     source = settings.source
     if isinstance(source, LocalSourceSettings):
-        try:
-            return LocalSource(
-                LocalSourceConfig(
-                    dataset=source.dataset,
-                    fields=FieldMapping(**source.fields.model_dump()),
-                    address_fields=AddressFieldMapping(**source.address_fields.model_dump()),
-                    layers=LocalLayers(**source.layers.model_dump()),
-                    attribution=source.attribution,
-                    gemarkung_names=source.gemarkungen,
-                    data_currency=source.data_currency,
-                    default_land=source.default_land,
-                    name=source.name,
-                )
-            )
-        except CadastreError as exc:
-            raise ConfigError(f"source.dataset: {exc.en}") from exc
+        return build_local_source(source)
+    if isinstance(source, UpstreamSourceSettings):
+        from gis_service.upstream import build_upstream_source
+
+        fallback = build_local_source(source.fallback, "source.fallback") if source.fallback else None
+        return build_upstream_source(settings, source, settings.instance_path or (PROJECT_ROOT / "instance"), fallback)
     raise ConfigError(f"source.type: unsupported source type {source.type!r}")
+
+
+def build_local_source(source: LocalSourceSettings, where: str = "source") -> LocalSource:
+    try:
+        return LocalSource(
+            LocalSourceConfig(
+                dataset=source.dataset,
+                fields=FieldMapping(**source.fields.model_dump()),
+                address_fields=AddressFieldMapping(**source.address_fields.model_dump()),
+                layers=LocalLayers(**source.layers.model_dump()),
+                attribution=source.attribution,
+                gemarkung_names=source.gemarkungen,
+                data_currency=source.data_currency,
+                default_land=source.default_land,
+                name=source.name,
+            )
+        )
+    except CadastreError as exc:
+        raise ConfigError(f"{where}.dataset: {exc.en}") from exc
 
 
 def create_app(settings: Settings | None = None, source: CadastreSource | None = None) -> Flask:
@@ -65,12 +81,21 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     app.extensions["gis_settings"] = settings
     app.extensions["gis_source"] = source
     app.extensions["gis_parcels"] = parcels
-    app.extensions["gis_previews"] = PreviewService(parcels, source, settings.preview)
+    app.extensions["gis_previews"] = build_previews(settings, parcels, source, Path(app.instance_path))
 
     from gis_service.web import api, embed
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(embed.blueprint)
+    from gis_service.web import demo
+
+    app.register_blueprint(demo.blueprint)
+    from gis_service.orders import init_app as init_orders
+
+    init_orders(app, settings)
+    from gis_service.web.ogc import init_app as init_ogc
+
+    init_ogc(app, settings)
     _register_error_handlers(app)
     _register_security_headers(app, settings)
 
@@ -163,12 +188,14 @@ def _register_security_headers(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def security_headers(response):
-        if request.path.startswith("/embed") and allowed:
-            response.headers["Content-Security-Policy"] = f"frame-ancestors 'self' {allowed}"
-        elif request.path.startswith("/embed"):
-            response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
-        else:
-            response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        # A blueprint may have set the rest of the policy (script-src …); frame-ancestors is decided here.
+        policy = response.headers.get("Content-Security-Policy", "")
+        if request.path.startswith("/embed"):
+            ancestors = f"frame-ancestors 'self' {allowed}" if allowed else "frame-ancestors 'self'"
+            kept = [d.strip() for d in policy.split(";") if d.strip() and not d.strip().startswith("frame-ancestors")]
+            response.headers["Content-Security-Policy"] = "; ".join([*kept, ancestors])
+        elif "frame-ancestors" not in policy:
+            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'" if policy else "frame-ancestors 'none'"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response

@@ -1,4 +1,4 @@
-"""Command line: `gis-service serve` and `gis-service preview KEY -o out.png|pdf|tif`."""
+"""Command line: `gis-service serve`, `preview`, and the order commands (payment-simulator, create-admin, …)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,99 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def _orders(args):
+    """The order services without the web app (commands that only need the database)."""
+    from gis_service.config import PROJECT_ROOT
+    from gis_service.orders.wiring import build_orders
+
+    settings = _load(args)
+    instance = settings.instance_path or (PROJECT_ROOT / "instance")
+    Path(instance).mkdir(parents=True, exist_ok=True)
+    return build_orders(settings, instance, "unused-by-this-command")
+
+
+def cmd_payment_simulator(args) -> int:
+    import os
+
+    from waitress import serve
+
+    from gis_service.payment_simulator.app import SimulatorConfig, create_simulator_app
+
+    secret = args.secret or os.environ.get("PAYMENT_SIMULATOR_SECRET") or "demo-secret-change-me"
+    config = SimulatorConfig(originators={args.originator: secret}, test_controls=args.test_controls,
+                             notify_mode=args.notify)
+    app = create_simulator_app(config)
+    print(f"payment-simulator: http://{args.host}:{args.port}/ (originator {args.originator}, "
+          f"notifications {args.notify}{', test controls on' if args.test_controls else ''})", flush=True)
+    serve(app, host=args.host, port=args.port, threads=4, ident="payment-simulator")
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    from gis_service.orders import db
+    from gis_service.orders.wiring import redacted_url
+
+    orders = _orders(args)
+    print(f"database {redacted_url(str(orders.engine.url))} at revision {db.current_revision(orders.engine)}")
+    orders.close()
+    return 0
+
+
+def cmd_create_admin(args) -> int:
+    import getpass
+
+    from gis_service.orders.accounts import AccountError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Passwort (mindestens 12 Zeichen): ")
+        if password != getpass.getpass("Passwort wiederholen: "):
+            print("gis-service: die Passwörter stimmen nicht überein", file=sys.stderr)
+            return 2
+    orders = _orders(args)
+    try:
+        identity = orders.accounts.create(args.username, password, role=args.role, display_name=args.display_name)
+    except AccountError as exc:
+        print(f"gis-service: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        orders.close()
+    print(f"created {identity.role} account {identity.username}")
+    return 0
+
+
+def cmd_purge_personal_data(args) -> int:
+    from gis_service.orders.dataprotection import purge_personal_data
+
+    orders = _orders(args)
+    try:
+        report = purge_personal_data(orders.factory, orders.settings.orders.data_protection, orders.store,
+                                     dry_run=args.dry_run)
+    finally:
+        orders.close()
+    verb = "would anonymise" if report.dry_run else "anonymised"
+    print(f"{verb} {len(report.anonymised)} orders, purged {len(report.justifications_purged)} justifications, "
+          f"deleted {report.files_deleted} files")
+    for number in report.anonymised:
+        print(f"  {number}")
+    return 0
+
+
+def cmd_run_order_tasks(args) -> int:
+    from gis_service.app import create_app
+
+    settings = _load(args)
+    settings.orders.worker.enabled = False  # this command is the worker, once
+    orders = create_app(settings).extensions["gis_orders"]
+    try:
+        results = orders.service.run_due(startup=True)
+    finally:
+        orders.close()
+    print(", ".join(f"{k}: {v}" for k, v in results.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gis-service", description="Cadastral map extracts: search, preview, order.")
     parser.add_argument("--log-level", default="INFO")
@@ -89,6 +182,37 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("-o", "--output", required=True, help="out.png, out.pdf or out.tif")
     preview.add_argument("--config")
     preview.set_defaults(func=cmd_preview)
+
+    simulator = sub.add_parser("payment-simulator", help="run the payment simulator (XBezahldienste-style) on its own port")
+    simulator.add_argument("--host", default="127.0.0.1")
+    simulator.add_argument("--port", type=int, default=8090)
+    simulator.add_argument("--originator", default="gis-service-demo", help="originator id the service sends (orders.payment.originator_id)")
+    simulator.add_argument("--secret", help="shared HMAC secret (default $PAYMENT_SIMULATOR_SECRET or the demo secret)")
+    simulator.add_argument("--notify", choices=["async", "sync", "none"], default="async",
+                           help="when to send the server-to-server notification")
+    simulator.add_argument("--test-controls", action="store_true", help="enable the /_test endpoints used by the tests")
+    simulator.set_defaults(func=cmd_payment_simulator)
+
+    upgrade = sub.add_parser("db-upgrade", help="migrate the order database to the newest schema")
+    upgrade.add_argument("--config")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    admin = sub.add_parser("create-admin", help="create a staff account (by default an admin)")
+    admin.add_argument("--username", default="admin")
+    admin.add_argument("--display-name")
+    admin.add_argument("--role", choices=["admin", "clerk"], default="admin")
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    admin.add_argument("--config")
+    admin.set_defaults(func=cmd_create_admin)
+
+    purge = sub.add_parser("purge-personal-data", help="anonymise orders closed longer ago than the retention period")
+    purge.add_argument("--dry-run", action="store_true")
+    purge.add_argument("--config")
+    purge.set_defaults(func=cmd_purge_personal_data)
+
+    tasks = sub.add_parser("run-order-tasks", help="once: reconcile payments, produce, refund, cancel abandoned, send mail")
+    tasks.add_argument("--config")
+    tasks.set_defaults(func=cmd_run_order_tasks)
     return parser
 
 

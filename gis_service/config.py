@@ -81,7 +81,175 @@ class LocalSourceSettings(_Strict):
         return value
 
 
-SourceSettings = Annotated[Union[LocalSourceSettings], Field(discriminator="type")]
+# --- the WMS/WFS upstream (issue 3): every key maps onto an argument of wms_clients -----------------
+
+BBoxSetting = tuple[float, float, float, float]
+
+
+def _check_bbox(value: BBoxSetting | None) -> BBoxSetting | None:
+    if value is not None and not (value[0] < value[2] and value[1] < value[3]):
+        raise ValueError("must be [minx, miny, maxx, maxy] in EPSG:25832 with minx < maxx and miny < maxy")
+    return value
+
+
+class BasicAuthSettings(_Strict):
+    user: str
+    password: str
+
+
+class HttpSettings(_Strict):
+    """One UpstreamSession per service (WMS, WFS), each with these limits."""
+
+    connect_timeout: float = Field(5.0, gt=0, le=120)
+    read_timeout: float = Field(5.0, gt=0, le=300)
+    total_timeout: float | None = Field(None, gt=0, le=600)  # default: connect + read
+    retries: int = Field(2, ge=0, le=10)
+    backoff: float = Field(0.2, ge=0, le=30)
+    backoff_max: float = Field(2.0, ge=0, le=60)
+    failure_threshold: int = Field(5, ge=1, le=1000)
+    reset_timeout: float = Field(30.0, gt=0, le=3600)
+    auth: BasicAuthSettings | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    verify: bool | str = True  # TLS: true, false or the path of a CA bundle
+    max_body_mb: int = Field(64, ge=1, le=1024)
+    pool_size: int = Field(16, ge=1, le=256)
+
+    @property
+    def effective_total_timeout(self) -> float:
+        return self.total_timeout if self.total_timeout is not None else self.connect_timeout + self.read_timeout
+
+
+class WmsSettings(_Strict):
+    url: str = Field(pattern=r"^https?://\S+$")
+    # Drawing order: the last layer is drawn on top (NRW: land use, parcels, buildings).
+    layers: list[str] = Field(
+        default_factory=lambda: ["adv_alkis_tatsaechliche_nutzung", "adv_alkis_flurstuecke", "adv_alkis_gebaeude"],
+        min_length=1,
+    )
+    version: Literal["1.3.0", "1.1.1"] = "1.3.0"
+    crs: str = "EPSG:25832"
+    format: str = "image/png"
+    styles: list[str] | None = None
+    transparent: bool = False
+    bgcolor: str | None = None
+    # map_resolution (MapServer) | dpi (QGIS and others) | format_options (GeoServer) | null
+    dpi_param: Literal["map_resolution", "dpi", "format_options"] | None = "map_resolution"
+    max_width: int | None = Field(None, ge=64, le=100_000)
+    max_height: int | None = Field(None, ge=64, le=100_000)
+    tile_size: int | None = Field(None, ge=64, le=100_000)
+    tile_buffer: int = Field(0, ge=0, le=512)
+    tile_workers: int = Field(4, ge=1, le=32)
+    axis_order: Literal["xy", "yx"] | None = None
+    capabilities_ttl: float = Field(3600.0, ge=0)
+    extra_params: dict[str, str] = Field(default_factory=dict)
+    use_advertised_url: bool = False
+
+
+class WfsSettings(_Strict):
+    url: str = Field(pattern=r"^https?://\S+$")
+    typename: str = "ave:Flurstueck"
+    srs: str = "EPSG:25832"
+    method: Literal["GET", "POST"] = "GET"
+    axis_order: Literal["xy", "yx"] | None = None
+    output_format: str | None = None
+    qualify_properties: bool = True
+    gemarkung_key_length: Literal[4, 6] = 6  # gemaschl holds Land + Gemarkung ("053144")
+    bezirk_typename: str | None = None  # e.g. ave:KatasterBezirk, to learn every Gemarkung name
+    search_extent: BBoxSetting | None = None  # limits address searches on state-wide services
+    point_tolerance: float = Field(0.05, gt=0, le=10)
+    address_candidates: int = Field(500, ge=1, le=10_000)
+    map_features_limit: int = Field(2000, ge=1, le=100_000)
+    sortable: bool = True
+    capabilities_ttl: float = Field(3600.0, ge=0)
+
+    @field_validator("search_extent")
+    @classmethod
+    def _bbox(cls, value: BBoxSetting | None) -> BBoxSetting | None:
+        return _check_bbox(value)
+
+
+class UpstreamSourceSettings(_Strict):
+    """A cadastral office's WMS (map image) and WFS (parcels), with a local dataset to fall back on."""
+
+    type: Literal["upstream"]
+    name: str = ""
+    attribution: str = ""
+    wms: WmsSettings
+    wfs: WfsSettings
+    http: HttpSettings = HttpSettings()
+    fields: FieldsConfig = FieldsConfig()
+    gemarkungen: dict[str, str] = Field(default_factory=dict, description="Gemarkungsschlüssel (Land+Nummer) → name")
+    # A JSON file of Gemarkung names; the NRW list (Katasteramt → "Name (nummer)" → {schluessel}) is understood.
+    gemarkungen_file: Path | None = None
+    default_land: str | None = None
+    data_currency: str | None = None  # overrides the newest `aktualit` the WFS reports
+    extent: BBoxSetting | None = None  # default: the WFS capabilities' bounding box
+    # The most one request waits for the upstreams altogether (default: http total timeout).
+    request_timeout: float | None = Field(None, gt=0, le=600)
+    retry_after: int = Field(30, ge=1, le=86_400)  # seconds, for 503 answers while the circuit is closed
+    fallback: LocalSourceSettings | None = None
+
+    @field_validator("gemarkungen")
+    @classmethod
+    def _gemarkung_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        return LocalSourceSettings._gemarkung_keys(value)
+
+    @field_validator("default_land")
+    @classmethod
+    def _land(cls, value: str | None) -> str | None:
+        return LocalSourceSettings._land(value)
+
+    @field_validator("extent")
+    @classmethod
+    def _bbox(cls, value: BBoxSetting | None) -> BBoxSetting | None:
+        return _check_bbox(value)
+
+    @model_validator(mode="after")
+    def _fallback_names_its_dataset(self) -> "UpstreamSourceSettings":
+        # Without this the fallback would silently be the fictitious demo data.
+        if self.fallback is not None and "dataset" not in self.fallback.model_fields_set:
+            raise ValueError("fallback needs its own dataset (a GeoPackage path)")
+        return self
+
+    @property
+    def effective_request_timeout(self) -> float:
+        return self.request_timeout if self.request_timeout is not None else self.http.effective_total_timeout
+
+
+SourceSettings = Annotated[Union[LocalSourceSettings, UpstreamSourceSettings], Field(discriminator="type")]
+
+
+class CacheSettings(_Strict):
+    """Rendered previews, upstream images and parcels, keyed by the normalised request."""
+
+    backend: Literal["disk", "redis"] = "disk"
+    path: Path | None = None  # disk: default <instance>/cache
+    max_size_mb: int = Field(512, ge=1, le=1_000_000)  # disk only; Redis is bounded by its maxmemory
+    redis_url: str | None = Field(None, pattern=r"^rediss?://\S+$")
+    key_prefix: str = Field("gis-service", pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
+    # Served without asking the upstream again for this long (the data change nightly).
+    ttl_seconds: int = Field(12 * 3600, ge=0, le=365 * 86_400)
+    # Kept this much longer, to answer with the last good image while the upstream fails.
+    stale_seconds: int = Field(30 * 86_400, ge=0, le=365 * 86_400)
+    memory_mb: int = Field(64, ge=0, le=4096)  # in-process layer in front of disk/Redis; 0 turns it off
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> "CacheSettings":
+        if self.backend == "redis" and not self.redis_url:
+            raise ValueError("backend redis needs redis_url, e.g. redis://127.0.0.1:6379/0")
+        return self
+
+
+class OgcSettings(_Strict):
+    """The OGC API (pygeoapi) mounted at /ogc."""
+
+    enabled: bool = True
+    # Public URL of the mount (https://karte.example.de/ogc); default: from each request's host.
+    url: str | None = Field(None, pattern=r"^https?://\S+/ogc$")
+    title: str = "Liegenschaftskarte – OGC API"
+    max_items: int = Field(1000, ge=1, le=10_000)
+    licence: str | None = None  # default: the source's attribution
+    licence_url: str | None = Field(None, pattern=r"^https?://\S+$")  # e.g. https://www.govdata.de/dl-de/zero-2-0
 
 
 class PreviewSettings(_Strict):
@@ -130,6 +298,8 @@ class ServerSettings(_Strict):
 
 class EmbedSettings(_Strict):
     allowed_origins: list[str] = Field(default_factory=list, description="origins allowed to frame /embed")
+    # The picker that /demo/formular embeds; another origin exercises the origin checks (default: /embed here).
+    demo_picker_url: str | None = Field(default=None, pattern=r"^(https?://[A-Za-z0-9.\-\[\]:]+)?/[^\s\"'<>]*$")
 
     @field_validator("allowed_origins")
     @classmethod
@@ -145,6 +315,8 @@ class Settings(_Strict):
     preview: PreviewSettings = PreviewSettings()
     server: ServerSettings = ServerSettings()
     embed: EmbedSettings = EmbedSettings()
+    cache: CacheSettings = CacheSettings()
+    ogc: OgcSettings = OgcSettings()
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None
@@ -195,6 +367,13 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     source = settings.source
     if isinstance(source, LocalSourceSettings) and not source.dataset.is_absolute():
         source.dataset = (base / source.dataset).resolve()
+    if isinstance(source, UpstreamSourceSettings):
+        if source.fallback is not None and not source.fallback.dataset.is_absolute():
+            source.fallback.dataset = (base / source.fallback.dataset).resolve()
+        if source.gemarkungen_file is not None and not source.gemarkungen_file.is_absolute():
+            source.gemarkungen_file = (base / source.gemarkungen_file).resolve()
+    if settings.cache.path is not None and not settings.cache.path.is_absolute():
+        settings.cache.path = (base / settings.cache.path).resolve()
     if settings.instance_path is not None and not settings.instance_path.is_absolute():
         settings.instance_path = (base / settings.instance_path).resolve()
     return settings

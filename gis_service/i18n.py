@@ -53,9 +53,9 @@ TEXTS: dict[str, dict[str, str]] = {
                   "en": "It fits at none of the scales offered; please contact the surveying office."},
     "preview_alt": {
         "de": "Vorschau der Liegenschaftskarte: {label}, Maßstab 1:{scale}, {paper} {orientation}. "
-              "Das gewählte Flurstück ist gelb mit dunkler Umrandung hervorgehoben.",
+              "Das gewählte Flurstück ist orange umrandet und schraffiert.",
         "en": "Preview of the cadastral map: {label}, scale 1:{scale}, {paper} {orientation}. "
-              "The chosen parcel is highlighted in yellow with a dark outline.",
+              "The chosen parcel has an orange outline and hatching.",
     },
     "preview_note": {"de": "Die Vorschau ist kein amtlicher Auszug.", "en": "The preview is not an official extract."},
     "select_button": {"de": "Dieses Flurstück auswählen", "en": "Select this parcel"},
@@ -70,6 +70,68 @@ TEXTS: dict[str, dict[str, str]] = {
     "attribution": {"de": "Datenquelle", "en": "Data source"},
     "data_currency": {"de": "Datenstand", "en": "Data as of"},
 }
+
+# --- the map picker and the demo host page (issue 5) ---
+TEXTS.update({
+    "map_heading": {"de": "Auf der Karte auswählen", "en": "Choose on the map"},
+    "map_help_pointer": {
+        "de": "Klicken oder tippen Sie auf ein Flurstück, um es auszuwählen. Der blaue Rahmen zeigt den "
+              "Druckbereich; verschieben Sie ihn am Rand oder am runden Griff an seiner oberen Kante.",
+        "en": "Click or tap a parcel to choose it. The blue frame shows the print area; move it by its "
+              "edge or by the round handle on its top edge.",
+    },
+    "map_help_keys": {
+        "de": "Mit der Tastatur: Gehen Sie mit der Tabulatortaste auf die Karte. Pfeiltasten verschieben die "
+              "Karte, Plus und Minus zoomen, die Eingabetaste wählt das Flurstück unter dem Fadenkreuz, "
+              "Umschalttaste mit Pfeiltaste verschiebt den Druckbereich.",
+        "en": "With the keyboard: tab to the map. The arrow keys move the map, plus and minus zoom, Enter "
+              "chooses the parcel under the crosshair, Shift with an arrow key moves the print area.",
+    },
+    "map_label": {"de": "Liegenschaftskarte", "en": "Cadastral map"},
+    "map_zoom_in": {"de": "Karte vergrößern", "en": "Zoom in"},
+    "map_zoom_out": {"de": "Karte verkleinern", "en": "Zoom out"},
+    "map_none_yet": {"de": "Noch kein Flurstück ausgewählt.", "en": "No parcel chosen yet."},
+    "map_selected": {"de": "Ausgewählt: {description}", "en": "Chosen: {description}"},
+    "map_no_parcel_here": {"de": "An dieser Stelle liegt kein Flurstück.", "en": "There is no parcel at this point."},
+    "map_searching": {"de": "Flurstück wird gesucht …", "en": "Looking for the parcel …"},
+    "map_error": {"de": "Das hat nicht geklappt: {detail}", "en": "That did not work: {detail}"},
+    "map_error_network": {"de": "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es erneut.",
+                          "en": "The service cannot be reached just now. Please try again."},
+    "map_load_error": {"de": "Die Karte konnte nicht geladen werden.", "en": "The map could not be loaded."},
+    "frame_controls": {"de": "Druckbereich verschieben", "en": "Move the print area"},
+    "frame_north": {"de": "Nach Norden", "en": "North"},
+    "frame_south": {"de": "Nach Süden", "en": "South"},
+    "frame_west": {"de": "Nach Westen", "en": "West"},
+    "frame_east": {"de": "Nach Osten", "en": "East"},
+    "frame_centre": {"de": "Auf das Flurstück zentrieren", "en": "Centre on the parcel"},
+    "frame_moved": {"de": "Druckbereich verschoben.", "en": "Print area moved."},
+    "panel_heading": {"de": "Papier, Maßstab und Vorschau", "en": "Paper, scale and preview"},
+    "preview_loading": {"de": "Die Vorschau wird aktualisiert …", "en": "Updating the preview …"},
+    "suggestions_label": {"de": "Vorschläge", "en": "Suggestions"},
+    "suggestions_count": {"de": "{n} Vorschläge. Mit den Pfeiltasten auswählen.",
+                          "en": "{n} suggestions. Use the arrow keys to choose."},
+    "suggestions_one": {"de": "1 Vorschlag. Mit der Pfeiltaste auswählen.", "en": "1 suggestion. Use the arrow key to choose."},
+    "suggestions_none": {"de": "Keine Vorschläge.", "en": "No suggestions."},
+    "demo_title": {"de": "Online-Formular (Demo): Auszug aus der Liegenschaftskarte beantragen",
+                   "en": "Online form (demo): apply for an extract of the cadastral map"},
+    "demo_intro": {
+        "de": "Diese Seite spielt das Online-Formular einer Gemeinde. Sie bettet die Flurstücksauswahl ein "
+              "und übernimmt die Auswahl, die sie von ihr erhält, in die Felder unten.",
+        "en": "This page plays a municipality's online form. It embeds the parcel picker and copies the "
+              "choice it receives from it into the fields below.",
+    },
+    "demo_step_picker": {"de": "Schritt 1: Flurstück wählen", "en": "Step 1: choose the parcel"},
+    "demo_frame_title": {"de": "Flurstücksauswahl", "en": "Parcel picker"},
+    "demo_received_heading": {"de": "Schritt 2: Übernommene Angaben", "en": "Step 2: details taken over"},
+    "demo_nothing_yet": {"de": "Noch keine Auswahl empfangen.", "en": "No choice received yet."},
+    "demo_received": {"de": "Auswahl empfangen: {label}", "en": "Choice received: {label}"},
+    "demo_preview_link": {"de": "Vorschau", "en": "Preview"},
+    "demo_center": {"de": "Mittelpunkt (EPSG:25832)", "en": "Centre (EPSG:25832)"},
+    "demo_log_heading": {"de": "Empfangene Nachrichten", "en": "Messages received"},
+    "demo_log_ignored": {"de": "ignoriert, Herkunft nicht erlaubt: {origin}", "en": "ignored, origin not allowed: {origin}"},
+    "demo_no_js": {"de": "Diese Demo braucht JavaScript, um die Auswahl zu übernehmen.",
+                   "en": "This demo needs JavaScript to take over the choice."},
+})
 
 
 def choose_language(default: str = "de") -> str:

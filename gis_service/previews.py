@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from PIL import Image
 
 from cadastre.model import NATIVE_CRS, Parcel
-from gis_service.config import PreviewSettings
+from gis_service.cache import Cache, MemoryCache, build_cache
+from gis_service.config import PreviewSettings, Settings
 from gis_service.errors import bad_parameter
+from gis_service.map_faces import LocalMapFaces, MapFace, MapFaceProvider, UpstreamMapFaces, announce_face
 from gis_service.parcels import ParcelService, parse_float
+from gis_service.upstream import UpstreamSource, announce
 from renderers import compose, export
 from renderers.layout import Layout, bounds_centre, largest_fitting_scale, make_layout
-from renderers.map import draw_map_face
 from wms_clients.base import CadastreSource
 
 ORIENTATION_LABELS = {"de": {"portrait": "Hochformat", "landscape": "Querformat"},
@@ -68,41 +69,24 @@ class PreviewPlan:
         }
 
 
-class ByteCache:
-    """A small thread-safe LRU of rendered bytes, bounded by total size."""
-
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: bytes) -> None:
-        if len(value) > self.max_bytes // 4:
-            return
-        with self._lock:
-            if key in self._items:
-                self._size -= len(self._items.pop(key))
-            self._items[key] = value
-            self._size += len(value)
-            while self._size > self.max_bytes:
-                _, old = self._items.popitem(last=False)
-                self._size -= len(old)
-
-
 class PreviewService:
-    def __init__(self, parcels: ParcelService, source: CadastreSource, settings: PreviewSettings):
+    """Previews of one source: the face from a MapFaceProvider, the page from renderers.compose,
+    the PNG through the cache (only pages with a current face are cached)."""
+
+    def __init__(
+        self,
+        parcels: ParcelService,
+        source: CadastreSource,
+        settings: PreviewSettings,
+        *,
+        faces: MapFaceProvider | None = None,
+        cache: Cache | None = None,
+    ):
         self.parcels = parcels
         self.source = source
         self.settings = settings
-        self.cache = ByteCache()
+        self.cache = cache or MemoryCache(64 * 1024 * 1024, ttl=12 * 3600, stale=0)
+        self.faces = faces or LocalMapFaces(source, self.cache)
 
     # --- validation ----------------------------------------------------------------------
     def request_from_args(self, args: Mapping[str, str]) -> PreviewRequest:
@@ -169,7 +153,7 @@ class PreviewService:
             largest_fitting_scale=largest_fitting_scale(bounds, request.paper, request.orientation, self.settings.scales),
         )
 
-    def title_block(self, plan: PreviewPlan, lang: str = "de") -> compose.TitleBlock:
+    def title_block(self, plan: PreviewPlan, lang: str = "de", note: str | None = None) -> compose.TitleBlock:
         parcel, layout = plan.parcel, plan.layout
         info = self.source.info()
         return compose.TitleBlock(
@@ -180,27 +164,50 @@ class PreviewService:
             paper=layout.paper,
             orientation=ORIENTATION_LABELS.get(lang, ORIENTATION_LABELS["de"])[layout.orientation],
             data_currency=info.data_currency or parcel.aktualitaet or "",
+            note=note,
         )
+
+    def map_face(self, layout: Layout, *, encoded: bool = False) -> MapFace:
+        """The face for a layout from the configured provider; sets X-Map-Source on the response."""
+        face = self.faces.face(layout, encoded=encoded)
+        announce_face(face)
+        return face
+
+    def compose(self, plan: PreviewPlan, lang: str = "de") -> tuple[Image.Image, MapFace]:
+        """The page and the face it was made from (degraded faces carry a note in the title block)."""
+        face = self.map_face(plan.layout)
+        page = compose.compose_page(
+            plan.layout,
+            face.image,
+            parcel=plan.parcel,
+            title=self.title_block(plan, lang, note=face.note(lang)),
+            attribution=face.attribution or self.source.info().attribution,
+        )
+        return page, face
 
     def render(self, plan: PreviewPlan, lang: str = "de") -> Image.Image:
-        layout = plan.layout
-        face = draw_map_face(layout, self.source.map_features(layout.bbox))
-        return compose.compose_page(
-            layout,
-            face,
-            parcel=plan.parcel,
-            title=self.title_block(plan, lang),
-            attribution=self.source.info().attribution,
-        )
+        return self.compose(plan, lang)[0]
+
+    def cache_key(self, request: PreviewRequest) -> str:
+        # The face provider and the data currency are part of the key: new data, new previews.
+        return f"preview:v1:{self.faces.cache_id}:{self.faces.currency() or '-'}:{request.cache_key('png')}"
 
     def png(self, request: PreviewRequest) -> bytes:
-        key = request.cache_key("png")
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        data = export.to_png(self.render(self.plan(request)))
-        self.cache.put(key, data)
+        key = self.cache_key(request)
+        entry = self.cache.get(key)
+        if entry is not None and self.cache.is_fresh(entry):
+            announce("X-Map-Source", entry.meta.get("map_source", "cache"))
+            return entry.data
+        page, face = self.compose(self.plan(request))
+        data = export.to_png(page)
+        if not face.degraded:
+            self.cache.put(key, data, meta={"map_source": face.header()})
         return data
+
+    def map_png(self, view: Layout) -> bytes:
+        """A bare map image for a screen view (see renderers.layout.make_view): the upstream's GetMap
+        through the cache, or the local drawing."""
+        return self.map_face(view, encoded=True).encoded()
 
     def pdf(self, request: PreviewRequest) -> bytes:
         plan = self.plan(request)
@@ -213,3 +220,16 @@ class PreviewService:
 
 def request_as_dict(request: PreviewRequest) -> dict:
     return asdict(request)
+
+
+def build_previews(settings: Settings, parcels: ParcelService, source: CadastreSource, instance_path: Path) -> PreviewService:
+    """The preview service for a source: upstream GetMap faces (with the source's cache and its
+    fallback dataset) or local drawing, and the configured cache for rendered pages."""
+    if isinstance(source, UpstreamSource):
+        fallback = LocalMapFaces(source.fallback, source.cache) if source.fallback is not None else None
+        faces: MapFaceProvider = UpstreamMapFaces(source, source.cache, fallback)
+        cache = source.cache
+    else:
+        cache = build_cache(settings.cache, instance_path)
+        faces = LocalMapFaces(source, cache)
+    return PreviewService(parcels, source, settings.preview, faces=faces, cache=cache)

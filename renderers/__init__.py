@@ -25,5 +25,11 @@ def render_page(
     """Map face and page in one call: what a preview or an extract needs from the renderers."""
     face = draw_map_face(layout, features)
     return compose_page(
-        layout, face, parcel=parcel, title=title, attribution=attribution, watermark=watermark, heading=heading
+        layout,
+        face,
+        parcel=parcel,
+        title=title,
+        attribution=attribution,
+        watermark=watermark,
+        heading=heading,
     )

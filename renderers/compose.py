@@ -1,4 +1,4 @@
-"""Composes one page: map face, parcel highlight, frame with UTM ticks, scale bar, north arrow, title block, watermark."""
+"""A page around a map face: highlight, frame, UTM ticks, scale bar, north arrow, title block, watermark."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from PIL import Image, ImageDraw
 from cadastre.model import Parcel
 from renderers import fonts, style
 from renderers.layout import Layout
-from renderers.map import paste_rotated_text, rotated_text_mask
+from renderers.map import face_xy, paste_rotated_text, rotated_text_mask
 
 CRS_LABEL = "ETRS89 / UTM Zone 32N (EPSG:25832)"
 DEFAULT_WATERMARK = "Vorschau – kein amtlicher Auszug"
 DEFAULT_HEADING = "Liegenschaftskarte – Vorschau"
+NOTE_COLOUR = (166, 30, 30)  # title-block note: dark red, 7.4:1 on white, unlike anything else on the page
 ORIENTATION_LABELS = {"portrait": "Hochformat", "landscape": "Querformat"}
 
 
@@ -41,6 +42,8 @@ class TitleBlock:
     order_number: str | None = None
     office_lines: tuple[str, ...] = ()
     created: str | None = None
+    # A remark the reader must see, e.g. that the map image is from a cache or a substitute drawing.
+    note: str | None = None
 
     @classmethod
     def for_parcel(
@@ -105,38 +108,56 @@ def compose_page(
 # --- highlight ----------------------------------------------------------------------------------
 
 
-def _face_xy(coords: np.ndarray, layout: Layout) -> np.ndarray:
-    minx, _, _, maxy = layout.bbox
-    res = layout.metres_per_px
-    return np.column_stack(((coords[:, 0] - minx) / res, (maxy - coords[:, 1]) / res))
+def highlight_outline_px(layout: Layout) -> int:
+    """The outline width in pixels: 0.7 mm, at least 3 so that it stays thicker than the
+    parcel lines on screen."""
+    return max(3, round(layout.px(style.HIGHLIGHT_OUTLINE_MM)))
 
 
-def _closed_paths(lines, layout: Layout) -> list[list[float]]:
-    """Pillow drawing paths (pixel centres at integers); a closed ring repeats its second vertex
-    so that the join at its start is drawn like every other corner."""
-    coords, index = shapely.get_coordinates(lines, return_index=True)
-    if len(coords) == 0:
-        return []
-    xy = _face_xy(coords, layout) - 0.5
-    paths = []
-    for part in np.split(xy, np.flatnonzero(np.diff(index)) + 1):
-        if len(part) < 2:
-            continue
-        if len(part) > 2 and np.allclose(part[0], part[-1]):
-            part = np.vstack((part, part[1:2]))
-        paths.append(part.ravel().tolist())
-    return paths
+def _to_face_px(geometry, layout: Layout):
+    """A ground geometry in face pixel edge coordinates (y down)."""
+    return shapely.transform(geometry, lambda coords: face_xy(coords, layout))
+
+
+def _rasterise(polygons, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]] | None:
+    """An "L" mask of (multi)polygons given in face pixel edge coordinates, cropped to their
+    bounds within the face, and its offset; None when nothing lies in the face.
+
+    Pillow fills the pixels whose centres lie inside a polygon given in whole pixels and
+    truncates fractional vertices; rounding each vertex to the nearest pixel centre instead
+    keeps the error within half a pixel either way.
+    """
+    parts = [p for p in shapely.get_parts(polygons) if p.geom_type == "Polygon" and not p.is_empty]
+    if not parts:
+        return None
+    minx, miny, maxx, maxy = shapely.total_bounds(np.array(parts, dtype=object))
+    x0, y0 = max(0, math.floor(minx) - 1), max(0, math.floor(miny) - 1)
+    x1, y1 = min(size[0], math.ceil(maxx) + 1), min(size[1], math.ceil(maxy) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+    draw = ImageDraw.Draw(mask)
+    offset = np.array([x0 + 0.5, y0 + 0.5])
+
+    def ring(r) -> list[int]:
+        return np.rint(shapely.get_coordinates(r) - offset).astype(np.int64).ravel().tolist()
+
+    # Largest first, so that a part lying in another part's hole is not erased by that hole.
+    for part in sorted(parts, key=lambda p: -p.area):
+        draw.polygon(ring(part.exterior), fill=255)
+        for hole in part.interiors:
+            draw.polygon(ring(hole), fill=0)
+    return mask, (x0, y0)
 
 
 def draw_highlight(face: Image.Image, layout: Layout, geometry) -> None:
     """Tint and hatch the parcel, then outline it with a white halo, on a map face image."""
-    width, height = face.size
     visible = shapely.clip_by_rect(geometry, *layout.bbox)
-    parts = shapely.get_parts(visible)
-    parts = [p for p in parts if p.geom_type == "Polygon" and not p.is_empty]
-    if parts:
-        _fill_highlight(face, layout, parts)
+    if not visible.is_empty:
+        _fill_highlight(face, layout, _to_face_px(visible, layout))
 
+    # The outline follows the parcel's own rings (clipped a little beyond the face), not the
+    # clipped polygon, so that no outline is drawn along the face edge where the parcel goes on.
     res = layout.metres_per_px
     margin = layout.px(2.0) * res
     minx, miny, maxx, maxy = layout.bbox
@@ -144,32 +165,63 @@ def draw_highlight(face: Image.Image, layout: Layout, geometry) -> None:
     lines = shapely.clip_by_rect(rings, minx - margin, miny - margin, maxx + margin, maxy + margin)
     lines = shapely.get_parts(lines)
     lines = lines[np.isin(shapely.get_type_id(lines), (1, 2)) & ~shapely.is_empty(lines)]
-    outline = max(2, round(layout.px(style.HIGHLIGHT_OUTLINE_MM)))
-    halo = max(1, round(layout.px(style.HIGHLIGHT_HALO_MM)))
-    draw = ImageDraw.Draw(face)
-    paths = _closed_paths(lines, layout)
-    for path in paths:
-        draw.line(path, fill=style.HIGHLIGHT_HALO, width=outline + 2 * halo, joint="curve")
-    for path in paths:
-        draw.line(path, fill=style.HIGHLIGHT_OUTLINE, width=outline, joint="curve")
-
-
-def _fill_highlight(face: Image.Image, layout: Layout, parts: list) -> None:
-    width, height = face.size
-    bounds = shapely.total_bounds(np.array(parts, dtype=object))
-    (x0, y1), (x1, y0) = _face_xy(np.array([[bounds[0], bounds[1]], [bounds[2], bounds[3]]]), layout)
-    x0, y0 = max(0, math.floor(x0)), max(0, math.floor(y0))
-    x1, y1 = min(width, math.ceil(x1)), min(height, math.ceil(y1))
-    if x1 <= x0 or y1 <= y0:
+    if len(lines) == 0:
         return
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    xy = face_xy(coords, layout)
+    # Half a pixel less than half the width: Pillow counts the pixels on both edges of a
+    # polygon as inside, which adds about a pixel to the width.
+    half = highlight_outline_px(layout) / 2 - 0.5
+    halo = max(1, round(layout.px(style.HIGHLIGHT_HALO_MM)))
+    for radius, colour in ((half + halo, style.HIGHLIGHT_HALO), (half, style.HIGHLIGHT_OUTLINE)):
+        raster = _band_mask(xy, index, max(radius, 0.5), face.size)
+        if raster is not None:
+            mask, (x0, y0) = raster
+            face.paste(colour, (x0, y0, x0 + mask.width, y0 + mask.height), mask)
+
+
+def _band_mask(xy: np.ndarray, index: np.ndarray, radius: float, size: tuple[int, int]):
+    """An "L" mask of the band `radius` pixels either side of polylines (face pixel edge
+    coordinates, parts told apart by `index`), cropped to the face, and its offset.
+
+    Each segment is filled as its own quadrilateral and each vertex as a disc (round joins):
+    Pillow's wide lines lean by up to a pixel depending on their direction, and a buffered
+    ring filled with a hole loses a pixel on its inner edge; both would move the highlight off
+    the boundary by more than the pixel it is checked to.
+    """
+    same = index[1:] == index[:-1]
+    p0, p1 = xy[:-1][same], xy[1:][same]
+    d = p1 - p0
+    length = np.hypot(d[:, 0], d[:, 1])
+    keep = length > 1e-9
+    p0, p1, d, length = p0[keep], p1[keep], d[keep], length[keep]
+    if len(p0) == 0:
+        return None
+    normal = np.column_stack((-d[:, 1], d[:, 0])) / length[:, None] * radius
+    quads = np.stack((p0 + normal, p1 + normal, p1 - normal, p0 - normal), axis=1)
+    lo = np.floor(quads.reshape(-1, 2).min(axis=0) - radius) - 1
+    hi = np.ceil(quads.reshape(-1, 2).max(axis=0) + radius) + 1
+    x0, y0 = max(0, int(lo[0])), max(0, int(lo[1]))
+    x1, y1 = min(size[0], int(hi[0])), min(size[1], int(hi[1]))
+    if x1 <= x0 or y1 <= y0:
+        return None
     mask = Image.new("L", (x1 - x0, y1 - y0), 0)
     draw = ImageDraw.Draw(mask)
-    offset = np.array([x0 + 0.5, y0 + 0.5])
-    for part in sorted(parts, key=lambda p: -p.area):
-        draw.polygon((_face_xy(np.asarray(part.exterior.coords), layout) - offset).ravel().tolist(), fill=255)
-        for hole in part.interiors:
-            draw.polygon((_face_xy(np.asarray(hole.coords), layout) - offset).ravel().tolist(), fill=0)
+    offset = np.array([x0 + 0.5, y0 + 0.5])  # to Pillow's pixel-centre coordinates
+    for quad in np.rint(quads - offset).astype(np.int64):
+        draw.polygon(quad.ravel().tolist(), fill=255)
+    r = round(radius)
+    for cx, cy in np.unique(np.rint(xy - offset).astype(np.int64), axis=0):
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+    return mask, (x0, y0)
 
+
+def _fill_highlight(face: Image.Image, layout: Layout, parcel_px) -> None:
+    raster = _rasterise(parcel_px, face.size)
+    if raster is None:
+        return
+    mask, (x0, y0) = raster
+    x1, y1 = x0 + mask.width, y0 + mask.height
     # Hatching in page coordinates, so the pattern does not shift with the parcel's position.
     left, top = layout.map_face_px[:2]
     spacing = max(4, round(layout.px(style.HIGHLIGHT_HATCH_SPACING_MM)))
@@ -244,7 +296,7 @@ def tick_interval(layout: Layout) -> int:
 
 
 def format_coordinate(prefix: str, value: float) -> str:
-    """"E 353 200" / "N 5 703 400": thousands set apart by spaces as on German maps."""
+    """ "E 353 200" / "N 5 703 400": thousands set apart by spaces as on German maps."""
     return f"{prefix} {round(value):,}".replace(",", " ")
 
 
@@ -260,28 +312,39 @@ def _draw_ticks(page: Image.Image, draw: ImageDraw.ImageDraw, layout: Layout) ->
     gap = layout.px(style.TICK_LABEL_GAP_MM)
     font = fonts.font_for_cap_height("regular", cap)
     colour = style.FRAME_COLOUR
+    spacing = layout.px(2.0)  # between neighbouring labels; a crowded one is left out
 
+    last_end = -math.inf
     for e in range(math.ceil(minx / step) * step, math.floor(maxx / step) * step + 1, step):
         x = layout.to_px(e, maxy)[0]
         x0 = round(x - tick_w / 2)
         draw.rectangle((x0, round(top - frame - outer), x0 + tick_w - 1, round(top + inner) - 1), fill=colour)
-        draw.rectangle((x0, round(bottom - inner), x0 + tick_w - 1, round(bottom + frame + outer) - 1), fill=colour)
+        draw.rectangle(
+            (x0, round(bottom - inner), x0 + tick_w - 1, round(bottom + frame + outer) - 1), fill=colour
+        )
         text = format_coordinate("E", e)
         half = font.getlength(text) / 2
-        if x - half < left or x + half > right:
-            continue  # would run into the corner and the northing labels
+        if x - half < left or x + half > right or x - half < last_end + spacing:
+            continue  # would run into the corner, the northing labels or its neighbour
+        last_end = x + half
         draw.text((x, top - frame - outer - gap), text, font=font, fill=colour, anchor="ms")
         draw.text((x, bottom + frame + outer + gap + cap), text, font=font, fill=colour, anchor="ms")
 
-    for n in range(math.ceil(miny / step) * step, math.floor(maxy / step) * step + 1, step):
+    last_end = -math.inf
+    for n in range(math.floor(maxy / step) * step, math.ceil(miny / step) * step - 1, -step):  # top down
         y = layout.to_px(minx, n)[1]
         y0 = round(y - tick_w / 2)
-        draw.rectangle((round(left - frame - outer), y0, round(left + inner) - 1, y0 + tick_w - 1), fill=colour)
-        draw.rectangle((round(right - inner), y0, round(right + frame + outer) - 1, y0 + tick_w - 1), fill=colour)
+        draw.rectangle(
+            (round(left - frame - outer), y0, round(left + inner) - 1, y0 + tick_w - 1), fill=colour
+        )
+        draw.rectangle(
+            (round(right - inner), y0, round(right + frame + outer) - 1, y0 + tick_w - 1), fill=colour
+        )
         text = format_coordinate("N", n)
         half = font.getlength(text) / 2
-        if y - half < top or y + half > bottom:
+        if y - half < top or y + half > bottom or y - half < last_end + spacing:
             continue
+        last_end = y + half
         # Rotated to read upwards on both sides, as on German topographic and cadastral maps.
         for cx in (left - frame - outer - gap - cap / 2, right + frame + outer + gap + cap / 2):
             paste_rotated_text(page, text, "regular", cap, (cx, y), 90.0, colour)
@@ -360,6 +423,18 @@ def _draw_title_block(
     for text in reversed(att_lines):
         draw.text((text_left, y), text, font=att_font, fill=(60, 60, 60), anchor="ls")
         y -= att_pitch
+    if title.note:
+        # Above the attribution, in its own colour; two lines at most, the last one fitted.
+        note_cap = px(style.TITLE_MIN_TEXT_MM)
+        note_font = fonts.font_for_cap_height("bold", note_cap)
+        lines = _wrap(title.note, note_font, text_w)
+        if len(lines) > 2:
+            lines = [lines[0], " ".join(lines[1:])]
+        for text in reversed(lines):
+            font, text = _fit(text, "bold", note_cap, text_w, note_cap * 0.85)
+            draw.text((text_left, y), text, font=font, fill=NOTE_COLOUR, anchor="ls")
+            y -= note_cap * 1.7
+        y -= att_pitch * 0.2
     rows_bottom = y + att_pitch - att_cap - att_pitch * 0.6
 
     heading_cap = px(style.HEADING_MM)
@@ -410,7 +485,9 @@ def _rows_width(rows, cap: float, layout: Layout) -> float:
     return label_w + layout.px(1.5) + value_w
 
 
-def _draw_rows(draw, rows, x: float, y_top: float, width: float, cap: float, pitch: float, layout: Layout) -> None:
+def _draw_rows(
+    draw, rows, x: float, y_top: float, width: float, cap: float, pitch: float, layout: Layout
+) -> None:
     label_font = fonts.font_for_cap_height("regular", cap)
     labelled = [label for label, _ in rows if label]
     label_w = max((label_font.getlength(label + ":") for label in labelled), default=0.0)
@@ -459,10 +536,14 @@ def _draw_scale_and_north(page, draw: ImageDraw.ImageDraw, layout: Layout, box) 
     outline_w = max(1, round(px(0.2)))
     draw.polygon([(centre_x, tip_y), (centre_x - half_w, base_y), (centre_x, notch_y)], fill=black)
     draw.polygon(
-        [(centre_x, tip_y), (centre_x + half_w, base_y), (centre_x, notch_y)], fill=style.WHITE, outline=black,
+        [(centre_x, tip_y), (centre_x + half_w, base_y), (centre_x, notch_y)],
+        fill=style.WHITE,
+        outline=black,
         width=outline_w,
     )
-    draw.line([(centre_x, tip_y), (centre_x - half_w, base_y), (centre_x, notch_y)], fill=black, width=outline_w)
+    draw.line(
+        [(centre_x, tip_y), (centre_x - half_w, base_y), (centre_x, notch_y)], fill=black, width=outline_w
+    )
 
     # Scale bar: a nice ground length in alternating segments, labelled in metres.
     label_cap = px(style.SCALEBAR_LABEL_MM)
@@ -486,7 +567,9 @@ def _draw_scale_and_north(page, draw: ImageDraw.ImageDraw, layout: Layout, box) 
     line_w = max(1, round(px(style.SCALEBAR_LINE_MM)))
     for i in range(segments):
         fill = black if i % 2 == 0 else style.WHITE
-        draw.rectangle((edges[i], bar_top, edges[i + 1] - 1, bar_bottom - 1), fill=fill, outline=black, width=line_w)
+        draw.rectangle(
+            (edges[i], bar_top, edges[i + 1] - 1, bar_bottom - 1), fill=fill, outline=black, width=line_w
+        )
     room = (edges[1] - edges[0]) > label_font.getlength("000") * 1.3
     for i, edge in enumerate(edges):
         if not room and i not in (0, segments):
@@ -495,4 +578,10 @@ def _draw_scale_and_north(page, draw: ImageDraw.ImageDraw, layout: Layout, box) 
         text = f"{value:g}"
         draw.text((edge, label_base), text, font=label_font, fill=black, anchor="ms")
         if i == segments:
-            draw.text((edge + label_font.getlength(text) / 2, label_base), " m", font=label_font, fill=black, anchor="ls")
+            draw.text(
+                (edge + label_font.getlength(text) / 2, label_base),
+                " m",
+                font=label_font,
+                fill=black,
+                anchor="ls",
+            )

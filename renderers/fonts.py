@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import ImageFont
@@ -79,11 +79,10 @@ def _load(path: Path | None, face: str, size: int) -> Font:
     return ImageFont.load_default(size)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _warn_missing(face: str) -> None:
     log.warning(
-        "DejaVu font %s not found in %s (set %s); using Pillow's default font, "
-        "umlauts and ß may not render",
+        "DejaVu font %s not found in %s (set %s); using Pillow's default font, umlauts and ß may not render",
         FACES[face],
         ", ".join(str(d) for d in font_dirs()),
         FONT_DIR_ENV,

@@ -15,8 +15,9 @@ from renderers import fonts, style
 from renderers.layout import Layout
 
 # Face pixel coordinates below are "edge" coordinates: (0, 0) is the top-left corner of the
-# top-left pixel, as in Layout.to_px. Pillow's drawing puts integer coordinates on pixel centres,
-# so everything handed to ImageDraw is shifted by half a pixel (see _to_draw).
+# top-left pixel, as in Layout.to_px. Pillow truncates drawing coordinates to whole pixels, so
+# everything handed to ImageDraw is first floored to the pixel that contains the point (whose
+# centre is the nearest one): truncating x - 0.5 instead would shift lines by up to a pixel.
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,23 @@ def _line_px(layout: Layout, mm: float, ss: int) -> int:
 
 
 def _to_draw(coords: np.ndarray, layout: Layout, ss: int) -> np.ndarray:
-    """Ground coordinates (n, 2) → Pillow drawing coordinates on the (supersampled) face."""
+    """Ground coordinates (n, 2) → whole-pixel Pillow drawing coordinates on the (supersampled) face."""
     minx, _, _, maxy = layout.bbox
     k = ss / layout.metres_per_px
-    out = np.empty_like(coords)
-    out[:, 0] = (coords[:, 0] - minx) * k - 0.5
-    out[:, 1] = (maxy - coords[:, 1]) * k - 0.5
+    out = np.empty(coords.shape, dtype=np.int64)
+    out[:, 0] = np.floor((coords[:, 0] - minx) * k)
+    out[:, 1] = np.floor((maxy - coords[:, 1]) * k)
     return out
 
 
-def _to_face(coords: np.ndarray, layout: Layout) -> np.ndarray:
+def face_xy(coords: np.ndarray, layout: Layout) -> np.ndarray:
+    """Ground coordinates (n, 2) → face pixel edge coordinates (floats), vectorised."""
     minx, _, _, maxy = layout.bbox
     res = layout.metres_per_px
     return np.column_stack(((coords[:, 0] - minx) / res, (maxy - coords[:, 1]) / res))
 
 
-def _paths(lines: np.ndarray, layout: Layout, ss: int) -> list[list[float]]:
+def _paths(lines: np.ndarray, layout: Layout, ss: int) -> list[list[int]]:
     """Line-like geometries → one flat [x0, y0, x1, y1, …] list per part, transformed at once."""
     if len(lines) == 0:
         return []
@@ -223,14 +225,16 @@ def _plan_parcel_labels(
     cap = layout.px(style.PARCEL_LABEL_MM)
     gap = layout.px(style.FRACTION_GAP_MM)
     font = fonts.font_for_cap_height("regular", cap)
+    edge = layout.px(style.LABEL_EDGE_MM)
 
     geoms = np.array([p.geometry for p in parcels], dtype=object)
     visible = shapely.clip_by_rect(geoms, minx, miny, maxx, maxy)
     area = shapely.area(visible)
-    idx = np.flatnonzero(area > 0)
+    # A parcel smaller than the smallest label (one digit) cannot carry one: leaving it out
+    # here saves the costly placement on zoomed-out screen maps full of tiny parcels.
+    idx = np.flatnonzero(area >= font.getlength("1") * cap * res * res)
     if len(idx) == 0:
         return []
-    visible = visible[idx]
 
     lines_of: list[tuple[str, ...]] = []
     sizes = np.empty((len(idx), 2))
@@ -240,55 +244,88 @@ def _plan_parcel_labels(
         lines_of.append(lines)
         sizes[row, 0] = max(font.getlength(text) for text in lines)
         sizes[row, 1] = cap if len(lines) == 1 else 2 * cap + 2 * gap
+    roomy = area[idx] >= sizes[:, 0] * sizes[:, 1] * res * res
+    idx, sizes = idx[roomy], sizes[roomy]
+    lines_of = [lines for lines, keep in zip(lines_of, roomy) if keep]
+    if len(idx) == 0:
+        return []
+    visible = visible[idx]
 
     # Candidates, best first: the centroid (where ALKIS usually puts the number), the centre of
     # the largest circle that fits in the unbuilt part of the parcel (the garden of a narrow plot
     # whose middle is taken by its house), the same for the whole parcel (the roomiest spot of an
-    # L-shaped or curved one) and four points around that one.
+    # L-shaped or curved one) and four points around that one. Only parcels whose centroid does
+    # not do get the others: the inscribed circles are the costliest step of a preview.
     buildings = np.array([b.geometry for b in features.buildings], dtype=object)
-    unbuilt = _minus_buildings(visible, buildings)
-    centroid = shapely.get_coordinates(shapely.centroid(visible))
-    free_centre = shapely.get_coordinates(shapely.get_point(shapely.maximum_inscribed_circle(unbuilt, tolerance=res), 0))
-    circles = shapely.maximum_inscribed_circle(visible, tolerance=res)
-    centre = shapely.get_coordinates(shapely.get_point(circles, 0))
-    radius = shapely.length(circles)
-    offsets = np.array([(0.5, 0), (-0.5, 0), (0, 0.5), (0, -0.5)])
-    candidates = [centroid, free_centre, centre] + [centre + radius[:, None] * o for o in offsets]
-    n_cand = len(candidates)
-    cand = np.stack(candidates, axis=1)  # (parcels, candidates, 2) ground
-
-    half = sizes * res / 2  # ground
-    cx, cy = cand[:, :, 0], cand[:, :, 1]
-    hw, hh = half[:, 0:1], half[:, 1:2]
-    boxes = shapely.box(cx - hw, cy - hh, cx + hw, cy + hh)
-    shapely.prepare(visible)  # each parcel is tested against several boxes
-    fits = shapely.contains(np.repeat(visible[:, None], n_cand, axis=1), boxes)
-
-    # Buildings and house numbers are soft obstacles: a number on a roof or next to a house
-    # number reads badly, but it is better than none.
-    keep_off = pad * res / 2
     obstacles = list(buildings) + [
         shapely.box(minx + b[0] * res, maxy - b[3] * res, minx + b[2] * res, maxy - b[1] * res)
         for _, b in house_boxes
     ]
-    blocked = np.zeros(boxes.shape, dtype=bool)
-    if obstacles:
-        tree = shapely.STRtree(obstacles)
-        near = shapely.box(cx - hw - keep_off, cy - hh - keep_off, cx + hw + keep_off, cy + hh + keep_off)
-        hit = tree.query(near.ravel(), predicate="intersects")[0]
-        blocked.ravel()[np.unique(hit)] = True
+    tree = shapely.STRtree(obstacles) if obstacles else None
+    shapely.prepare(visible)  # each parcel is tested against several boxes
+    half = sizes * res / 2  # ground
+    keep_off = pad * res / 2
+    clearance = layout.px(style.LABEL_CLEARANCE_MM) * res
 
-    face_xy = np.stack(((cx - minx) / res, (maxy - cy) / res), axis=-1)
+    def assess(parcel_rows: np.ndarray, points: np.ndarray):
+        """Per candidate point: whether the label fits its parcel (else -1), and a penalty:
+        +2 when it fits only without clearance from the boundary, +1 when it covers a building
+        or house number. A cramped spot or one on a roof is still better than no number."""
+        hw, hh = half[parcel_rows, 0], half[parcel_rows, 1]
+        x, y = points[:, 0], points[:, 1]
+        parcels_here = visible[parcel_rows]
+        fit = shapely.contains(parcels_here, shapely.box(x - hw, y - hh, x + hw, y + hh))
+        c = clearance
+        clear = shapely.contains(parcels_here, shapely.box(x - hw - c, y - hh - c, x + hw + c, y + hh + c))
+        blocked = np.zeros(len(points), dtype=bool)
+        if tree is not None:
+            near = shapely.box(x - hw - keep_off, y - hh - keep_off, x + hw + keep_off, y + hh + keep_off)
+            blocked[np.unique(tree.query(near, predicate="intersects")[0])] = True
+        return np.where(fit, 2 * ~clear + blocked, -1)
+
+    n = len(idx)
+    cand_rows: list[np.ndarray] = []
+    cand_xy: list[np.ndarray] = []
+    cand_penalty: list[np.ndarray] = []
+
+    def consider(parcel_rows: np.ndarray, points: np.ndarray) -> np.ndarray:
+        penalty = assess(parcel_rows, points)
+        cand_rows.append(parcel_rows)
+        cand_xy.append(points)
+        cand_penalty.append(penalty)
+        return penalty
+
+    tolerance = max(res, layout.scale / 1000.0 * 1.0)  # 1 mm on paper is close enough
+
+    def circle_centres(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        circles = shapely.maximum_inscribed_circle(polygons, tolerance)
+        return shapely.get_coordinates(shapely.get_point(circles, 0)), shapely.length(circles)
+
+    # Each stage only for the parcels the previous one left without a perfect spot.
+    rows = np.arange(n)
+    more = rows[consider(rows, shapely.get_coordinates(shapely.centroid(visible))) != 0]
+    if len(more):
+        unbuilt, built_on = _minus_buildings(visible[more], buildings)
+        free, _ = circle_centres(unbuilt)
+        more = more[consider(more, free) != 0]
+    if len(more):
+        centre, radius = circle_centres(visible[more])
+        consider(more, centre)
+        for offset in ((0.5, 0), (-0.5, 0), (0, 0.5), (0, -0.5)):
+            consider(more, centre + radius[:, None] * np.array(offset))
+    options: list[list[tuple[int, float, float]]] = [[] for _ in range(n)]
+    for r, xy, penalty in zip(cand_rows, cand_xy, cand_penalty):
+        for k in np.flatnonzero(penalty >= 0):
+            options[r[k]].append((int(penalty[k]), xy[k, 0], xy[k, 1]))
+
     placed: list[PlacedLabel] = []
     for row in np.argsort(-area[idx], kind="stable"):
         w, h = sizes[row]
-        options = [j for j in range(n_cand) if fits[row, j]]
-        # Prefer a spot off buildings and house numbers; accept one on them before none at all.
-        for j in sorted(options, key=lambda j: blocked[row, j]):
-            px, py = face_xy[row, j]
+        for _, gx, gy in sorted(options[row], key=lambda o: o[0]):
+            px, py = (gx - minx) / res, (maxy - gy) / res
             box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
             padded = _padded(box, pad)
-            if not _inside_face(box, face_size, pad) or collider.hits(padded):
+            if not _inside_face(box, face_size, edge) or collider.hits(padded):
                 continue
             collider.add(padded)
             placed.append(PlacedLabel("parcel", lines_of[row], (px, py), 0.0, (w, h), box))
@@ -296,14 +333,16 @@ def _plan_parcel_labels(
     return placed
 
 
-def _minus_buildings(parcels: np.ndarray, buildings: np.ndarray) -> np.ndarray:
-    """Each parcel without the buildings on it (the parcel itself where nothing is left)."""
+def _minus_buildings(parcels: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each parcel without the buildings on it, and which parcels had any (a parcel that would
+    vanish entirely is kept whole)."""
     result = parcels.copy()
+    has = np.zeros(len(parcels), dtype=bool)
     if len(buildings) == 0:
-        return result
+        return result, has
     parcel_idx, building_idx = shapely.STRtree(buildings).query(parcels, predicate="intersects")
     if len(parcel_idx) == 0:
-        return result
+        return result, has
     counts = np.bincount(parcel_idx, minlength=len(parcels))
     cutter = np.full(len(parcels), None, dtype=object)
     single = counts[parcel_idx] == 1
@@ -314,16 +353,18 @@ def _minus_buildings(parcels: np.ndarray, buildings: np.ndarray) -> np.ndarray:
     result[has] = shapely.difference(parcels[has], cutter[has])
     empty = shapely.is_empty(result) | (shapely.area(result) <= 0)
     result[empty] = parcels[empty]
-    return result
+    return result, has & ~empty
 
 
-def _house_number_boxes(layout: Layout, features: MapFeatures) -> list[tuple[str, tuple[float, float, float, float]]]:
-    if not features.addresses:
+def _house_number_boxes(
+    layout: Layout, features: MapFeatures
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    if not features.addresses or layout.scale > style.HOUSE_NUMBERS_UP_TO_SCALE:
         return []
     cap = layout.px(style.HOUSE_NUMBER_MM)
     font = fonts.font_for_cap_height("regular", cap)
     points = np.array([a.point for a in features.addresses], dtype=object)
-    xy = _to_face(shapely.get_coordinates(shapely.centroid(points)), layout)
+    xy = face_xy(shapely.get_coordinates(shapely.centroid(points)), layout)
     out = []
     for address, (px, py) in zip(features.addresses, xy):
         text = address.house_number.strip()
@@ -335,7 +376,10 @@ def _house_number_boxes(layout: Layout, features: MapFeatures) -> list[tuple[str
 
 
 def _plan_house_numbers(
-    layout: Layout, house_boxes: list[tuple[str, tuple[float, float, float, float]]], collider: _Collider, pad: float
+    layout: Layout,
+    house_boxes: list[tuple[str, tuple[float, float, float, float]]],
+    collider: _Collider,
+    pad: float,
 ) -> list[PlacedLabel]:
     size = layout.map_face_size_px
     placed = []
@@ -346,11 +390,13 @@ def _plan_house_numbers(
             continue
         seen.add(key)
         padded = _padded(box, pad / 2)
-        if not _inside_face(box, size, pad) or collider.hits(padded):
+        if not _inside_face(box, size, layout.px(style.LABEL_EDGE_MM)) or collider.hits(padded):
             continue
         collider.add(padded)
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        placed.append(PlacedLabel("house_number", (text,), centre, 0.0, (box[2] - box[0], box[3] - box[1]), box))
+        placed.append(
+            PlacedLabel("house_number", (text,), centre, 0.0, (box[2] - box[0], box[3] - box[1]), box)
+        )
     return placed
 
 
@@ -414,7 +460,7 @@ def _plan_street_names(
         need = text_w + 2 * pad
         candidates = []  # (segment length, x, y, angle)
         for piece in pieces:
-            xy = _to_face(shapely.get_coordinates(piece), layout)
+            xy = face_xy(shapely.get_coordinates(piece), layout)
             seg = np.diff(xy, axis=0)
             lengths = np.hypot(seg[:, 0], seg[:, 1])
             for k in np.flatnonzero(lengths >= need):
@@ -430,7 +476,9 @@ def _plan_street_names(
                 continue
             shape, box = _rotated_box(x, y, text_w, text_h, angle)
             padded_shape, padded = _rotated_box(x, y, text_w + 2 * pad, text_h + 2 * pad, angle)
-            if not _inside_face(box, face_size, 0) or collider.hits(padded, padded_shape):
+            if not _inside_face(box, face_size, layout.px(style.LABEL_EDGE_MM)) or collider.hits(
+                padded, padded_shape
+            ):
                 continue
             collider.add(padded, padded_shape)
             taken.append((x, y))
@@ -465,15 +513,27 @@ def draw_labels(image: Image.Image, layout: Layout, labels: list[PlacedLabel]) -
                 draw.text((cx, cy + gap + parcel_cap), label.lines[1], **common)
                 half = label.size[0] / 2
                 top = round(cy - fraction_line / 2)
-                draw.rectangle((round(cx - half), top, round(cx + half) - 1, top + fraction_line - 1), fill=colour)
+                draw.rectangle(
+                    (round(cx - half), top, round(cx + half) - 1, top + fraction_line - 1), fill=colour
+                )
         elif label.kind == "house_number":
             draw.text(
-                (cx, cy + house_cap / 2), label.lines[0], font=house_font, fill=style.HOUSE_NUMBER_COLOUR, anchor="ms"
+                (cx, cy + house_cap / 2),
+                label.lines[0],
+                font=house_font,
+                fill=style.HOUSE_NUMBER_COLOUR,
+                anchor="ms",
             )
         else:
             paste_rotated_text(
-                image, label.lines[0], "oblique", layout.px(style.STREET_NAME_MM), (cx, cy), label.angle,
-                style.STREET_NAME_COLOUR, halo=halo,
+                image,
+                label.lines[0],
+                "oblique",
+                layout.px(style.STREET_NAME_MM),
+                (cx, cy),
+                label.angle,
+                style.STREET_NAME_COLOUR,
+                halo=halo,
             )
 
 
@@ -512,7 +572,9 @@ def rotated_text_mask(text: str, face: str, cap_px: float, angle: float, margin:
     half_h = max(ref_y - top, bottom - ref_y) + 1 + margin
     size = (math.ceil(2 * half_w), math.ceil(2 * half_h))
     glyphs = Image.new("L", size, 0)
-    ImageDraw.Draw(glyphs).text((size[0] / 2 - ref_x, size[1] / 2 - ref_y), text, font=font, fill=255, anchor="ls")
+    ImageDraw.Draw(glyphs).text(
+        (size[0] / 2 - ref_x, size[1] / 2 - ref_y), text, font=font, fill=255, anchor="ls"
+    )
     if angle:
         glyphs = glyphs.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
     return glyphs

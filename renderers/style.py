@@ -25,11 +25,15 @@ FRACTION_LINE_MM = 0.18
 FRACTION_GAP_MM = 0.35  # between a number and the fraction line
 HOUSE_NUMBER_MM = 1.8
 HOUSE_NUMBER_COLOUR: RGB = (0, 0, 0)
+# Beyond this scale denominator a 1.8 mm house number is wider than the house it names.
+HOUSE_NUMBERS_UP_TO_SCALE = 3000
 STREET_NAME_MM = 2.8
 STREET_NAME_COLOUR: RGB = (0, 0, 0)
 STREET_REPEAT_MM = 110.0  # a street longer than this on paper is named again
 LABEL_PAD_MM = 0.6  # free space kept around every label so neighbours do not touch
-LABEL_HALO_MM = 0.15  # white halo where a label crosses a line; at least one pixel
+LABEL_CLEARANCE_MM = 0.4  # preferred gap between a parcel number and its parcel's boundary
+LABEL_EDGE_MM = 1.5  # labels keep off the face edge and its inner coordinate ticks
+LABEL_HALO_MM = 0.15  # white halo of street names where they cross a line; at least one pixel
 
 # Pillow draws without antialiasing: below this dpi the geometry is drawn at twice the size and
 # reduced, which costs a few milliseconds (see bench/bench_render.py) and avoids jagged lines.

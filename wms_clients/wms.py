@@ -280,6 +280,20 @@ class WmsClient:
                 canvas.paste(image, (tile.x0, tile.y0))
         return canvas
 
+    def get_map_encoded(
+        self, bbox: BBox, width: int, height: int, dpi: float = BASE_DPI
+    ) -> tuple[Image.Image, bytes | None]:
+        """get_map(), plus the server's own bytes when the image came in one piece (None when tiled).
+
+        A cache can keep those bytes as they are instead of encoding the image again.
+        """
+        width, height = int(width), int(height)
+        max_w, max_h = self.max_size()
+        if width <= max_w and height <= max_h and width > 0 and height > 0 and bbox[2] > bbox[0] and bbox[3] > bbox[1]:
+            response = self.session.get(self._getmap_url(), self.get_map_params(bbox, width, height, dpi))
+            return self.check_image(response, width, height), response.content
+        return self.get_map(bbox, width, height, dpi), None
+
     def get_map_params(self, bbox: BBox, width: int, height: int, dpi: float = BASE_DPI) -> dict[str, str]:
         """The GetMap query parameters for one request (no tiling)."""
         minx, miny, maxx, maxy = bbox

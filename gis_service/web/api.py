@@ -136,3 +136,26 @@ def preview_geotiff():
     response = Response(data, mimetype="image/tiff")
     response.headers["Content-Disposition"] = 'attachment; filename="liegenschaftskarte-vorschau.tif"'
     return response
+
+
+MAX_MAP_PX = 4096
+
+
+@blueprint.get("/map.png")
+def map_png():
+    """The bare cadastral map (no page, no highlight) for a web map, like a WMS GetMap."""
+    from renderers.layout import LayoutError, make_view
+
+    bbox = parse_bbox(request.args.get("bbox") or "")
+    width = parse_int("width", request.args.get("width"), 1, MAX_MAP_PX)
+    height = parse_int("height", request.args.get("height"), 1, MAX_MAP_PX)
+    if width is None or height is None:
+        raise bad_parameter("width", "Breite und Höhe in Pixeln angeben.", "give width and height in pixels.")
+    try:
+        view = make_view(bbox, width, height)
+    except LayoutError as exc:
+        raise bad_parameter("bbox", str(exc), str(exc)) from exc
+    data = preview_service().map_png(view)
+    response = Response(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

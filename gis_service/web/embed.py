@@ -1,13 +1,82 @@
-"""The embeddable pages under /embed: search → result list → preview → select, all without JavaScript."""
+"""The embeddable pages under /embed: search → result list → preview → select without JavaScript, plus the map picker on top."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.i18n import choose_language, page_context
+from gis_service.i18n import TEXTS, choose_language, page_context
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
+
+# The page's own scripts and styles only: the bundle is served from our origin, data travel in
+# <script type="application/json"> blocks, so neither inline script nor a CDN is ever needed.
+# frame-ancestors is added by app._register_security_headers from the allow-list.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'"
+)
+
+# Texts the picker script shows or announces; rendered into the page so the bundle holds no language.
+SCRIPT_TEXTS = (
+    "map_none_yet", "map_selected", "map_no_parcel_here", "map_searching", "map_error", "map_error_network",
+    "map_load_error", "map_zoom_in", "map_zoom_out", "frame_moved", "preview_loading", "preview_alt", "fits_yes",
+    "fits_no", "fits_suggest", "fits_none", "suggestions_label", "suggestions_count", "suggestions_one",
+    "suggestions_none", "portrait", "landscape", "area",
+)
+
+
+@blueprint.after_request
+def content_security_policy(response):
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    return response
+
+
+@blueprint.app_context_processor
+def embed_context():
+    """Every page (also other blueprints' pages shown in the iframe) tells its script whom it may talk to."""
+    settings = current_app.extensions["gis_settings"]
+    return {"embed_allowed_origins": " ".join(settings.embed.allowed_origins)}
+
+
+def picker_config(lang: str, initial: dict | None = None) -> dict:
+    """What the map picker needs: where the data are, the choices offered, the texts in the page's language."""
+    previews = current_app.extensions["gis_previews"]
+    info = current_app.extensions["gis_source"].info()
+    s = previews.settings
+    return {
+        "lang": lang,
+        "extent": [round(v, 3) for v in info.extent],
+        "crs": "EPSG:25832",
+        "urls": {
+            "map": url_for("api.map_png"),
+            "parcels": url_for("api.search_parcels"),
+            "parcel": url_for("api.get_parcel", key="KEY").removesuffix("KEY"),
+            "preview_png": url_for("api.preview_png"),
+            "preview_json": url_for("api.preview_json"),
+            "preview_pdf": url_for("api.preview_pdf"),
+        },
+        "scales": s.scales,
+        "papers": s.papers,
+        "defaults": {"scale": s.default_scale, "paper": s.default_paper, "orientation": s.default_orientation,
+                     "dpi": s.default_dpi, "pdf_dpi": min(150, s.max_dpi)},
+        "initial": initial,
+        "texts": {key: TEXTS[key].get(lang) or TEXTS[key]["de"] for key in SCRIPT_TEXTS},
+    }
+
+
+def _picker_context(lang: str, initial: dict | None = None) -> dict:
+    previews = current_app.extensions["gis_previews"]
+    info = current_app.extensions["gis_source"].info()
+    return {
+        "picker_config": picker_config(lang, initial),
+        "papers": previews.settings.papers,
+        "scales": previews.settings.scales,
+        "defaults": previews.settings,
+        "attribution": info.attribution,
+        "data_currency": info.data_currency,
+    }
 
 
 @blueprint.get("")
@@ -22,7 +91,8 @@ def search():
         except CadastreError as exc:
             error = exc.message(lang)
     status = 400 if error else 200
-    return render_template("embed/search.html", q=q, result=result, error=error, **page_context(lang)), status
+    return render_template("embed/search.html", q=q, result=result, error=error,
+                           **_picker_context(lang), **page_context(lang)), status
 
 
 @blueprint.get("/preview")
@@ -34,18 +104,17 @@ def preview():
     query = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation, "dpi": req.dpi}
     if req.centre:
         query["center"] = f"{req.centre[0]:.2f},{req.centre[1]:.2f}"
-    info = current_app.extensions["gis_source"].info()
+    initial = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation,
+               "center": list(req.centre) if req.centre else None}
+    context = _picker_context(lang, initial)
     return render_template(
         "embed/preview.html",
         parcel=plan.parcel,
         plan=plan,
         req=req,
-        papers=previews.settings.papers,
-        scales=previews.settings.scales,
         png_url=url_for("api.preview_png", **query),
-        pdf_url=url_for("api.preview_pdf", **{**query, "dpi": 150 if previews.settings.max_dpi >= 150 else previews.settings.max_dpi}),
-        attribution=info.attribution,
-        data_currency=info.data_currency,
+        pdf_url=url_for("api.preview_pdf", **{**query, "dpi": context["picker_config"]["defaults"]["pdf_dpi"]}),
+        **context,
         **page_context(lang),
     )
 
@@ -76,3 +145,4 @@ def select():
         back_url=url_for("embed.preview", **query),
         **page_context(lang),
     )
+

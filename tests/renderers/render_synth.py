@@ -12,7 +12,16 @@ from shapely.geometry import LineString, Point, Polygon, box
 from cadastre.kennzeichen import Flurstueckskennzeichen
 from cadastre.model import Address, Building, MapFeatures, Parcel, Street
 
-STREET_NAMES_EW = ["Müllerstraße", "Schützenstraße", "Große Bäckergasse", "Am Kälberhof", "Lindenweg", "Fährstraße"]
+CENTRE = (353210.0, 5703420.0)  # EPSG:25832, somewhere in NRW
+ATTRIBUTION = "© Übungsamt für Bodenmanagement, dl-de/zero-2-0 (synthetische Daten)"
+STREET_NAMES_EW = [
+    "Müllerstraße",
+    "Schützenstraße",
+    "Große Bäckergasse",
+    "Am Kälberhof",
+    "Lindenweg",
+    "Fährstraße",
+]
 STREET_NAMES_NS = ["Kirchstraße", "Öhrweg", "Zur Aue", "Hauptstraße", "Birkenallee", "Rübenkamp"]
 
 
@@ -78,8 +87,8 @@ def town(
                 cuts.append(min(bx0 + block_w, cuts[-1] + step))
                 if bx0 + block_w - cuts[-1] < plot_width * 0.5:
                     cuts[-1] = bx0 + block_w
-            for row, (y0, y1, street, front_y) in enumerate(
-                ((by0, by0 + block_h / 2, street_s, by0), (by0 + block_h / 2, by0 + block_h, street_n, by0 + block_h))
+            for row, (y0, y1, street) in enumerate(
+                ((by0, by0 + block_h / 2, street_s), (by0 + block_h / 2, by0 + block_h, street_n))
             ):
                 for k in range(len(cuts) - 1):
                     x0, x1 = cuts[k], cuts[k + 1]
@@ -98,11 +107,19 @@ def town(
                         buildings.append(Building(geometry=place(house)))
                         door_y = y0 + setback + 1.5 if row == 0 else y1 - setback - 1.5
                         hnr = f"{2 * k + 1 + row}" + ("a" if rng.random() < 0.1 else "")
-                        addresses.append(Address(point=place(Point((x0 + x1) / 2, door_y)), street=street, house_number=hnr))
+                        addresses.append(
+                            Address(
+                                point=place(Point((x0 + x1) / 2, door_y)), street=street, house_number=hnr
+                            )
+                        )
     # Streets: the space between blocks is one street parcel (with the blocks as holes), and
     # the centre lines carry the names.
     rotated_blocks = shapely.union_all([place(b) for b in blocks])
-    street_area = place(box(cx - reach, cy - reach, cx + reach, cy + reach)).intersection(extent).difference(rotated_blocks)
+    street_area = (
+        place(box(cx - reach, cy - reach, cx + reach, cy + reach))
+        .intersection(extent)
+        .difference(rotated_blocks)
+    )
     for part in getattr(street_area, "geoms", [street_area]):
         if part.area > 50:
             parcels.append(parcel(part, number))

@@ -1,0 +1,62 @@
+// The demo host page: frames the picker, takes messages only from the picker's own frame and origin, shows what arrived.
+
+const frame = document.getElementById('picker-frame');
+const pickerOrigin = frame.dataset.pickerOrigin;
+const texts = JSON.parse(document.getElementById('demo-texts').textContent);
+const log = document.getElementById('demo-log');
+const status = document.getElementById('demo-status');
+const previewLink = document.getElementById('f-preview');
+let resizeEntry = null;
+
+function logEntry(text, entry = null) {
+  const item = entry || document.createElement('li');
+  item.textContent = `${new Date().toLocaleTimeString(document.documentElement.lang)} ${text}`;
+  if (!entry) log.append(item);
+  return item;
+}
+
+function setField(id, value) {
+  document.getElementById(id).value = value === undefined || value === null ? '' : String(value);
+}
+
+function received(message) {
+  if (typeof message.key !== 'string' || !/^[0-9A-Z_]{20}$/.test(message.key)) return;
+  setField('f-key', message.key);
+  setField('f-label', message.label);
+  setField('f-scale', `1:${Number(message.scale)}`);
+  setField('f-paper', message.paper);
+  setField('f-orientation', texts[message.orientation] || message.orientation);
+  setField('f-center', Array.isArray(message.center) ? message.center.map((v) => Number(v).toFixed(2)).join(', ') : '');
+  // only a link into the picker's own origin becomes clickable
+  try {
+    const url = new URL(message.preview_url);
+    if (url.origin === pickerOrigin) {
+      previewLink.href = url.href;
+      previewLink.hidden = false;
+    }
+  } catch {
+    previewLink.hidden = true;
+  }
+  status.textContent = texts.received.replace('{label}', String(message.label));
+  logEntry(`gis-service:parcel-selected ${message.key}`);
+}
+
+window.addEventListener('message', (event) => {
+  if (event.origin !== pickerOrigin || event.source !== frame.contentWindow) {
+    logEntry(texts.ignored.replace('{origin}', event.origin || 'null'));
+    return;
+  }
+  const message = event.data;
+  if (!message || typeof message !== 'object' || typeof message.type !== 'string') return;
+  if (message.type === 'gis-service:resize') {
+    const height = Number(message.height);
+    if (Number.isFinite(height) && height > 0 && height < 50000) {
+      const borders = frame.offsetHeight - frame.clientHeight; // the frame is border-box sized
+      frame.style.height = `${Math.ceil(height) + borders}px`;
+    }
+    // one line for all resizes: they come often
+    resizeEntry = logEntry(`gis-service:resize ${Math.ceil(height)} px`, resizeEntry);
+  } else if (message.type === 'gis-service:parcel-selected') {
+    received(message);
+  }
+});

@@ -1,0 +1,59 @@
+// Runs on every page shown in the iframe: reports the page height to the host, hands a selection over, starts the map picker.
+import { isFramed, onHostMessage, postToHost } from './messaging.js';
+
+let lastHeight = 0;
+
+function pageHeight() {
+  return Math.ceil(document.body.getBoundingClientRect().height);
+}
+
+function reportHeight(force = false) {
+  const height = pageHeight();
+  if (force || height !== lastHeight) {
+    lastHeight = height;
+    postToHost({ type: 'gis-service:resize', height });
+  }
+}
+
+function handOverSelection() {
+  const element = document.getElementById('selection');
+  if (!element) return;
+  const selection = JSON.parse(element.textContent);
+  postToHost({
+    type: 'gis-service:parcel-selected',
+    key: selection.key,
+    label: selection.label,
+    scale: selection.scale,
+    paper: selection.paper,
+    orientation: selection.orientation,
+    center: selection.center,
+    preview_url: selection.preview_url,
+  });
+}
+
+function start() {
+  if (isFramed()) {
+    new ResizeObserver(() => reportHeight()).observe(document.body);
+    window.addEventListener('load', () => reportHeight());
+    reportHeight(true);
+    onHostMessage((message) => {
+      if (message.type === 'gis-service:request-height') reportHeight(true);
+      if (message.type === 'gis-service:select-parcel' && typeof message.key === 'string') {
+        document.dispatchEvent(new CustomEvent('gis-service:select-parcel', { detail: { key: message.key } }));
+      }
+    });
+  }
+  handOverSelection();
+  if (document.getElementById('picker')) {
+    import('./picker.js').then((picker) => picker.start()).catch((error) => {
+      // The page without the map still works: the server-rendered flow is complete.
+      console.error('map picker failed to start', error);
+    });
+  }
+}
+
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', start);
+} else {
+  start();
+}

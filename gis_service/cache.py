@@ -1,0 +1,390 @@
+"""Byte cache for rendered previews, upstream images and parcels: in memory, on disk (size-bounded) or in Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import struct
+import tempfile
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_MAGIC = b"GSC1"
+_HEADER = struct.Struct(">4sI")  # magic, length of the JSON header that follows
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A cached value, when it was made (epoch seconds) and what the caller noted about it."""
+
+    data: bytes
+    created: float
+    meta: dict = field(default_factory=dict)
+
+    def age(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.created
+
+
+def encode_entry(key: str, entry: CacheEntry) -> bytes:
+    header = json.dumps({"key": key, "created": entry.created, "meta": entry.meta}, separators=(",", ":")).encode()
+    return _HEADER.pack(_MAGIC, len(header)) + header + entry.data
+
+
+def decode_entry(key: str, blob: bytes) -> CacheEntry | None:
+    """The entry stored for `key`, or None when the blob is damaged or belongs to another key."""
+    if len(blob) < _HEADER.size:
+        return None
+    magic, length = _HEADER.unpack_from(blob)
+    if magic != _MAGIC or _HEADER.size + length > len(blob):
+        return None
+    try:
+        header = json.loads(blob[_HEADER.size : _HEADER.size + length])
+    except ValueError:
+        return None
+    if header.get("key") != key:
+        return None
+    return CacheEntry(blob[_HEADER.size + length :], float(header["created"]), header.get("meta") or {})
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Cache(ABC):
+    """get() returns entries up to ttl + stale seconds old; is_fresh() tells the ones under ttl.
+
+    Callers serve fresh entries as they are and keep stale ones for when the upstream fails.
+    """
+
+    def __init__(self, ttl: float, stale: float):
+        self.ttl = ttl
+        self.stale = stale
+
+    @property
+    def lifetime(self) -> float:
+        return self.ttl + self.stale
+
+    def is_fresh(self, entry: CacheEntry, now: float | None = None) -> bool:
+        return entry.age(now) < self.ttl
+
+    @abstractmethod
+    def get(self, key: str) -> CacheEntry | None: ...
+
+    @abstractmethod
+    def put_entry(self, key: str, entry: CacheEntry) -> None: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    def put(self, key: str, data: bytes, meta: dict | None = None, created: float | None = None) -> CacheEntry:
+        entry = CacheEntry(data, time.time() if created is None else created, dict(meta or {}))
+        if self.lifetime > 0:
+            self.put_entry(key, entry)
+        return entry
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class MemoryCache(Cache):
+    """An LRU in this process, bounded by the bytes it holds; also the small layer in front of the others."""
+
+    def __init__(self, max_bytes: int, ttl: float, stale: float):
+        super().__init__(ttl, stale)
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            if entry.age() >= self.lifetime:
+                self._drop(key)
+                return None
+            self._items.move_to_end(key)
+            return entry
+
+    def put_entry(self, key: str, entry: CacheEntry) -> None:
+        if len(entry.data) > self.max_bytes // 4:
+            return  # one A3 page must not empty the whole layer
+        with self._lock:
+            self._drop(key)
+            self._items[key] = entry
+            self._size += len(entry.data)
+            while self._size > self.max_bytes and self._items:
+                self._drop(next(iter(self._items)))
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        entry = self._items.pop(key, None)
+        if entry is not None:
+            self._size -= len(entry.data)
+
+
+class DiskCache(Cache):
+    """Files under `root`, written atomically (temporary file + rename), evicted oldest-used first.
+
+    Several processes may share the folder: readers never see half a file, and eviction is
+    serialised with a lock file. Reading an entry refreshes its modification time (at most once a
+    minute), which is what eviction orders by.
+    """
+
+    TOUCH_INTERVAL = 60.0
+    TMP_PREFIX = ".tmp-"
+
+    def __init__(self, root: Path, max_bytes: int, ttl: float, stale: float):
+        super().__init__(ttl, stale)
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._size = self._scan_size()
+
+    def describe(self) -> str:
+        return f"disk {self.root} (max {self.max_bytes // (1024 * 1024)} MB)"
+
+    def _path(self, key: str) -> Path:
+        name = digest(key)
+        return self.root / name[:2] / f"{name[2:]}.bin"
+
+    def get(self, key: str) -> CacheEntry | None:
+        path = self._path(key)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cache: cannot read %s: %s", path, exc)
+            return None
+        entry = decode_entry(key, blob)
+        if entry is None or entry.age() >= self.lifetime:
+            self._unlink(path)
+            return None
+        self._touch(path)
+        return entry
+
+    def put_entry(self, key: str, entry: CacheEntry) -> None:
+        path = self._path(key)
+        blob = encode_entry(key, entry)
+        try:
+            path.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=self.TMP_PREFIX)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(blob)
+                os.replace(tmp, path)
+            except BaseException:
+                self._unlink(Path(tmp))
+                raise
+        except OSError as exc:
+            log.warning("cache: cannot write %s: %s", path, exc)
+            return
+        with self._lock:
+            self._size += len(blob)
+            over = self._size > self.max_bytes
+        if over:
+            self.evict()
+
+    def delete(self, key: str) -> None:
+        self._unlink(self._path(key))
+
+    def evict(self, target_fraction: float = 0.8) -> int:
+        """Delete expired entries, then the least recently used until under target_fraction of max_bytes."""
+        import fcntl
+
+        removed = 0
+        with self._lock, open(self.root / ".evict.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return 0  # another process is evicting right now
+            try:
+                files, total = [], 0
+                now = time.time()
+                for path, stat in self._files():
+                    if path.name.startswith(self.TMP_PREFIX):
+                        if now - stat.st_mtime > 3600:  # left by a process that died while writing
+                            self._unlink(path)
+                        continue
+                    files.append((stat.st_mtime, stat.st_size, path))
+                    total += stat.st_size
+                files.sort()
+                target = self.max_bytes * target_fraction
+                for mtime, size, path in files:
+                    # mtime is never older than the entry itself: past the lifetime means expired
+                    if total <= target and now - mtime < self.lifetime:
+                        break
+                    self._unlink(path)
+                    total -= size
+                    removed += 1
+                self._size = total
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        if removed:
+            log.info("cache: evicted %d entries from %s", removed, self.root)
+        return removed
+
+    def size(self) -> int:
+        return self._scan_size()
+
+    def _files(self):
+        for sub in os.scandir(self.root):
+            if not sub.is_dir(follow_symlinks=False):
+                continue
+            for item in os.scandir(sub.path):
+                try:
+                    yield Path(item.path), item.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+
+    def _scan_size(self) -> int:
+        return sum(stat.st_size for _, stat in self._files())
+
+    def _touch(self, path: Path) -> None:
+        try:
+            if time.time() - path.stat().st_mtime > self.TOUCH_INTERVAL:
+                os.utime(path)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _unlink(path: Path) -> None:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+class RedisCache(Cache):
+    """Entries in Redis, shared by every worker; each expires at ttl + stale (Redis EX).
+
+    A Redis that does not answer must not take the service with it: errors count as misses and
+    Redis is left alone for a few seconds after one.
+    """
+
+    BACKOFF = 5.0
+
+    def __init__(self, url: str, prefix: str, ttl: float, stale: float, *, timeout: float = 0.5):
+        super().__init__(ttl, stale)
+        import redis
+
+        self.prefix = prefix
+        self.url = url
+        self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._errors = (redis.RedisError, OSError)
+        self._down_until = 0.0
+
+    def describe(self) -> str:
+        return f"redis {self.url} (prefix {self.prefix})"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}:{digest(key)}"
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self._down_until = time.monotonic() + self.BACKOFF
+        log.warning("cache: redis %s failed (%s); not using it for %.0f s", what, exc, self.BACKOFF)
+
+    def get(self, key: str) -> CacheEntry | None:
+        if not self._available():
+            return None
+        try:
+            blob = self._client.get(self._key(key))
+        except self._errors as exc:
+            self._failed("GET", exc)
+            return None
+        if blob is None:
+            return None
+        entry = decode_entry(key, blob)
+        return entry if entry is not None and entry.age() < self.lifetime else None
+
+    def put_entry(self, key: str, entry: CacheEntry) -> None:
+        if not self._available():
+            return
+        seconds = max(1, int(self.lifetime - entry.age() + 0.999))
+        try:
+            self._client.set(self._key(key), encode_entry(key, entry), ex=seconds)
+        except self._errors as exc:
+            self._failed("SET", exc)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete(self._key(key))
+        except self._errors as exc:
+            self._failed("DEL", exc)
+
+    def clear(self) -> int:
+        """Delete every key under this prefix (tests, `cache clear`)."""
+        removed = 0
+        for name in self._client.scan_iter(match=f"{self.prefix}:*", count=500):
+            removed += self._client.delete(name)
+        return removed
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class TieredCache(Cache):
+    """A small in-process layer in front of disk or Redis."""
+
+    def __init__(self, front: MemoryCache, back: Cache):
+        super().__init__(back.ttl, back.stale)
+        self.front = front
+        self.back = back
+
+    def describe(self) -> str:
+        return f"memory ({self.front.max_bytes // (1024 * 1024)} MB) + {self.back.describe()}"
+
+    def get(self, key: str) -> CacheEntry | None:
+        entry = self.front.get(key)
+        # A stale entry in front may have been refreshed by another worker behind it.
+        if entry is not None and self.front.is_fresh(entry):
+            return entry
+        behind = self.back.get(key)
+        if behind is not None:
+            self.front.put_entry(key, behind)
+            return behind
+        return entry
+
+    def put_entry(self, key: str, entry: CacheEntry) -> None:
+        self.front.put_entry(key, entry)
+        self.back.put_entry(key, entry)
+
+    def delete(self, key: str) -> None:
+        self.front.delete(key)
+        self.back.delete(key)
+
+    def close(self) -> None:
+        self.back.close()
+
+
+def build_cache(settings, instance_path: Path) -> Cache:
+    """The cache the configuration asks for (gis_service.config.CacheSettings)."""
+    ttl, stale = float(settings.ttl_seconds), float(settings.stale_seconds)
+    if settings.backend == "redis":
+        back: Cache = RedisCache(settings.redis_url, settings.key_prefix, ttl, stale)
+    else:
+        root = settings.path or (Path(instance_path) / "cache")
+        back = DiskCache(root, settings.max_size_mb * 1024 * 1024, ttl, stale)
+    if settings.memory_mb <= 0:
+        return back
+    return TieredCache(MemoryCache(settings.memory_mb * 1024 * 1024, ttl, stale), back)

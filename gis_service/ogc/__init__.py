@@ -1,0 +1,10 @@
+"""OGC API for pygeoapi: configuration generation, the parcel and map providers, the preview process."""
+
+from __future__ import annotations
+
+FEATURES_ID = "flurstuecke"
+MAPS_ID = "liegenschaftskarte"
+PROCESS_ID = "liegenschaftskarte-vorschau"
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG25832 = "http://www.opengis.net/def/crs/EPSG/0/25832"

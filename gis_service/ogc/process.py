@@ -1,0 +1,85 @@
+"""pygeoapi process `liegenschaftskarte-vorschau`: the exact-scale preview page of a parcel as PNG."""
+
+from __future__ import annotations
+
+from flask import current_app
+from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
+
+from cadastre.errors import CadastreError
+from gis_service.ogc import PROCESS_ID
+
+PROCESS_METADATA = {
+    "version": "1.0.0",
+    "id": PROCESS_ID,
+    "title": {"de": "Liegenschaftskarte – Vorschau", "en": "Cadastral map – preview"},
+    "description": {
+        "de": "Die maßstabsgetreue Vorschau eines Auszugs aus der Liegenschaftskarte für ein Flurstück "
+              "(kein amtlicher Auszug).",
+        "en": "The exact-scale preview of an extract of the cadastral map for one parcel (not an official extract).",
+    },
+    "jobControlOptions": ["sync-execute"],
+    "keywords": ["Liegenschaftskarte", "Flurstück", "ALKIS", "Vorschau"],
+    "links": [],
+    "inputs": {
+        "parcel": {
+            "title": "Flurstück",
+            "description": "Flurstückskennzeichen (20 Zeichen) oder eine lesbare Form wie '059871-001-00090'",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            "minOccurs": 1,
+            "maxOccurs": 1,
+        },
+        "scale": {
+            "title": "Maßstab",
+            "description": "Maßstabszahl, z. B. 1000 für 1:1000",
+            "schema": {"type": "integer"},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
+        "paper": {
+            "title": "Papierformat",
+            "schema": {"type": "string", "enum": ["A4", "A3"]},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
+        "orientation": {
+            "title": "Ausrichtung",
+            "schema": {"type": "string", "enum": ["portrait", "landscape"]},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
+        "dpi": {
+            "title": "Auflösung (dpi)",
+            "schema": {"type": "integer", "minimum": 72, "maximum": 600},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
+    },
+    "outputs": {
+        "preview": {
+            "title": "Vorschau",
+            "description": "Die Seite als PNG",
+            "schema": {"type": "string", "contentEncoding": "binary", "contentMediaType": "image/png"},
+        }
+    },
+    "example": {"inputs": {"parcel": "05987100100090______", "scale": 1000, "paper": "A4", "orientation": "portrait"}},
+}
+
+
+class VorschauProcessor(BaseProcessor):
+    """Runs PreviewService.png of the serving app; the same validation and cache as /api/v1/preview.png."""
+
+    def __init__(self, processor_def: dict):
+        super().__init__(processor_def, PROCESS_METADATA)
+
+    def execute(self, data: dict, outputs: dict | None = None):
+        names = ("parcel", "scale", "paper", "orientation", "dpi")
+        args = {name: str(data[name]) for name in names if data.get(name) not in (None, "")}
+        previews = current_app.extensions["gis_previews"]
+        try:
+            request = previews.request_from_args(args)
+            return "image/png", previews.png(request)
+        except CadastreError as error:
+            raise ProcessorExecuteError(user_msg=error.message("en")) from error
+
+    def __repr__(self) -> str:
+        return f"<VorschauProcessor> {self.name}"

@@ -1,0 +1,75 @@
+"""Purges personal data of closed orders after the configured period and keeps an anonymised record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis_service.config import DataProtectionSettings
+from gis_service.orders import lifecycle as lc
+from gis_service.orders.db import transaction, utcnow
+from gis_service.orders.models import MailMessage, Order
+from gis_service.orders.storage import FileStore
+
+PERSONAL_FIELDS = ("contact_name", "contact_email", "contact_phone", "contact_organisation", "address_street",
+                   "address_postcode", "address_city", "address_country")
+
+
+@dataclass
+class PurgeReport:
+    anonymised: list[str]
+    justifications_purged: list[str]
+    files_deleted: int
+    dry_run: bool
+
+
+def purge_personal_data(factory: sessionmaker[Session], settings: DataProtectionSettings, store: FileStore | None,
+                        now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+    """Anonymise orders closed more than `personal_data_days` ago; justifications of owner-data
+    orders stay until `justification_days` (the audit period) and go then."""
+    now = now or utcnow()
+    personal_limit = now - timedelta(days=settings.personal_data_days)
+    justification_limit = now - timedelta(days=settings.justification_days)
+    report = PurgeReport([], [], 0, dry_run)
+    files: list[str] = []
+    with transaction(factory) as session:
+        closed = Order.status.in_(tuple(lc.CLOSED))
+        for order in session.scalars(select(Order).where(closed, Order.closed_at <= personal_limit,
+                                                         Order.anonymised_at.is_(None))):
+            report.anonymised.append(order.order_number)
+            if dry_run:
+                continue
+            for name in PERSONAL_FIELDS:
+                setattr(order, name, None)
+            order.anonymised_at = now
+            order.idempotency_key = None  # a client-chosen key may itself identify someone
+            if settings.delete_files:
+                for document in order.current_documents:
+                    files.append(document.storage_name)
+                    document.deleted_at = now
+            session.execute(delete(MailMessage).where(MailMessage.order_id == order.id))
+            for event in order.events:
+                # Free text a clerk typed may name people; the action, time and actor stay.
+                if event.action in ("mail_queued",):
+                    continue
+                if event.details and "filename" in event.details:
+                    event.details = {k: v for k, v in event.details.items() if k != "filename"}
+            lc.record(order, "system", "personal_data_purged",
+                      reason=f"Personenbezogene Daten nach {settings.personal_data_days} Tagen gelöscht")
+        for order in session.scalars(select(Order).where(closed, Order.closed_at <= justification_limit,
+                                                         Order.justification.is_not(None))):
+            report.justifications_purged.append(order.order_number)
+            if dry_run:
+                continue
+            order.justification = None
+            order.justification_purged_at = now
+            lc.record(order, "system", "justification_purged",
+                      reason=f"Begründung nach Ablauf der Prüffrist ({settings.justification_days} Tage) gelöscht")
+    if store is not None:
+        for name in files:
+            store.delete(name)
+            report.files_deleted += 1
+    return report

@@ -1,0 +1,283 @@
+"""Turns an order request (API JSON or form fields) into a checked draft, or says what is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cadastre.errors import CadastreError
+from cadastre.model import Parcel
+from gis_service.config import OrderRulesSettings, ProductConfig
+from gis_service.orders.errors import FieldError, OrderValidationError
+from gis_service.orders.products import Catalogue, Fee, format_money
+
+# How far the print area may be moved away from the data, in metres (as for previews).
+CENTRE_MARGIN_M = 1000.0
+CONTACT_FIELDS = ("name", "email", "phone", "organisation")
+ADDRESS_FIELDS = ("street", "postcode", "city", "country")
+MAX_LENGTH = {"name": 200, "email": 254, "phone": 50, "organisation": 200, "street": 200, "postcode": 10,
+              "city": 100, "country": 2, "justification": 4000, "parcel": 200, "product": 40}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_LINE_BREAK = re.compile(r"[\r\n]")
+_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+_PHONE = re.compile(r"^[0-9+()/ .\-]{3,50}$")
+
+
+@dataclass
+class OrderDraft:
+    product: ProductConfig
+    parcel: Parcel
+    fee: Fee
+    handling: str  # automatic | staff
+    staff_reason: str | None
+    paper: str | None = None
+    orientation: str | None = None
+    scale: int | None = None
+    centre: tuple[float, float] | None = None
+    copies: int = 1
+    delivery: str = "download"
+    certified: bool = False
+    payment_method: str = "online"
+    contact: dict[str, str | None] = field(default_factory=dict)
+    justification: str | None = None
+    lang: str = "de"
+
+    @property
+    def needs_address(self) -> bool:
+        return self.delivery == "post" or self.payment_method == "invoice"
+
+
+def request_hash(payload: Mapping) -> str:
+    """A fingerprint of what the client sent, to tell a repeated request from a different one."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def flatten_api_payload(body: object) -> dict:
+    """API JSON → the flat field names the form uses (contact.* and address.* lifted up)."""
+    if not isinstance(body, dict):
+        raise OrderValidationError([FieldError("body", "Erwartet wird ein JSON-Objekt.", "A JSON object is expected.")])
+    flat: dict = {}
+    for key, value in body.items():
+        if key in ("contact", "address") and isinstance(value, dict):
+            for sub, inner in value.items():
+                flat[str(sub)] = inner
+        elif key == "center" and isinstance(value, (list, tuple)) and len(value) == 2:
+            flat["center"] = f"{value[0]},{value[1]}"
+        else:
+            flat[str(key)] = value
+    return flat
+
+
+class OrderValidator:
+    def __init__(self, catalogue: Catalogue, parcels, rules: OrderRulesSettings, extent):
+        """`extent` is the data extent or a callable giving it (an upstream source is asked only when needed)."""
+        self.catalogue = catalogue
+        self.parcels = parcels
+        self.rules = rules
+        self._extent = extent
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        return self._extent() if callable(self._extent) else self._extent
+
+    def product_of(self, data: Mapping) -> ProductConfig:
+        product = self.catalogue.get(str(data.get("product") or "").strip()[:40])
+        if product is None:
+            ids = ", ".join(p.id for p in self.catalogue.products)
+            raise OrderValidationError([FieldError("product", f"Bitte wählen Sie ein Produkt ({ids}).",
+                                                   f"Please choose a product ({ids}).")])
+        return product
+
+    def options(self, data: Mapping, errors: list[FieldError] | None = None) -> OrderDraft:
+        """Product, parcel and options with the fee; contact data are not looked at."""
+        own = errors is None
+        errors = [] if errors is None else errors
+        product = self.product_of(data)
+        parcel = self._parcel(data, errors)
+        draft_values: dict = {}
+        if product.kind == "map":
+            draft_values["paper"] = self._choice(data, "paper", [p for p in product.papers], errors,
+                                                 transform=str.upper, shown=lambda p: f"DIN {p}")
+            draft_values["orientation"] = self._choice(data, "orientation", ["portrait", "landscape"], errors,
+                                                       transform=str.lower,
+                                                       shown=lambda o: {"portrait": "Hochformat", "landscape": "Querformat"}[o])
+            draft_values["scale"] = self._scale(data, product, errors)
+            draft_values["centre"] = self._centre(data, errors)
+        copies = self._int(data, "copies", 1, 1, product.max_copies, errors)
+        delivery = self._choice(data, "delivery", list(product.deliveries), errors, transform=str.lower,
+                                shown=lambda d: {"download": "PDF (Download)", "post": "Post"}[d])
+        payment_method = self._choice(data, "payment_method", list(product.payment_methods), errors,
+                                      transform=str.lower, shown=lambda m: {"online": "online", "invoice": "Rechnung"}[m])
+        certified = self._bool(data, "certified", errors)
+        if certified and not product.certifiable:
+            errors.append(FieldError("certified", "Dieses Produkt wird nicht beglaubigt.", "This product is not certified."))
+        if copies > 1 and delivery != "post":
+            errors.append(FieldError("copies", "Weitere Ausfertigungen gibt es nur beim Versand per Post.",
+                                     "Further copies are only available when sent by post."))
+        lang = "en" if str(data.get("lang") or "").lower() == "en" else "de"
+        if own and errors:
+            raise OrderValidationError(errors)
+        fee = self.catalogue.fee(product, paper=draft_values.get("paper"), copies=copies, certified=bool(certified))
+        handling, reason = "staff", None
+        if product.requires_justification:
+            reason = "Eigentümerdaten: berechtigtes Interesse prüfen"
+        if parcel is not None and self.staff_only(parcel.key):
+            reason = self.rules.staff_only_reason
+        elif product.fulfilment == "automatic":
+            handling = "automatic"
+        return OrderDraft(product=product, parcel=parcel, fee=fee, handling=handling, staff_reason=reason,  # type: ignore[arg-type]
+                          copies=copies, delivery=delivery, certified=bool(certified), payment_method=payment_method,
+                          lang=lang, **draft_values)
+
+    def full(self, data: Mapping) -> OrderDraft:
+        """Everything, including contact data, postal address and justification where needed."""
+        errors: list[FieldError] = []
+        draft = self.options(data, errors)
+        contact: dict[str, str | None] = {}
+        for name in CONTACT_FIELDS:
+            contact[name] = self._text(data, name, errors)
+        if not contact["name"]:
+            errors.append(FieldError("name", "Bitte geben Sie Ihren Namen an.", "Please enter your name."))
+        if not contact["email"]:
+            errors.append(FieldError("email", "Bitte geben Sie Ihre E-Mail-Adresse an.", "Please enter your e-mail address."))
+        elif not _EMAIL.match(contact["email"]):
+            errors.append(FieldError("email", "Die E-Mail-Adresse ist ungültig (Beispiel: name@beispiel.de).",
+                                     "The e-mail address is not valid (example: name@example.org)."))
+        if contact["phone"] and not _PHONE.match(contact["phone"]):
+            errors.append(FieldError("phone", "Die Telefonnummer darf nur Ziffern, Leerzeichen und + ( ) / - enthalten.",
+                                     "The phone number may contain only digits, spaces and + ( ) / -."))
+        if draft.needs_address:
+            for name in ADDRESS_FIELDS:
+                contact[name] = self._text(data, name, errors)
+            contact["country"] = (contact["country"] or "DE").upper()
+            missing = {"street": ("Straße und Hausnummer", "street and number"), "postcode": ("die Postleitzahl", "postcode"),
+                       "city": ("den Ort", "town")}
+            for name, (de, en) in missing.items():
+                if not contact[name]:
+                    errors.append(FieldError(name, f"Bitte geben Sie {de} an.", f"Please enter the {en}."))
+            if contact["postcode"]:
+                pattern = r"\d{5}" if contact["country"] == "DE" else r"[A-Za-z0-9 \-]{3,10}"
+                if not re.fullmatch(pattern, contact["postcode"]):
+                    errors.append(FieldError("postcode", "Die Postleitzahl ist ungültig (fünf Ziffern).",
+                                             "The postcode is not valid (five digits in Germany)."))
+            if not re.fullmatch(r"[A-Z]{2}", contact["country"] or ""):
+                errors.append(FieldError("country", "Bitte das Land als zweistelligen Code angeben (z. B. DE).",
+                                         "Please give the country as a two-letter code (e.g. DE)."))
+        if draft.product.requires_justification:
+            justification = self._text(data, "justification", errors, multiline=True)
+            if not justification or len(justification) < self.rules.justification_min_length:
+                errors.append(FieldError(
+                    "justification",
+                    f"Bitte begründen Sie Ihr berechtigtes Interesse (mindestens {self.rules.justification_min_length} Zeichen). "
+                    "Der bloße Wunsch, ein Grundstück zu kaufen, genügt nicht.",
+                    f"Please state your legitimate interest (at least {self.rules.justification_min_length} characters). "
+                    "A plain wish to buy a property is not enough."))
+            draft.justification = justification
+        expected = data.get("expected_amount_cents")
+        if expected not in (None, "") and not errors:
+            if str(expected).strip() != str(draft.fee.total_cents):
+                errors.append(FieldError(
+                    "expected_amount_cents",
+                    f"Die Gebühr beträgt {format_money(draft.fee.total_cents, 'de')}, nicht den angegebenen Betrag.",
+                    f"The fee is {format_money(draft.fee.total_cents, 'en')}, not the amount given."))
+        if errors:
+            raise OrderValidationError(errors)
+        draft.contact = contact
+        return draft
+
+    def staff_only(self, key: str) -> bool:
+        return any(key.startswith(prefix) for prefix in self.rules.staff_only_parcels)
+
+    # --- single fields ------------------------------------------------------------------------
+    def _parcel(self, data: Mapping, errors: list[FieldError]) -> Parcel | None:
+        text = self._text(data, "parcel", errors)
+        if not text:
+            errors.append(FieldError("parcel", "Bitte geben Sie ein Flurstück an.", "Please give a parcel."))
+            return None
+        try:
+            return self.parcels.get(text)
+        except CadastreError as exc:
+            errors.append(FieldError("parcel", exc.de, exc.en))
+            return None
+
+    def _text(self, data: Mapping, name: str, errors: list[FieldError], multiline: bool = False) -> str | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            errors.append(FieldError(name, "Dieses Feld erwartet einen Text.", "This field expects text."))
+            return None
+        text = str(value).strip()
+        if _CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)):
+            errors.append(FieldError(name, "Das Feld enthält unzulässige Steuerzeichen.", "The field contains control characters."))
+            return None
+        limit = MAX_LENGTH.get(name, 200)
+        if len(text) > limit:
+            errors.append(FieldError(name, f"Höchstens {limit} Zeichen.", f"At most {limit} characters."))
+            return None
+        return text or None
+
+    def _choice(self, data: Mapping, name: str, allowed: list[str], errors: list[FieldError], transform=str,
+                shown=str) -> str:
+        value = data.get(name)
+        if value in (None, ""):
+            return allowed[0]
+        text = transform(str(value).strip())[:20] if isinstance(value, str) else None
+        if text not in allowed:
+            options = ", ".join(shown(a) for a in allowed)
+            errors.append(FieldError(name, f"Möglich sind: {options}.", f"Allowed: {', '.join(allowed)}."))
+            return allowed[0]
+        return text
+
+    def _scale(self, data: Mapping, product: ProductConfig, errors: list[FieldError]) -> int:
+        value = data.get("scale")
+        default = 1000 if 1000 in product.scales else product.scales[0]
+        if value in (None, ""):
+            return default
+        text = str(value).strip().removeprefix("1:")
+        if isinstance(value, bool) or not text.isdigit() or int(text) not in product.scales:
+            shown = ", ".join(f"1:{s}" for s in product.scales)
+            errors.append(FieldError("scale", f"Möglich sind {shown}.", f"Allowed are {shown}."))
+            return default
+        return int(text)
+
+    def _int(self, data: Mapping, name: str, default: int, low: int, high: int, errors: list[FieldError]) -> int:
+        value = data.get(name)
+        if value in (None, ""):
+            return default
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not low <= int(text) <= high:
+            errors.append(FieldError(name, f"Bitte eine ganze Zahl von {low} bis {high}.",
+                                     f"Please a whole number from {low} to {high}."))
+            return default
+        return int(text)
+
+    def _bool(self, data: Mapping, name: str, errors: list[FieldError]) -> bool:
+        value = data.get(name)
+        if value in (None, "", False, "false", "0", "no", "off"):
+            return False
+        if value in (True, "true", "1", "yes", "on"):
+            return True
+        errors.append(FieldError(name, "Erwartet ja oder nein.", "Expected yes or no."))
+        return False
+
+    def _centre(self, data: Mapping, errors: list[FieldError]) -> tuple[float, float] | None:
+        value = data.get("center") or data.get("centre")
+        if not value:
+            return None
+        parts = str(value).split(",")
+        try:
+            x, y = (float(p) for p in parts)
+        except ValueError:
+            errors.append(FieldError("center", "Zwei Zahlen x,y in EPSG:25832 erwartet.", "Expected two numbers x,y in EPSG:25832."))
+            return None
+        minx, miny, maxx, maxy = self.extent
+        if not (minx - CENTRE_MARGIN_M <= x <= maxx + CENTRE_MARGIN_M and miny - CENTRE_MARGIN_M <= y <= maxy + CENTRE_MARGIN_M):
+            errors.append(FieldError("center", "Der Kartenmittelpunkt liegt außerhalb des Gebiets, für das Karten vorliegen.",
+                                     "The map centre lies outside the area this service has maps for."))
+            return None
+        return round(x, 2), round(y, 2)

@@ -1,0 +1,37 @@
+"""The demo host page /demo/formular: plays a municipality's online form that embeds the picker and takes over its choice."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from gis_service.i18n import choose_language, page_context
+
+blueprint = Blueprint("demo", __name__, url_prefix="/demo")
+
+
+def _picker(lang: str) -> tuple[str, str]:
+    """The picker's URL and the origin its messages must come from."""
+    configured = current_app.extensions["gis_settings"].embed.demo_picker_url
+    url = configured or url_for("embed.search")
+    separator = "&" if "?" in url else "?"
+    url = f"{url}{separator}{urlencode({'lang': lang})}"
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else request.host_url.rstrip("/")
+    return url, origin
+
+
+@blueprint.get("/formular")
+def formular():
+    lang = choose_language(current_app.extensions["gis_settings"].default_language)
+    picker_url, picker_origin = _picker(lang)
+    response = current_app.make_response(render_template(
+        "demo/formular.html", picker_url=picker_url, picker_origin=picker_origin, **page_context(lang)))
+    # The host page frames exactly the picker and runs only its own script.
+    frame_src = "'self'" if picker_origin == request.host_url.rstrip("/") else f"'self' {picker_origin}"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {picker_origin}; "
+        f"frame-src {frame_src}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return response

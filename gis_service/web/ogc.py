@@ -1,0 +1,111 @@
+"""The OGC API: pygeoapi's Flask blueprint mounted at /ogc, with one pygeoapi API per app."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from copy import deepcopy
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context, has_request_context, request
+
+from gis_service.ogc.config import MOUNT, write_documents
+
+log = logging.getLogger(__name__)
+
+_import_lock = threading.Lock()
+
+
+def init_app(app: Flask, settings) -> None:
+    """Generate pygeoapi's config and OpenAPI into the instance folder, then mount its blueprint at /ogc.
+
+    pygeoapi.flask_app reads PYGEOAPI_CONFIG and PYGEOAPI_OPENAPI when it is imported and keeps
+    one API object in a module global. The first app to get here imports it with its own
+    documents; every app then gets its own API (its own config, extent and URL), which a stand-in
+    for that global finds through current_app. So several apps (tests, or two configurations in
+    one process) each answer with their own data.
+    """
+    if not settings.ogc.enabled:
+        return
+    instance = Path(app.instance_path)
+    url = settings.ogc.url or f"http://{_public_host(settings)}{MOUNT}"
+    config_path, openapi_path, config, openapi = write_documents(
+        settings, app.extensions["gis_source"], instance, url
+    )
+    flask_app = _pygeoapi(config_path, openapi_path)
+    app.extensions["gis_ogc_api"] = _make_api(config, openapi, settings.ogc.url)
+    app.register_blueprint(flask_app.BLUEPRINT, url_prefix=MOUNT)
+
+
+def _public_host(settings) -> str:
+    host = settings.server.host
+    return f"{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{settings.server.port}"
+
+
+def _pygeoapi(config_path: Path, openapi_path: Path):
+    with _import_lock:
+        if "pygeoapi.flask_app" not in sys.modules:
+            os.environ["PYGEOAPI_CONFIG"] = str(config_path)
+            os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
+            import pygeoapi.api as core
+
+            # pygeoapi's API() calls logging.basicConfig(), which would take over this process's
+            # root logger; our application configures logging itself.
+            core.setup_logger = lambda _config: None
+            # It also logs every 4xx it answers as an error with a traceback. Our providers log
+            # upstream failures themselves, and anything unexpected reaches Flask's error handler.
+            logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
+        import pygeoapi.flask_app as flask_app
+
+        if not isinstance(flask_app.api_, _AppAPI):
+            flask_app.api_ = _AppAPI(flask_app.api_)
+        return flask_app
+
+
+def _make_api(config: dict, openapi: dict, fixed_url: str | None):
+    from pygeoapi.api import API
+
+    class RequestAwareAPI(API):
+        """pygeoapi's API whose links start at the URL the client used, unless ogc.url fixes it."""
+
+        @property
+        def base_url(self) -> str:
+            if fixed_url:
+                return fixed_url
+            if has_request_context():
+                return request.url_root.rstrip("/") + MOUNT
+            return self._base_url
+
+        @base_url.setter
+        def base_url(self, value: str) -> None:
+            self._base_url = value
+
+        @property
+        def tpl_config(self) -> dict:
+            # HTML pages take the server URL from here: the same per-request URL as the links.
+            return {**self._tpl_config, "server": {**self._tpl_config["server"], "url": self.base_url}}
+
+        @tpl_config.setter
+        def tpl_config(self, value: dict) -> None:
+            self._tpl_config = value
+
+    return RequestAwareAPI(deepcopy(config), openapi)
+
+
+class _AppAPI:
+    """Stands in for pygeoapi.flask_app.api_: the API of the Flask app that serves the request."""
+
+    def __init__(self, fallback):
+        self._fallback = fallback
+
+    def _target(self):
+        if has_app_context():
+            api = current_app.extensions.get("gis_ogc_api")
+            if api is not None:
+                return api
+        return self._fallback
+
+    def __getattr__(self, name: str):
+        return getattr(self._target(), name)

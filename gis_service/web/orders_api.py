@@ -1,0 +1,155 @@
+"""JSON API of the order process: products, orders (idempotent creation, status) and payment notifications."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+
+from flask import Blueprint, current_app, jsonify, request
+
+from gis_service.errors import ApiError
+from gis_service.i18n import choose_language
+from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderValidationError, PaymentError
+from gis_service.orders.payments import InvalidNotification
+from gis_service.orders.validation import flatten_api_payload, request_hash
+from gis_service.orders.wiring import Orders
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("orders_api", __name__, url_prefix="/api/v1")
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
+MAX_NOTIFICATION_BYTES = 16 * 1024
+
+
+def orders() -> Orders:
+    return current_app.extensions["gis_orders"]
+
+
+def _lang() -> str:
+    return choose_language(current_app.extensions["gis_settings"].default_language)
+
+
+def problem(status: int, de: str, en: str, code: str, title: tuple[str, str] = ("Fehler", "Error"), **extra):
+    lang = _lang()
+    body = {"type": f"about:blank#{code}", "title": title[1] if lang == "en" else title[0], "status": status,
+            "detail": en if lang == "en" else de, "code": code, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+@blueprint.errorhandler(OrderValidationError)
+def _invalid(error: OrderValidationError):
+    lang = _lang()
+    return problem(422, error.de, error.en, error.code, title=("Bestellung unvollständig", "Order incomplete"),
+                   errors=error.as_list(lang))
+
+
+def api_client() -> str | None:
+    """The name of the API key the caller presents; a wrong key is refused outright."""
+    key = request.headers.get("X-API-Key")
+    authorization = request.headers.get("Authorization", "")
+    if not key and authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key:
+        return None
+    for candidate in orders().settings.orders.api_keys:
+        if hmac.compare_digest(candidate.key.encode("utf-8"), key.encode("utf-8", "replace")[:512]):
+            return candidate.name
+    raise ApiError("Der API-Schlüssel ist ungültig.", "The API key is not valid.", status=401, code="unauthorized",
+                   headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
+
+
+@blueprint.get("/products")
+def products():
+    o = orders()
+    return jsonify({"currency": o.catalogue.currency, "vat": "none",
+                    "products": [o.catalogue.describe(p) for p in o.catalogue.products]})
+
+
+@blueprint.post("/orders")
+def create_order():
+    o = orders()
+    client = api_client()
+    if o.settings.orders.api_requires_key and client is None:
+        raise ApiError("Bestellungen über die API brauchen einen API-Schlüssel.", "Orders over the API need an API key.",
+                       status=401, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
+    if not request.is_json:
+        raise ApiError("Bitte senden Sie JSON (Content-Type: application/json).",
+                       "Please send JSON (Content-Type: application/json).", status=415, code="unsupported-media-type")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError("Der Inhalt ist kein gültiges JSON.", "The body is not valid JSON.", code="invalid-json")
+    key = request.headers.get("Idempotency-Key", "")
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ApiError("Der Header Idempotency-Key fehlt oder ist ungültig (8–200 sichtbare ASCII-Zeichen, z. B. eine UUID).",
+                       "The Idempotency-Key header is missing or invalid (8–200 visible ASCII characters, e.g. a UUID).",
+                       code="idempotency-key-required")
+    scoped_key = f"api:{client or '-'}:{key}"
+    fingerprint = request_hash(body)
+    lang = _lang()
+    existing = o.service.find_by_idempotency_key(scoped_key)
+    if existing is not None:
+        if existing.request_hash != fingerprint:
+            raise IdempotencyMismatch()
+        return _created(existing, replayed=True, lang=lang)
+    draft = o.validator.full(flatten_api_payload(body))
+    result = o.service.create(draft, idempotency_key=scoped_key, request_hash=fingerprint,
+                              actor=f"api:{client}" if client else "api")
+    return _created(result.order, replayed=not result.created, lang=lang)
+
+
+def _created(order, replayed: bool, lang: str):
+    o = orders()
+    view = o.service.public_view(order, lang)
+    response = jsonify(view)
+    response.status_code = 201
+    response.headers["Location"] = o.urls.api_order(order.order_number)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.get("/orders/<path:number>")
+def get_order(number: str):
+    o = orders()
+    client = api_client()
+    token = request.args.get("token") or request.headers.get("X-Order-Token")
+    if client is None and not token:
+        # The same answer whether the order exists or not.
+        raise ApiError("Bitte API-Schlüssel oder den Zugangscode der Bestellung angeben.",
+                       "Please give an API key or the order's access token.", status=401, code="unauthorized",
+                       headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
+    if client is not None:
+        order = o.service.find(number)
+        if order is None:
+            raise OrderNotFound()
+    else:
+        order = o.service.for_citizen(number, token)
+    response = jsonify(o.service.public_view(order, _lang()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/payments/notify")
+def payment_notification():
+    o = orders()
+    if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
+        raise ApiError("Die Benachrichtigung ist zu groß.", "The notification is too large.", status=413, code="too-large")
+    body = request.get_data(cache=False)[:MAX_NOTIFICATION_BYTES + 1]
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        raise ApiError("Die Benachrichtigung ist zu groß.", "The notification is too large.", status=413, code="too-large")
+    try:
+        order = o.service.handle_notification(request.headers, body)
+    except InvalidNotification as exc:
+        log.warning("payment notification refused: %s", exc)
+        raise ApiError("Die Benachrichtigung ist nicht gültig signiert.", "The notification is not validly signed.",
+                       status=401, code="invalid-signature") from None
+    except PaymentError as exc:
+        # The provider retries a notification that was not acknowledged.
+        log.warning("payment notification: status query failed: %s", exc)
+        raise ApiError("Der Zahlungsstatus konnte nicht abgefragt werden.", "The payment status could not be queried.",
+                       status=503, code="payment-service-unavailable") from None
+    return jsonify({"status": "ok", "known": order is not None})

@@ -1,0 +1,332 @@
+"""Staff back office /staff (German): login, order queue, order detail with actions, CSV export, accounts."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from datetime import date
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from gis_service.errors import ApiError
+from gis_service.orders import lifecycle as lc
+from gis_service.orders.accounts import AccountError
+from gis_service.orders.csvexport import orders_csv
+from gis_service.orders.products import format_money
+from gis_service.orders.service import SearchFilters
+from gis_service.orders.wiring import Orders
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("staff", __name__, url_prefix="/staff")
+
+ACTIONS = ("take", "produce", "attach", "complete", "reject", "cancel")
+CSV_LIMIT = 10_000
+
+
+def orders() -> Orders:
+    return current_app.extensions["gis_orders"]
+
+
+# --- session, CSRF ----------------------------------------------------------------------------------
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+@blueprint.app_template_global("staff_csrf_token")
+def _csrf_global() -> str:
+    return csrf_token()
+
+
+@blueprint.before_request
+def _protect():
+    g.staff = None
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "") if request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data") else ""
+        expected = session.get("csrf", "")
+        if not expected or not sent or not hmac.compare_digest(expected, sent):
+            abort(400, description="Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es erneut.")
+        origin = request.headers.get("Origin")
+        if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+            abort(400, description="Die Anfrage kommt von einer fremden Seite.")
+    identity = session.get("staff")
+    if isinstance(identity, dict):
+        g.staff = orders().accounts.current(int(identity.get("id", 0)), int(identity.get("epoch", -1)))
+        if g.staff is None:
+            session.pop("staff", None)
+
+
+@blueprint.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.get("staff") is None:
+            if request.method == "GET":
+                return redirect(url_for("staff.login", next=request.full_path if request.query_string else request.path))
+            raise ApiError("Bitte melden Sie sich an.", "Please log in.", status=401, code="login-required")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not g.staff.is_admin:
+            raise ApiError("Dafür fehlt Ihnen die Berechtigung (nur Administration).", "Admins only.", status=403,
+                           code="forbidden")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _render(template: str, status: int = 200, **values):
+    values.setdefault("money", format_money)
+    values.setdefault("status_text", lc.status_text)
+    values.setdefault("statuses", lc.STATUSES)
+    values.setdefault("staff", g.get("staff"))
+    return Response(render_template(template, **values), status=status, mimetype="text/html")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("staff.queue")
+
+
+# --- login ------------------------------------------------------------------------------------------
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            identity = orders().accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        except AccountError as exc:
+            error, status = exc.message, 401
+        else:
+            session.clear()  # a fresh session: nothing from before the login carries over
+            session.permanent = True
+            session["staff"] = {"id": identity.id, "epoch": identity.session_epoch}
+            session["csrf"] = secrets.token_urlsafe(32)
+            log.info("staff login: %s", identity.username)
+            return redirect(_safe_next(request.form.get("next")), 303)
+    return _render("staff/login.html", status, error=error, next=request.values.get("next", ""),
+                   username=request.form.get("username", "")[:80])
+
+
+@blueprint.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("staff.login"), 303)
+
+
+# --- queue ------------------------------------------------------------------------------------------
+def _filters() -> SearchFilters:
+    args = request.args
+    status = args.get("status", "open")
+    if status not in ("open", "all", *lc.STATUSES):
+        status = "open"
+    product = args.get("product") or None
+    if product and orders().catalogue.get(product) is None:
+        product = None
+
+    def parse_date(name: str) -> date | None:
+        value = args.get(name, "")
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    try:
+        page = max(1, min(10_000, int(args.get("page", "1"))))
+    except ValueError:
+        page = 1
+    return SearchFilters(status=None if status == "all" else status, product=product, date_from=parse_date("from"),
+                         date_to=parse_date("to"), q=(args.get("q") or "").strip()[:100] or None, page=page,
+                         page_size=orders().settings.orders.staff.page_size)
+
+
+@blueprint.get("/")
+@login_required
+def queue():
+    filters = _filters()
+    rows, total = orders().service.search(filters)
+    pages = max(1, -(-total // filters.page_size))
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return _render("staff/queue.html", rows=rows, total=total, filters=filters, pages=pages, args=args,
+                   products=orders().catalogue.products, status_filter=request.args.get("status", "open"))
+
+
+@blueprint.get("/export.csv")
+@login_required
+def export_csv():
+    filters = _filters()
+    filters.page, filters.page_size = 1, CSV_LIMIT
+    rows, _ = orders().service.search(filters)
+    response = Response(orders_csv(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="bestellungen-{date.today().isoformat()}.csv"'
+    return response
+
+
+# --- detail and actions -----------------------------------------------------------------------------
+@blueprint.get("/orders/<number>")
+@login_required
+def detail(number: str):
+    o = orders()
+    order = o.service.get(number)
+    if order.justification:
+        # Who looked at an owner-data justification is part of the audit.
+        o.service.log_view(order, g.staff.actor, "justification_viewed")
+        order = o.service.get(number)
+    previews = current_app.extensions["gis_previews"]
+    preview_url = None
+    if order.kind == "map" and order.paper in previews.settings.papers and order.scale in previews.settings.scales:
+        query = {"parcel": order.parcel_key, "scale": order.scale, "paper": order.paper,
+                 "orientation": order.orientation, "dpi": previews.settings.default_dpi}
+        if order.centre:
+            query["center"] = f"{order.centre[0]:.2f},{order.centre[1]:.2f}"
+        preview_url = url_for("api.preview_png", **query)
+    product = o.catalogue.get(order.product_id)
+    return _render("staff/detail.html", order=order, preview_url=preview_url, product=product,
+                   status_url=o.urls.status(order.order_number, o.service.token_for(order), order.lang),
+                   can=_possible_actions(order))
+
+
+def _possible_actions(order) -> dict[str, bool]:
+    open_ = order.status not in lc.CLOSED
+    return {
+        "take": order.status == lc.PAID or (order.status == lc.SUBMITTED and order.payment_method == "invoice")
+        or (order.status == lc.IN_PROGRESS and order.assigned_to != g.staff.username),
+        "produce": order.kind == "map" and order.status in (lc.IN_PROGRESS, lc.COMPLETED),
+        "attach": order.status in (lc.IN_PROGRESS, lc.COMPLETED),
+        "complete": order.status == lc.IN_PROGRESS,
+        "reject": open_,
+        "cancel": open_,
+    }
+
+
+@blueprint.post("/orders/<number>/<action>")
+@login_required
+def act(number: str, action: str):
+    if action not in ACTIONS:
+        abort(404)
+    o = orders()
+    service = o.service
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400, description="Die Versionsangabe des Formulars fehlt.")
+    actor = g.staff.actor
+    messages = {
+        "take": "Auftrag übernommen.", "produce": "Auszug erzeugt.", "attach": "Datei angehängt.",
+        "complete": "Auftrag abgeschlossen; die Kundin bzw. der Kunde wird benachrichtigt.",
+        "reject": "Auftrag abgelehnt; die Kundin bzw. der Kunde wird benachrichtigt.",
+        "cancel": "Auftrag storniert.",
+    }
+    try:
+        if action == "take":
+            service.take(number, actor, version)
+        elif action == "produce":
+            service.produce_extract(number, actor, version)
+        elif action == "attach":
+            try:
+                upload = request.files.get("file")
+            except RequestEntityTooLarge:
+                raise ApiError(f"Die Datei ist zu groß (höchstens {o.settings.orders.staff.max_upload_mb} MB).",
+                               "The file is too large.", status=413, code="too-large") from None
+            if upload is None or not upload.filename:
+                raise ApiError("Bitte wählen Sie eine Datei aus.", "Please choose a file.", status=422, code="file-missing")
+            service.attach(number, actor, version, upload.filename, upload.read())
+        elif action == "complete":
+            service.complete(number, actor, version, request.form.get("note", "").strip()[:2000] or None)
+        elif action == "reject":
+            service.reject(number, actor, version, request.form.get("reason", ""))
+        elif action == "cancel":
+            service.cancel(number, actor, version, request.form.get("reason", ""))
+    except ApiError as exc:
+        flash(exc.de, "error")
+        return redirect(url_for("staff.detail", number=number), 303)
+    flash(messages[action], "ok")
+    return redirect(url_for("staff.detail", number=number), 303)
+
+
+@blueprint.get("/orders/<number>/files/<int:document_id>")
+@login_required
+def file(number: str, document_id: int):
+    o = orders()
+    order = o.service.get(number)
+    document = next((d for d in order.documents if d.id == document_id), None)
+    if document is None or not o.store.exists(document.storage_name):
+        abort(404)
+    from gis_service.web.orders import _file_response
+
+    return _file_response(o, document)
+
+
+# --- accounts (admin) -------------------------------------------------------------------------------
+@blueprint.get("/users")
+@admin_required
+def users():
+    return _render("staff/users.html", users=orders().accounts.list())
+
+
+@blueprint.post("/users")
+@admin_required
+def create_user():
+    try:
+        orders().accounts.create(request.form.get("username", ""), request.form.get("password", ""),
+                                 request.form.get("role", "clerk"), request.form.get("display_name") or None)
+    except AccountError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Konto angelegt.", "ok")
+    return redirect(url_for("staff.users"), 303)
+
+
+@blueprint.post("/users/<int:user_id>/<action>")
+@admin_required
+def user_action(user_id: int, action: str):
+    accounts = orders().accounts
+    try:
+        if action == "password":
+            accounts.set_password(user_id, request.form.get("password", ""))
+        elif action == "unlock":
+            accounts.unlock(user_id)
+        elif action in ("deactivate", "activate"):
+            if action == "deactivate" and user_id == g.staff.id:
+                raise AccountError("Sie können Ihr eigenes Konto nicht deaktivieren.")
+            accounts.set_active(user_id, action == "activate")
+        else:
+            abort(404)
+    except AccountError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Gespeichert.", "ok")
+    return redirect(url_for("staff.users"), 303)

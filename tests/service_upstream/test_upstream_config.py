@@ -1,0 +1,84 @@
+"""Configuration of the upstream source, the cache and the OGC API: examples load, mistakes name the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from gis_service.config import ConfigError, load_settings
+from gis_testing import REPO
+
+
+def test_nrw_example_points_at_the_nrw_services_and_takes_url_overrides(monkeypatch, tmp_path):
+    from gis_service.app import build_source
+    from gis_service.upstream import UpstreamSource
+
+    monkeypatch.delenv("GIS_SERVICE_WMS_URL", raising=False)
+    monkeypatch.delenv("GIS_SERVICE_WFS_URL", raising=False)
+    settings = load_settings(REPO / "examples" / "nrw.yaml", overrides={"instance_path": str(tmp_path)})
+    assert settings.source.type == "upstream"
+    assert settings.source.wms.url == "https://www.wms.nrw.de/geobasis/wms_nw_alkis"
+    assert settings.source.wms.layers == ["adv_alkis_tatsaechliche_nutzung", "adv_alkis_flurstuecke", "adv_alkis_gebaeude"]
+    assert settings.source.wfs.url == "https://www.wfs.nrw.de/geobasis/wfs_nw_alkis_vereinfacht"
+    assert settings.source.wfs.typename == "ave:Flurstueck" and settings.source.fields.kennzeichen == "flstkennz"
+
+    monkeypatch.setenv("GIS_SERVICE_WMS_URL", "http://wms.example.invalid/alkis")
+    monkeypatch.setenv("GIS_SERVICE_WFS_URL", "http://wfs.example.invalid/alkis")
+    settings = load_settings(REPO / "examples" / "nrw.yaml", overrides={"instance_path": str(tmp_path)})
+    assert settings.source.wms.url == "http://wms.example.invalid/alkis"
+    assert settings.source.wfs.url == "http://wfs.example.invalid/alkis"
+    if settings.source.gemarkungen_file and settings.source.gemarkungen_file.exists():
+        source = build_source(settings)  # builds clients without asking the network
+        assert isinstance(source, UpstreamSource)
+        index = source.wfs._configured_index
+        assert [ref.schluessel for ref in index.by_name("Rüttenscheid")] == ["053144"]
+
+
+def test_mapserver_example_has_a_fallback(tmp_path):
+    settings = load_settings(REPO / "examples" / "mapserver-demo.yaml", overrides={"instance_path": str(tmp_path)})
+    assert settings.source.fallback is not None and settings.source.fallback.dataset.is_file()
+    assert settings.cache.backend == "disk"
+
+
+@pytest.mark.parametrize(
+    ("source", "extra", "fragment"),
+    [
+        ({"type": "upstream", "wfs": {"url": "http://x"}}, {}, "source.upstream.wms: Field required"),
+        ({"type": "upstream", "wms": {"url": "ftp://x"}, "wfs": {"url": "http://x"}}, {}, "source.upstream.wms.url"),
+        ({"type": "upstream", "wms": {"url": "http://x", "dpi_param": "dots"}, "wfs": {"url": "http://x"}}, {},
+         "dpi_param"),
+        ({"type": "upstream", "wms": {"url": "http://x"}, "wfs": {"url": "http://x"}, "fallback": {"name": "x"}}, {},
+         "fallback needs its own dataset"),
+        ({"type": "upstream", "wms": {"url": "http://x"}, "wfs": {"url": "http://x"}, "extent": [5, 5, 1, 1]}, {},
+         "source.upstream.extent"),
+        ({"type": "upstream", "wms": {"url": "http://x"}, "wfs": {"url": "http://x"}, "http": {"timeout": 3}}, {},
+         "source.upstream.http.timeout: unknown key"),
+        ({"type": "cloud"}, {}, "source"),
+        ({}, {"cache": {"backend": "redis"}}, "cache: backend redis needs redis_url"),
+        ({}, {"cache": {"backend": "memcached"}}, "cache.backend"),
+        ({}, {"ogc": {"url": "https://example.de/api"}}, "ogc.url"),
+    ],
+)
+def test_mistakes_name_the_key(source, extra, fragment):
+    overrides = {**extra}
+    if source:
+        overrides["source"] = source
+    with pytest.raises(ConfigError) as error:
+        load_settings(None, overrides=overrides)
+    assert fragment in str(error.value)
+
+
+def test_missing_gemarkungen_file_is_a_config_error(tmp_path):
+    from gis_service.app import build_source
+
+    settings = load_settings(None, overrides={"instance_path": str(tmp_path), "source": {
+        "type": "upstream", "wms": {"url": "http://x"}, "wfs": {"url": "http://x"},
+        "gemarkungen_file": str(tmp_path / "missing.json")}})
+    with pytest.raises(ConfigError, match="source.gemarkungen_file"):
+        build_source(settings)
+
+
+def test_ogc_can_be_switched_off(tmp_path):
+    from gis_service.app import create_app
+
+    app = create_app(load_settings(None, overrides={"instance_path": str(tmp_path), "ogc": {"enabled": False}}))
+    assert app.test_client().get("/ogc/").status_code == 404

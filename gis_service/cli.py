@@ -23,8 +23,9 @@ def cmd_serve(args) -> int:
     from gis_service.app import create_app
 
     settings = _load(args)
-    host = args.host or settings.server.host
-    port = args.port or settings.server.port
+    # the command line wins, and the app sees it too (links in e-mails and payment callbacks)
+    settings.server.host = host = args.host or settings.server.host
+    settings.server.port = port = args.port or settings.server.port
     app = create_app(settings)
     info = app.extensions["gis_source"].info()
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{port}/embed"

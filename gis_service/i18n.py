@@ -135,11 +135,20 @@ TEXTS.update({
 
 
 def choose_language(default: str = "de") -> str:
-    """?lang= wins, then Accept-Language, then the configured default."""
-    wanted = request.args.get("lang") or request.form.get("lang") if request else None
+    """?lang= (or a form field lang) wins; the APIs then follow Accept-Language; pages stay German.
+
+    Pages live inside a German municipal form, so a browser set to English must not switch them
+    on its own: the citizen (or the host form) asks for English with ?lang=en.
+    """
+    if not request:
+        return default
+    wanted = request.args.get("lang")
+    if wanted is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # only form bodies: reading any other body here would re-read oversized uploads
+        wanted = request.form.get("lang")
     if wanted in LANGUAGES:
         return wanted
-    if request and request.accept_languages:
+    if request.path.startswith(("/api/", "/ogc", "/healthz")) and request.accept_languages:
         best = request.accept_languages.best_match(LANGUAGES)
         if best:
             return best

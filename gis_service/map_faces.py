@@ -33,9 +33,11 @@ def _on_paper(image: Image.Image) -> Image.Image:
 
     An opaque alpha channel is dropped here, where it is cheap, not in compose.
     """
-    if image.mode not in ("RGBA", "LA"):
+    if image.mode == "RGB":
         return image
-    if image.getextrema()[-1][0] < 255:
+    if image.mode == "P" and "transparency" in image.info or image.mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA") and image.getextrema()[-1][0] < 255:
         paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
         paper.alpha_composite(image.convert("RGBA"))
         image = paper

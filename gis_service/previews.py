@@ -134,6 +134,8 @@ class PreviewService:
             raise bad_parameter("center", "zwei Zahlen x,y in EPSG:25832 erwartet.", "expected two numbers x,y in EPSG:25832.")
         x, y = (parse_float("center", p) for p in parts)
         minx, miny, maxx, maxy = self.source.info().extent
+        if maxx <= minx or maxy <= miny:
+            return x, y  # an upstream whose extent is not known yet: the GetMap will tell
         if not (minx - CENTRE_MARGIN_M <= x <= maxx + CENTRE_MARGIN_M and miny - CENTRE_MARGIN_M <= y <= maxy + CENTRE_MARGIN_M):
             raise bad_parameter("center", "der Kartenmittelpunkt liegt außerhalb des Gebiets, für das Karten vorliegen.",
                                 "the map centre lies outside the area this service has maps for.")

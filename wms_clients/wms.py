@@ -285,13 +285,15 @@ class WmsClient:
     ) -> tuple[Image.Image, bytes | None]:
         """get_map(), plus the server's own bytes when the image came in one piece (None when tiled).
 
-        A cache can keep those bytes as they are instead of encoding the image again.
+        A cache can keep those bytes as they are instead of encoding the image again. The image
+        comes in the server's own mode (RGB, P, RGBA …): converting a 300 dpi A3 face to RGBA
+        and back costs more than a GetMap.
         """
         width, height = int(width), int(height)
         max_w, max_h = self.max_size()
         if width <= max_w and height <= max_h and width > 0 and height > 0 and bbox[2] > bbox[0] and bbox[3] > bbox[1]:
             response = self.session.get(self._getmap_url(), self.get_map_params(bbox, width, height, dpi))
-            return self.check_image(response, width, height), response.content
+            return self.decode_image(response, width, height), response.content
         return self.get_map(bbox, width, height, dpi), None
 
     def get_map_params(self, bbox: BBox, width: int, height: int, dpi: float = BASE_DPI) -> dict[str, str]:
@@ -341,6 +343,11 @@ class WmsClient:
 
     def check_image(self, response: UpstreamResponse, width: int, height: int) -> Image.Image:
         """The answer as an RGBA image, or UpstreamError saying what came instead."""
+        image = self.decode_image(response, width, height)
+        return image if image.mode == "RGBA" else image.convert("RGBA")
+
+    def decode_image(self, response: UpstreamResponse, width: int, height: int) -> Image.Image:
+        """The answer decoded in the server's own mode (RGB, P, RGBA …), or UpstreamError."""
         content, content_type = response.content, response.content_type
         if message := ogc_exception_message(content):
             raise self._error("exception-report", "GetMap failed", message)
@@ -368,7 +375,7 @@ class WmsClient:
                 "bad-response",
                 f"GetMap returned an image of {image.size[0]}×{image.size[1]} pixels instead of {width}×{height}",
             )
-        return image if image.mode == "RGBA" else image.convert("RGBA")
+        return image
 
     def _error(self, kind: str, message: str, said: str | None = None) -> UpstreamError:
         return UpstreamError(

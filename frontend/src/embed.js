@@ -31,6 +31,14 @@ function handOverSelection() {
   });
 }
 
+// Other pages (the order confirmation) name their message for the host in a JSON element.
+function handOverMessages() {
+  for (const element of document.querySelectorAll('script[type="application/json"][data-gis-handover]')) {
+    const message = JSON.parse(element.textContent);
+    if (message && typeof message.type === 'string' && message.type.startsWith('gis-service:')) postToHost(message);
+  }
+}
+
 function start() {
   if (isFramed()) {
     new ResizeObserver(() => reportHeight()).observe(document.body);
@@ -44,6 +52,7 @@ function start() {
     });
   }
   handOverSelection();
+  handOverMessages();
   if (document.getElementById('picker')) {
     import('./picker.js').then((picker) => picker.start()).catch((error) => {
       // The page without the map still works: the server-rendered flow is complete.

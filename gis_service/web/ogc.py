@@ -29,6 +29,9 @@ def init_app(app: Flask, settings) -> None:
     """
     if not settings.ogc.enabled:
         return
+    # pygeoapi logs every 4xx it answers as an error with a traceback. Our providers log upstream
+    # failures themselves, and anything unexpected reaches Flask's error handler.
+    logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
     instance = Path(app.instance_path)
     url = settings.ogc.url or f"http://{_public_host(settings)}{MOUNT}"
     config_path, openapi_path, config, openapi = write_documents(
@@ -54,9 +57,6 @@ def _pygeoapi(config_path: Path, openapi_path: Path):
             # pygeoapi's API() calls logging.basicConfig(), which would take over this process's
             # root logger; our application configures logging itself.
             core.setup_logger = lambda _config: None
-            # It also logs every 4xx it answers as an error with a traceback. Our providers log
-            # upstream failures themselves, and anything unexpected reaches Flask's error handler.
-            logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
         import pygeoapi.flask_app as flask_app
 
         if not isinstance(flask_app.api_, _AppAPI):

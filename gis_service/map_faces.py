@@ -24,7 +24,6 @@ from wms_clients.http import UpstreamError
 log = logging.getLogger(__name__)
 
 LOCAL_TIME = ZoneInfo("Europe/Berlin")
-ORIGINS = ("local", "upstream", "cache", "fallback")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -175,7 +175,7 @@ class PreviewService:
         announce_face(face)
         return face
 
-    def compose(self, plan: PreviewPlan, lang: str = "de") -> tuple[Image.Image, MapFace]:
+    def page_and_face(self, plan: PreviewPlan, lang: str = "de") -> tuple[Image.Image, MapFace]:
         """The page and the face it was made from (degraded faces carry a note in the title block)."""
         face = self.map_face(plan.layout)
         page = compose.compose_page(
@@ -188,7 +188,7 @@ class PreviewService:
         return page, face
 
     def render(self, plan: PreviewPlan, lang: str = "de") -> Image.Image:
-        return self.compose(plan, lang)[0]
+        return self.page_and_face(plan, lang)[0]
 
     def cache_key(self, request: PreviewRequest) -> str:
         # The face provider and the data currency are part of the key: new data, new previews.
@@ -200,7 +200,7 @@ class PreviewService:
         if entry is not None and self.cache.is_fresh(entry):
             announce("X-Map-Source", entry.meta.get("map_source", "cache"))
             return entry.data
-        page, face = self.compose(self.plan(request))
+        page, face = self.page_and_face(self.plan(request))
         data = export.to_png(page)
         if not face.degraded:
             self.cache.put(key, data, meta={"map_source": face.header()})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -223,13 +222,13 @@ class UpstreamSource(CadastreSource):
         self.extent = extent
         self.data_currency = data_currency
         self.cache_id = f"{wfs.client.url}|{wfs.typename}"
-        self._lock = threading.Lock()
         self._info: SourceInfo | None = None
         self._info_at = -math.inf
         self._info_quiet_until = 0.0
         self._gemarkungen: GemarkungIndex | None = None
         self._gemarkungen_at = -math.inf
         self._gemarkungen_quiet_until = 0.0
+        self._gemarkungen_seen = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -331,7 +330,10 @@ class UpstreamSource(CadastreSource):
     def gemarkungen(self) -> GemarkungIndex:
         now = time.monotonic()
         index = self._gemarkungen
-        if index is not None and (now - self._gemarkungen_at < INFO_REFRESH_S or now < self._gemarkungen_quiet_until):
+        # Rebuilt when the WFS answers have named a Gemarkung not seen before, else once a minute.
+        seen = len(self.wfs._seen)
+        current = now - self._gemarkungen_at < INFO_REFRESH_S and seen == self._gemarkungen_seen
+        if index is not None and (current or now < self._gemarkungen_quiet_until):
             return index
         try:
             index = self._ask("Gemarkungen", self.wfs.gemarkungen)
@@ -345,7 +347,7 @@ class UpstreamSource(CadastreSource):
                 for ref in self.fallback.gemarkungen().gemarkungen:
                     index.add(ref)
             return index
-        self._gemarkungen, self._gemarkungen_at = index, now
+        self._gemarkungen, self._gemarkungen_at, self._gemarkungen_seen = index, now, len(self.wfs._seen)
         return index
 
     def info(self) -> SourceInfo:

@@ -19,7 +19,7 @@ from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import NotFound
 from gis_service.ogc import CRS84, EPSG25832
 from gis_service.parcels import geometry_in
-from gis_service.upstream import UpstreamUnavailable, announce
+from gis_service.upstream import UpstreamUnavailable, announce, parcels_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,11 @@ class FlurstueckProvider(BaseProvider):
             result = service.search_text(q, limit=100)
             found = [p for p in result.parcels if self._matches(p, filters, bbox)]
             return found[offset: offset + limit], len(found)
-        area = tuple(bbox[:4]) if len(bbox) >= 4 else source.info().extent
+        info = source.info()
+        area = tuple(bbox[:4]) if len(bbox) >= 4 else info.extent
         if not (area[2] > area[0] and area[3] > area[1]):
+            if info.extra.get("known") is False:  # an upstream that has never answered: no extent yet
+                raise parcels_unavailable(source.retry_after())
             return [], 0
         result = service.search_bbox(area, limit=limit, offset=offset)
         return result.parcels, result.total

@@ -198,3 +198,26 @@ def test_map_png_on_a_dead_wms(faults, demo_upstream_url, tmp_path):
     response = with_fallback.get(url)
     assert response.status_code == 200 and response.headers["X-Map-Source"].startswith("fallback")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_after_a_restart_the_disk_cache_still_answers_for_a_dead_upstream(proxy, tmp_path):
+    settings = upstream_settings(tmp_path, proxy.url, http=FAST_HTTP, request_timeout=BUDGET)
+    before = make_app(settings).test_client().get("/api/v1/preview.png", query_string=PARAMS)
+    assert before.status_code == 200
+    proxy.mode = "hang"
+    restarted = make_app(upstream_settings(tmp_path, proxy.url, http=FAST_HTTP, request_timeout=BUDGET,
+                                           cache={"ttl_seconds": 0})).test_client()
+    response, elapsed = timed(restarted, "/api/v1/preview.png", query_string=PARAMS)
+    assert response.status_code == 200 and response.headers["X-Map-Source"].startswith("cache; date=")
+    assert elapsed < BUDGET + MARGIN  # parcel and image from the disk, service information from nowhere
+
+
+def test_ogc_api_on_a_dead_upstream_is_503_with_retry_after(proxy, proxied_app):
+    client = proxied_app.test_client()
+    proxy.mode = "error500"
+    for url in (f"/ogc/collections/flurstuecke/items/{EXAMPLE}", "/ogc/collections/flurstuecke/items?limit=5",
+                "/ogc/collections/liegenschaftskarte/map?bbox=352750,5703200,352950,5703400"
+                "&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/25832&width=100&height=100"):
+        response = client.get(url)
+        assert response.status_code == 503, (url, response.data[:200])
+        assert int(response.headers["Retry-After"]) > 0

@@ -22,7 +22,7 @@ from gis_service.errors import ApiError
 from gis_service.i18n import choose_language, page_context
 from gis_service.parcels import ParcelService
 from gis_service.previews import build_previews
-from wms_clients.base import AddressFieldMapping, CadastreSource, FieldMapping
+from wms_clients.base import CadastreSource
 from wms_clients.local import LocalLayers, LocalSource, LocalSourceConfig
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ def build_local_source(source: LocalSourceSettings, where: str = "source") -> Lo
         return LocalSource(
             LocalSourceConfig(
                 dataset=source.dataset,
-                fields=FieldMapping(**source.fields.model_dump()),
-                address_fields=AddressFieldMapping(**source.address_fields.model_dump()),
+                fields=source.fields,
+                address_fields=source.address_fields,
                 layers=LocalLayers(**source.layers.model_dump()),
                 attribution=source.attribution,
                 gemarkung_names=source.gemarkungen,

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wms_clients.base import AddressFieldMapping, FieldMapping
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATASET = PROJECT_ROOT / "fixtures" / "demo" / "demo_gemarkung.gpkg"
 CONFIG_ENV = "GIS_SERVICE_CONFIG"
@@ -24,28 +26,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FieldsConfig(_Strict):
-    kennzeichen: str = "flstkennz"
-    land: str | None = "land"
-    gemarkungsnummer: str | None = "gemaschl"
-    gemarkung: str | None = "gemarkung"
-    flur: str | None = "flur"
-    zaehler: str | None = "flstnrzae"
-    nenner: str | None = "flstnrnen"
-    flaeche: str | None = "flaeche"
-    lage: str | None = "lagebeztxt"
-    lage_separator: str = ";"
-    aktualitaet: str | None = "aktualit"
-    nutzung: str | None = "tntxt"
-    geometry: str = "geometrie"
-
-
-class AddressFieldsConfig(_Strict):
-    street: str = "strassenname"
-    house_number: str = "hausnummer"
-    suffix: str | None = "adressierungszusatz"
-
-
 class LayersConfig(_Strict):
     flurstueck: str = "flurstueck"
     gebaeude: str | None = "gebaeude"
@@ -57,8 +37,9 @@ class LocalSourceSettings(_Strict):
     type: Literal["local"] = "local"
     dataset: Path = DEMO_DATASET
     layers: LayersConfig = LayersConfig()
-    fields: FieldsConfig = FieldsConfig()
-    address_fields: AddressFieldsConfig = AddressFieldsConfig()
+    # the dataclasses of wms_clients.base hold the names and defaults once; pydantic validates them
+    fields: FieldMapping = FieldMapping()
+    address_fields: AddressFieldMapping = AddressFieldMapping()
     gemarkungen: dict[str, str] = Field(default_factory=dict, description="Gemarkungsschlüssel (Land+Nummer) → name")
     default_land: str | None = None
     data_currency: str | None = None
@@ -177,7 +158,7 @@ class UpstreamSourceSettings(_Strict):
     wms: WmsSettings
     wfs: WfsSettings
     http: HttpSettings = HttpSettings()
-    fields: FieldsConfig = FieldsConfig()
+    fields: FieldMapping = FieldMapping()
     gemarkungen: dict[str, str] = Field(default_factory=dict, description="Gemarkungsschlüssel (Land+Nummer) → name")
     # A JSON file of Gemarkung names; the NRW list (Katasteramt → "Name (nummer)" → {schluessel}) is understood.
     gemarkungen_file: Path | None = None
@@ -357,7 +338,7 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
+        if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown key (check the spelling; see README, configuration reference)"
         lines.append(f"  {location or '(top level)'}: {message}")
     return "\n".join(lines)

@@ -390,7 +390,6 @@ def build_upstream_source(settings, source_settings, instance_path: Path, fallba
     from cadastre.kennzeichen import GemarkungIndex as Index
     from gis_service.cache import build_cache
     from gis_service.config import ConfigError
-    from wms_clients.base import FieldMapping
     from wms_clients.http import UpstreamSession
     from wms_clients.wfs import WfsClient
 
@@ -439,7 +438,7 @@ def build_upstream_source(settings, source_settings, instance_path: Path, fallba
         raise ConfigError(f"source: {exc}") from exc
     wfs = WfsSource(
         client,
-        fields=FieldMapping(**s.fields.model_dump()),
+        fields=s.fields,
         typename=f.typename,
         gemarkung_key_length=f.gemarkung_key_length,
         bezirk_typename=f.bezirk_typename,

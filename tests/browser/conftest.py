@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -27,6 +29,13 @@ CHROMIUM_ARGS = [
 # Playwright must never try to fetch a browser of its own: there is none to be had here.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
+# The order tests' real parts (payment simulator client, SMTP mailbox) are shared, not copied.
+if str(REPO / "tests" / "orders") not in sys.path:
+    sys.path.append(str(REPO / "tests" / "orders"))
+from order_support import PYTHON, SIM_ORIGINATOR, SIM_SECRET, Mailbox, Simulator, subprocess_env, wait_until  # noqa: E402
+
+STAFF_PASSWORD = "Korrekt-Pferd-Batterie-42"
+
 
 def chromium_path() -> str | None:
     candidate = os.environ.get("GIS_SERVICE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,6 +53,7 @@ class Origins:
     host: str  # the demo host page, on the allow-list
     picker: str  # the picker, another origin
     foreign: str  # a host that is not on the allow-list
+    simulator: str = ""  # the payment simulator (its own process)
 
     def demo(self, origin: str | None = None, lang: str | None = None) -> str:
         return f"{origin or self.host}/demo/formular" + (f"?lang={lang}" if lang else "")
@@ -75,7 +85,50 @@ def start_server(app, ports: list[int]):
 
 
 @pytest.fixture(scope="session")
-def origins(tmp_path_factory):
+def smtp():
+    """A real SMTP server (aiosmtpd) the app delivers its mails to."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    mailbox.port = port
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The payment simulator as its own process, as `gis-service payment-simulator` runs it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "gis_service.cli", "payment-simulator", "--port", str(port), "--originator", SIM_ORIGINATOR,
+         "--secret", SIM_SECRET, "--test-controls"],
+        cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        if process.poll() is not None:
+            pytest.fail("payment simulator exited")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, 20, 0.1, "payment simulator")
+        sim = Simulator(base, process)
+        sim.reset()
+        yield sim
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def origins(tmp_path_factory, simulator, smtp):
     if not BUNDLE.exists():
         pytest.fail(f"the front-end bundle {BUNDLE} is missing: run scripts/install (npm ci && npm run build)")
     from gis_service.app import create_app
@@ -86,16 +139,29 @@ def origins(tmp_path_factory):
         host=f"http://127.0.0.1:{host_port}",
         picker=f"http://localhost:{picker_port}",
         foreign=f"http://localhost:{host_port}",
+        simulator=simulator.base_url,
     )
+    instance = tmp_path_factory.mktemp("instance-browser")
     settings = load_settings(None, overrides={
-        "instance_path": str(tmp_path_factory.mktemp("instance-browser")),
+        "instance_path": str(instance),
+        "secret_key": "browser-tests-secret-key-0123456789",
         "embed": {"allowed_origins": [result.host], "demo_picker_url": f"{result.picker}/embed"},
+        # orders as in production: the payment page in the whole window (providers refuse to be framed)
+        "orders": {
+            "database_url": f"sqlite:///{instance / 'orders.sqlite3'}",
+            "public_base_url": result.picker,
+            "payment": {"base_url": simulator.base_url, "originator_id": SIM_ORIGINATOR, "secret": SIM_SECRET,
+                        "timeout_seconds": 10, "target": "_top"},
+            "smtp": {"host": "127.0.0.1", "port": smtp.port, "enabled": True},
+            "worker": {"enabled": True, "interval_seconds": 0.5, "lease_seconds": 30},
+        },
     })
     app = create_app(settings)
     BROWSER_APP.append(app)
     stop = start_server(app, [host_port, picker_port])
     yield result
     stop()
+    app.extensions["gis_orders"].close()
 
 
 BROWSER_APP: list = []
@@ -105,6 +171,13 @@ BROWSER_APP: list = []
 def browser_app(origins):
     """The Flask app the browser tests run against (to list its routes)."""
     return BROWSER_APP[0]
+
+
+@pytest.fixture(scope="session")
+def staff_admin(browser_app) -> str:
+    """A staff administrator of the browser tests' app, made the way `gis-service create-admin` does."""
+    browser_app.extensions["gis_orders"].accounts.create("admin-browser", STAFF_PASSWORD, role="admin")
+    return "admin-browser"
 
 
 @pytest.fixture(scope="session")

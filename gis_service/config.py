@@ -336,7 +336,10 @@ def substitute_environment(value: Any, where: str = "") -> Any:
 def _format_validation_error(error: ValidationError, source: str) -> str:
     lines = [f"invalid configuration in {source}:"]
     for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        parts = [str(part) for part in item["loc"] if not str(part).startswith("function-")]
+        if parts[:1] == ["source"] and parts[1:2] in (["local"], ["upstream"]):
+            del parts[1]  # pydantic names the union member; the file has no such key
+        location = ".".join(parts)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown key (check the spelling; see README, configuration reference)"

@@ -131,6 +131,10 @@ TEXTS.update({
     "demo_log_ignored": {"de": "ignoriert, Herkunft nicht erlaubt: {origin}", "en": "ignored, origin not allowed: {origin}"},
     "demo_no_js": {"de": "Diese Demo braucht JavaScript, um die Auswahl zu übernehmen.",
                    "en": "This demo needs JavaScript to take over the choice."},
+    "demo_order_number": {"de": "Bestellnummer", "en": "Order number"},
+    "demo_order_status": {"de": "Stand der Bestellung", "en": "Order status"},
+    "demo_order_link": {"de": "Statusseite der Bestellung", "en": "Status page of the order"},
+    "demo_order_received": {"de": "Bestellung übernommen: {number}", "en": "Order taken over: {number}"},
 })
 
 

@@ -41,6 +41,23 @@ function received(message) {
   logEntry(`gis-service:parcel-selected ${message.key}`);
 }
 
+// The order in the iframe: its number, state and status page (a link only into the picker's origin).
+function orderSubmitted(message) {
+  if (typeof message.order_number !== 'string' || !/^[A-Z]{1,4}-\d{4}-[0-9A-Z]{4,12}$/.test(message.order_number)) return;
+  setField('f-order-number', message.order_number);
+  setField('f-order-status', message.status);
+  const link = document.getElementById('f-status-link');
+  try {
+    const url = new URL(message.status_url);
+    link.hidden = url.origin !== pickerOrigin;
+    if (!link.hidden) link.href = url.href;
+  } catch {
+    link.hidden = true;
+  }
+  status.textContent = texts.order.replace('{number}', message.order_number);
+  logEntry(`gis-service:order-submitted ${message.order_number} ${String(message.status)}`);
+}
+
 window.addEventListener('message', (event) => {
   if (event.origin !== pickerOrigin || event.source !== frame.contentWindow) {
     logEntry(texts.ignored.replace('{origin}', event.origin || 'null'));
@@ -58,5 +75,7 @@ window.addEventListener('message', (event) => {
     resizeEntry = logEntry(`gis-service:resize ${Math.ceil(height)} px`, resizeEntry);
   } else if (message.type === 'gis-service:parcel-selected') {
     received(message);
+  } else if (message.type === 'gis-service:order-submitted') {
+    orderSubmitted(message);
   }
 });

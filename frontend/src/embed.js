@@ -1,5 +1,5 @@
 // Runs on every page shown in the iframe: reports the page height to the host, hands a selection over, starts the map picker.
-import { isFramed, onHostMessage, postToHost } from './messaging.js';
+import { isFramed, onHostMessage, postToHost, rememberReturnUrl, returnUrl } from './messaging.js';
 
 let lastHeight = 0;
 
@@ -39,8 +39,24 @@ function handOverMessages() {
   }
 }
 
+// Payment opens in the whole window (providers refuse to be framed); the server sends the citizen
+// back to the host page named in the iframe's ?return_url= (allowed origins only, checked here and there).
+function addReturnUrl() {
+  const url = returnUrl();
+  if (!url) return;
+  for (const form of document.querySelectorAll('form[data-gis-return]')) {
+    const input = document.createElement('input');
+    input.type = 'hidden';
+    input.name = 'return_to';
+    input.value = url;
+    form.append(input);
+  }
+}
+
 function start() {
   if (isFramed()) {
+    rememberReturnUrl();
+    addReturnUrl();
     new ResizeObserver(() => reportHeight()).observe(document.body);
     window.addEventListener('load', () => reportHeight());
     reportHeight(true);

@@ -268,6 +268,13 @@ def create_simulator_app(config: SimulatorConfig) -> Flask:
         tx = find(transaction_id)
         return jsonify({"http_status": notify(tx, 0.0, ())})
 
+    @app.after_request
+    def refuse_framing(response):
+        # like real payment providers: the payment page opens in the whole window, never in a frame
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
     @app.get("/healthz")
     def healthz():
         return jsonify({"status": "ok", "transactions": len(transactions)})

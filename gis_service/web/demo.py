@@ -22,10 +22,23 @@ def _picker(lang: str) -> tuple[str, str]:
     return url, origin
 
 
+def _resumed(picker_origin: str) -> str | None:
+    """Back from the payment (whole window): the picker's page to show again, only on the picker's origin."""
+    page = request.args.get("gis_service_page", "")
+    parts = urlsplit(page)
+    if len(page) < 2000 and f"{parts.scheme}://{parts.netloc}" == picker_origin and parts.path.startswith("/embed/"):
+        return page
+    return None
+
+
 @blueprint.get("/formular")
 def formular():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
     picker_url, picker_origin = _picker(lang)
+    picker_url = _resumed(picker_origin) or picker_url
+    # The picker sends the citizen back here after paying in the whole window.
+    return_url = url_for("demo.formular", lang=lang, _external=True)
+    picker_url = f"{picker_url}{'&' if '?' in picker_url else '?'}{urlencode({'return_url': return_url})}"
     response = current_app.make_response(render_template(
         "demo/formular.html", picker_url=picker_url, picker_origin=picker_origin, **page_context(lang)))
     # The host page frames exactly the picker and runs only its own script.

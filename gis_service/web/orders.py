@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
@@ -246,6 +247,34 @@ def _status_page(order, token: str, lang: str, message: str | None = None, statu
     )
 
 
+# Payment providers refuse to be framed, so the payment page opens in the whole window (payment.target
+# "_top"). The host page (the online form) may name itself (embed.js sends it as return_to, see
+# docs/picker.md): after the payment the citizen is sent back there, with the page to show in the
+# iframe in ?gis_service_page=. Kept in a first-party cookie of the order's pages for the round trip.
+RETURN_COOKIE = "gis_payment_return"
+RETURN_COOKIE_SECONDS = 2 * 3600
+
+
+def _return_target(url: str | None) -> str | None:
+    """The host page to come back to, only on an origin allowed to embed us (never an open redirect)."""
+    if not url or len(url) > 2000:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc or "\\" in url:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    allowed = {o.rstrip("/").lower() for o in current_app.extensions["gis_settings"].embed.allowed_origins}
+    allowed.add(request.host_url.rstrip("/").lower())
+    return url if origin in allowed else None
+
+
+def _cookie_path(number: str) -> str:
+    return url_for("orders.status", number=number)
+
+
 @blueprint.get("/<number>/pay")
 def pay(number: str):
     lang = _lang()
@@ -258,7 +287,15 @@ def pay(number: str):
     except PaymentError as exc:
         log.warning("starting the payment of %s failed: %s", order.order_number, exc)
         return _status_page(o.service.get(order.order_number), token, lang, exc.message(lang), 503)
-    return redirect(url, 303)
+    response = redirect(url, 303)
+    back = _return_target(request.args.get("return_to"))
+    path = _cookie_path(order.order_number)
+    if back:
+        response.set_cookie(RETURN_COOKIE, quote(back, safe=""), max_age=RETURN_COOKIE_SECONDS, path=path,
+                            secure=request.is_secure, httponly=True, samesite="Lax")
+    else:
+        response.delete_cookie(RETURN_COOKIE, path=path)
+    return response
 
 
 @blueprint.get("/<number>/payment-return")
@@ -274,7 +311,17 @@ def payment_return(number: str):
     if order.status == lc.PAID and order.handling == "automatic":
         # The citizen waits for the download; the worker would do it too, but later.
         o.service.fulfil(order.order_number)
-    return redirect(url_for("orders.status", number=order.order_number, t=token, lang=lang, **{"from": "payment"}), 303)
+    status_url = url_for("orders.status", number=order.order_number, t=token, lang=lang, **{"from": "payment"})
+    back = _return_target(unquote(request.cookies.get(RETURN_COOKIE, "")))
+    if not back:
+        return redirect(status_url, 303)
+    # Back to the online form, which shows our status page in its iframe again.
+    page = f"{o.urls.status(order.order_number, token, lang)}&from=payment"
+    parts = urlsplit(back)
+    query = "&".join(filter(None, [parts.query, urlencode({"gis_service_page": page})]))
+    response = redirect(urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)), 303)
+    response.delete_cookie(RETURN_COOKIE, path=_cookie_path(order.order_number))
+    return response
 
 
 @blueprint.post("/<number>/cancel")

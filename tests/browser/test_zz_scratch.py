@@ -1,0 +1,30 @@
+import re
+from browser_helpers import EXAMPLE_ADDRESS, EXAMPLE_KEY, open_demo, wait_preview
+from playwright.sync_api import expect
+
+def test_scratch(make_page, origins):
+    page, problems = make_page(1280, 900)
+    frame = open_demo(page, origins.demo(lang="de"))
+    frame.locator("#q").fill(EXAMPLE_ADDRESS)
+    frame.get_by_role("option", name=re.compile(EXAMPLE_ADDRESS)).click()
+    wait_preview(frame, f"parcel={EXAMPLE_KEY}")
+    frame.get_by_role("button", name="Dieses Flurstück auswählen").click()
+    frame.get_by_role("button", name="Auszug bestellen").click()
+    print(frame.locator("main").inner_text())
+    frame.get_by_role("button", name=re.compile("Weiter")).click()
+    print(frame.locator("main").inner_text())
+    frame.get_by_role("button", name=re.compile("Kontakt|Weiter")).last.click()
+    print(frame.locator("main").inner_text())
+    frame.locator("#field-name").fill("Erika Mustermann")
+    frame.locator("#field-email").fill("erika@example.org")
+    frame.get_by_role("button", name=re.compile("Zusammenfassung|Weiter")).click()
+    print(frame.locator("main").inner_text())
+    frame.get_by_role("button", name="zahlungspflichtig bestellen").click()
+    print(frame.locator("main").inner_text())
+    frame.get_by_role("button", name=re.compile("bezahlen", re.I)).click()
+    page.wait_for_url(re.compile(origins.simulator))
+    print(page.url, page.locator("main").inner_text())
+    page.get_by_role("button", name="Bezahlen (erfolgreich)").click()
+    page.wait_for_load_state()
+    print(page.url, page.locator("main").inner_text())
+    print(problems.messages)

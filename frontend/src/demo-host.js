@@ -77,5 +77,10 @@ window.addEventListener('message', (event) => {
     received(message);
   } else if (message.type === 'gis-service:order-submitted') {
     orderSubmitted(message);
+  } else if (message.type === 'gis-service:request-return-url') {
+    // after paying in the whole window the citizen comes back to this form (without the page we resumed)
+    const url = new URL(window.location.href);
+    url.searchParams.delete('gis_service_page');
+    frame.contentWindow.postMessage({ type: 'gis-service:return-url', url: url.href }, pickerOrigin);
   }
 });

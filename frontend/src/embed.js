@@ -1,5 +1,5 @@
 // Runs on every page shown in the iframe: reports the page height to the host, hands a selection over, starts the map picker.
-import { isFramed, onHostMessage, postToHost, rememberReturnUrl, returnUrl } from './messaging.js';
+import { allowedOrigins, isFramed, onHostMessage, postToHost } from './messaging.js';
 
 let lastHeight = 0;
 
@@ -39,24 +39,30 @@ function handOverMessages() {
   }
 }
 
-// Payment opens in the whole window (providers refuse to be framed); the server sends the citizen
-// back to the host page named in the iframe's ?return_url= (allowed origins only, checked here and there).
-function addReturnUrl() {
-  const url = returnUrl();
-  if (!url) return;
+// Payment opens in the whole window (providers refuse to be framed). The host page names the page the
+// citizen comes back to (gis-service:return-url, allowed origins only); the server checks it again.
+function addReturnUrl(given) {
+  let url;
+  try {
+    url = new URL(given);
+  } catch {
+    return;
+  }
+  if (!['https:', 'http:'].includes(url.protocol) || !allowedOrigins().has(url.origin)) return;
   for (const form of document.querySelectorAll('form[data-gis-return]')) {
-    const input = document.createElement('input');
-    input.type = 'hidden';
-    input.name = 'return_to';
-    input.value = url;
-    form.append(input);
+    let input = form.querySelector('input[name="return_to"]');
+    if (!input) {
+      input = document.createElement('input');
+      input.type = 'hidden';
+      input.name = 'return_to';
+      form.append(input);
+    }
+    input.value = url.href;
   }
 }
 
 function start() {
   if (isFramed()) {
-    rememberReturnUrl();
-    addReturnUrl();
     new ResizeObserver(() => reportHeight()).observe(document.body);
     window.addEventListener('load', () => reportHeight());
     reportHeight(true);
@@ -65,7 +71,9 @@ function start() {
       if (message.type === 'gis-service:select-parcel' && typeof message.key === 'string') {
         document.dispatchEvent(new CustomEvent('gis-service:select-parcel', { detail: { key: message.key } }));
       }
+      if (message.type === 'gis-service:return-url' && typeof message.url === 'string') addReturnUrl(message.url);
     });
+    if (document.querySelector('form[data-gis-return]')) postToHost({ type: 'gis-service:request-return-url' });
   }
   handOverSelection();
   handOverMessages();

@@ -2,7 +2,6 @@
 
 const PREFIX = 'gis-service:';
 const PARENT_ORIGIN_KEY = 'gis-service:parent-origin';
-const RETURN_URL_KEY = 'gis-service:return-url';
 
 export function isFramed() {
   return window.parent !== window;
@@ -60,26 +59,4 @@ export function onHostMessage(handler) {
     if (!data || typeof data !== 'object' || typeof data.type !== 'string' || !data.type.startsWith(PREFIX)) return;
     handler(data);
   });
-}
-
-// The host page may name itself in the iframe's URL (?return_url=…): kept for the session, if allowed.
-export function rememberReturnUrl() {
-  const given = new URLSearchParams(window.location.search).get('return_url');
-  if (!given) return;
-  try {
-    const url = new URL(given);
-    if ((url.protocol === 'https:' || url.protocol === 'http:') && allowedOrigins().has(url.origin)) {
-      window.sessionStorage.setItem(RETURN_URL_KEY, url.href);
-    }
-  } catch {
-    // not a URL, or storage blocked: the citizen then stays on our pages after paying
-  }
-}
-
-export function returnUrl() {
-  try {
-    return window.sessionStorage.getItem(RETURN_URL_KEY);
-  } catch {
-    return null;
-  }
 }

@@ -285,7 +285,7 @@ def create_simulator_app(config: SimulatorConfig) -> Flask:
 def _page(title: str, body: str, lang: str) -> str:
     return f"""<!doctype html>
 <html lang="{'en' if lang == 'en' else 'de'}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)} – Bezahldienst (Simulator)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{escape(title)} – Bezahldienst (Simulator)</title>
 <style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}}
 button{{font:inherit;min-height:2.75rem;margin:.25rem;padding:.5rem 1rem;border:2px solid #00549f;background:#fff;color:#00549f;border-radius:3px}}
 button[value=success]{{background:#00549f;color:#fff}} :focus-visible{{outline:3px solid #ffbf47;outline-offset:2px}}</style>

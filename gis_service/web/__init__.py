@@ -1,1 +1,1 @@
-"""Flask blueprints: the JSON API, the embeddable pages and, later, orders, staff and OGC API."""
+"""Flask blueprints: JSON API, embeddable pages, demo host page, orders, staff back office, OGC API mount."""

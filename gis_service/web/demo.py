@@ -35,10 +35,8 @@ def _resumed(picker_origin: str) -> str | None:
 def formular():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
     picker_url, picker_origin = _picker(lang)
+    # back from paying in the whole window: the iframe shows the order's page again
     picker_url = _resumed(picker_origin) or picker_url
-    # The picker sends the citizen back here after paying in the whole window.
-    return_url = url_for("demo.formular", lang=lang, _external=True)
-    picker_url = f"{picker_url}{'&' if '?' in picker_url else '?'}{urlencode({'return_url': return_url})}"
     response = current_app.make_response(render_template(
         "demo/formular.html", picker_url=picker_url, picker_origin=picker_origin, **page_context(lang)))
     # The host page frames exactly the picker and runs only its own script.

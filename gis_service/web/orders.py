@@ -248,9 +248,10 @@ def _status_page(order, token: str, lang: str, message: str | None = None, statu
 
 
 # Payment providers refuse to be framed, so the payment page opens in the whole window (payment.target
-# "_top"). The host page (the online form) may name itself (embed.js sends it as return_to, see
-# docs/picker.md): after the payment the citizen is sent back there, with the page to show in the
-# iframe in ?gis_service_page=. Kept in a first-party cookie of the order's pages for the round trip.
+# "_top"). The host page (the online form) may name the page to come back to (message
+# gis-service:return-url; embed.js sends it as return_to, see docs/picker.md): after the payment the
+# citizen is sent back there, with our page to show in its iframe in ?gis_service_page=. It is kept in
+# a first-party cookie of the order's pages for the round trip.
 RETURN_COOKIE = "gis_payment_return"
 RETURN_COOKIE_SECONDS = 2 * 3600
 

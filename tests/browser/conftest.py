@@ -32,9 +32,8 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 # The order tests' real parts (payment simulator client, SMTP mailbox) are shared, not copied.
 if str(REPO / "tests" / "orders") not in sys.path:
     sys.path.append(str(REPO / "tests" / "orders"))
+from order_steps import STAFF_ACCOUNTS, STAFF_PASSWORD  # noqa: E402
 from order_support import PYTHON, SIM_ORIGINATOR, SIM_SECRET, Mailbox, Simulator, subprocess_env, wait_until  # noqa: E402
-
-STAFF_PASSWORD = "Korrekt-Pferd-Batterie-42"
 
 
 def chromium_path() -> str | None:
@@ -174,10 +173,12 @@ def browser_app(origins):
 
 
 @pytest.fixture(scope="session")
-def staff_admin(browser_app) -> str:
-    """A staff administrator of the browser tests' app, made the way `gis-service create-admin` does."""
-    browser_app.extensions["gis_orders"].accounts.create("admin-browser", STAFF_PASSWORD, role="admin")
-    return "admin-browser"
+def staff_accounts(browser_app) -> dict[str, str]:
+    """Staff accounts of the browser tests' app (password STAFF_PASSWORD), made as `gis-service create-admin` does."""
+    accounts = browser_app.extensions["gis_orders"].accounts
+    for role, username in STAFF_ACCOUNTS.items():
+        accounts.create(username, STAFF_PASSWORD, role="admin" if role == "admin" else "clerk")
+    return dict(STAFF_ACCOUNTS)
 
 
 @pytest.fixture(scope="session")

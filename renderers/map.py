@@ -465,13 +465,15 @@ def _plan_street_names(
             lengths = np.hypot(seg[:, 0], seg[:, 1])
             for k in np.flatnonzero(lengths >= need):
                 length = lengths[k]
-                n = max(1, int(length // spacing))
-                for t in (np.arange(n) + 0.5) / n:
-                    x, y = xy[k] + seg[k] * t
-                    candidates.append((length, x, y, upright_angle(*seg[k])))
-        candidates.sort(key=lambda c: -c[0])
+                # Many positions along the segment, the middle ones first: the road parcel's own
+                # number usually sits in the middle, and the name should then move aside, not vanish.
+                offsets = np.arange(need / 2, length - need / 2 + 1e-9, max(need / 3, 1.0))
+                for offset in offsets:
+                    x, y = xy[k] + seg[k] * (offset / length)
+                    candidates.append((length, abs(offset - length / 2), x, y, upright_angle(*seg[k])))
+        candidates.sort(key=lambda c: (-c[0], c[1]))
         taken: list[tuple[float, float]] = []
-        for _, x, y, angle in candidates:
+        for _, _, x, y, angle in candidates:
             if any(math.hypot(x - tx, y - ty) < spacing for tx, ty in taken):
                 continue
             shape, box = _rotated_box(x, y, text_w, text_h, angle)

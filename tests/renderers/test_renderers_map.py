@@ -199,6 +199,18 @@ def test_street_name_follows_the_street_and_repeats_on_long_streets(a4_96):
     assert spacing >= a4_96.px(style.STREET_REPEAT_MM) - 1
 
 
+def test_street_name_moves_aside_when_the_road_parcels_number_sits_in_the_middle(a4_96):
+    from render_synth import parcel
+
+    x, y = CENTRE
+    # A road parcel across the face; its number is placed first, at the middle of the street line.
+    road = parcel(shapely.box(x - 100, y - 4, x + 100, y + 4), 656)
+    street = Street(line=LineString([(x - 100, y), (x + 100, y)]), name="Mühlenweg")
+    labels = plan_labels(a4_96, MapFeatures(parcels=[road], streets=[street]))
+    assert [label.kind for label in labels].count("parcel") == 1
+    assert [label.kind for label in labels].count("street") >= 1
+
+
 def test_street_name_is_drawn_along_the_street(a4_96):
     x, y = CENTRE
     street = Street(line=LineString([(x - 80, y), (x + 80, y)]), name="Müllerstraße")

@@ -25,7 +25,10 @@ def _picker(lang: str) -> tuple[str, str]:
 def _resumed(picker_origin: str) -> str | None:
     """Back from the payment (whole window): the picker's page to show again, only on the picker's origin."""
     page = request.args.get("gis_service_page", "")
-    parts = urlsplit(page)
+    try:
+        parts = urlsplit(page)
+    except ValueError:
+        return None
     if len(page) < 2000 and f"{parts.scheme}://{parts.netloc}" == picker_origin and parts.path.startswith("/embed/"):
         return page
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -28,6 +29,7 @@ from order_steps import (
     PAY_FAILURE,
     PAY_SUCCESS,
     SELF_SERVICE,
+    api_order,
     assert_paper,
     choose_product,
     commit_order,
@@ -305,7 +307,8 @@ def test_order_journey_with_the_keyboard_only(make_page, origins):
     with page.expect_download() as download:
         keys.press("Enter")
     assert_paper(Path(download.value.path()).read_bytes(), "A4", "portrait")
-    assert problems.unexpected() == []
+    # the one problem seen: the contact page answered 422 with the errors, as it should
+    assert problems.unexpected(allowed=("status of 422",)) == []
 
 
 def fits(page: Page, frame: FrameLocator | None = None, timeout: float = 8.0) -> None:
@@ -368,4 +371,40 @@ def test_order_journey_at_320px(make_page, origins):
     frame = back_in_the_form(page, origins)
     wait_state(frame, "completed")
     fits(page, frame)
-    assert problems.unexpected() == []
+    assert problems.unexpected(allowed=("status of 422",)) == []
+
+
+def test_back_from_payment_only_to_an_allowed_host(make_page, origins):
+    """return_to is an open door unless checked: only a host on embed.allowed_origins gets the citizen back."""
+    page, _ = make_page(1280, 900)
+    request = page.request
+
+    def pay_and_return(return_to: str) -> tuple[str, list[dict]]:
+        order = api_order(origins.picker, EXAMPLE_KEY)
+        start = request.get(f"{order['payment_url']}&return_to={quote(return_to, safe='')}", max_redirects=0)
+        assert start.status == 303, start.text()
+        kept = [c for c in page.context.cookies() if c["name"] == "gis_payment_return"]
+        paid = request.post(start.headers["location"], form={"action": "success"}, max_redirects=0)
+        assert paid.status == 303
+        back = request.get(paid.headers["location"], max_redirects=0)
+        assert back.status == 303
+        assert not [c for c in page.context.cookies() if c["name"] == "gis_payment_return"], "the cookie outlived the return"
+        return back.headers["location"], kept
+
+    # a foreign host: no cookie, the citizen lands on our own status page
+    location, kept = pay_and_return(f"{origins.foreign}/demo/formular")
+    assert kept == [] and location.startswith("/embed/order/LK-"), location
+    location, kept = pay_and_return("https://evil.example/formular")
+    assert kept == [] and location.startswith("/embed/order/LK-"), location
+
+    # the allowed host: a first-party cookie of the order's pages only, then back to the form with our page
+    location, kept = pay_and_return(origins.demo(lang="de"))
+    assert len(kept) == 1 and kept[0]["httpOnly"] and kept[0]["sameSite"] == "Lax"
+    assert re.fullmatch(r"/embed/order/LK-\d{4}-[0-9A-Z]{6}", kept[0]["path"]), kept
+    assert location.startswith(origins.demo(lang="de") + "&gis_service_page=" + quote(f"{origins.picker}/embed/order/LK-", safe="")), location
+
+    # the host page frames only pages of the picker's origin
+    html = requests.get(origins.demo(lang="de"), params={"gis_service_page": "https://evil.example/embed/x"}, timeout=10).text
+    assert f'src="{origins.picker}/embed?lang=de"' in html
+    # nor a malformed one
+    assert requests.get(origins.demo(lang="de"), params={"gis_service_page": "http://["}, timeout=10).status_code == 200

@@ -10,7 +10,6 @@ from functools import lru_cache
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 
 from cadastre.addresses import parse_address
 from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
@@ -69,6 +68,43 @@ def geometry_in(geometry, crs: str):
         return geometry
     t = transformer(NATIVE_CRS, crs)
     return shapely.transform(geometry, lambda coords: np.column_stack(t.transform(coords[:, 0], coords[:, 1])))
+
+
+# Millimetres for projected CRSs, about a millimetre for degrees.
+COORDINATE_DECIMALS = {NATIVE_CRS: 3, "EPSG:4326": 8, "CRS84": 8, "EPSG:3857": 3, "EPSG:25833": 3}
+
+
+def _round_coordinates(value, decimals: int):
+    if isinstance(value, (list, tuple)):
+        return [_round_coordinates(v, decimals) for v in value]
+    return round(value, decimals)
+
+
+def geojson_geometry(geometry, crs: str = NATIVE_CRS) -> dict:
+    """A GeoJSON geometry in `crs` with coordinates rounded to what the CRS can mean."""
+    from shapely.geometry import mapping
+
+    shape = mapping(geometry_in(geometry, crs))
+    return {"type": shape["type"], "coordinates": _round_coordinates(shape["coordinates"], COORDINATE_DECIMALS.get(crs, 8))}
+
+
+def parcel_properties(parcel: Parcel) -> dict:
+    """The attributes every interface shows of a parcel (JSON API, OGC API)."""
+    k = parcel.kennzeichen
+    return {
+        "kennzeichen": k.key,
+        "land": k.land,
+        "gemarkungsnummer": k.gemarkung,
+        "gemarkung": parcel.gemarkung_name,
+        "flur": k.flur,
+        "zaehler": k.zaehler,
+        "nenner": k.nenner,
+        "nummer": k.nummer,
+        "label": parcel.label,
+        "flaeche_m2": parcel.flaeche_m2,
+        "lage": parcel.lage,
+        "aktualitaet": parcel.aktualitaet,
+    }
 
 
 def parse_float(name: str, value: str | None) -> float:

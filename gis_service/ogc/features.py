@@ -12,13 +12,12 @@ from pygeoapi.provider.base import (
     ProviderInvalidQueryError,
     ProviderItemNotFoundError,
 )
-from shapely.geometry import mapping
 
 from cadastre.errors import CadastreError
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import NotFound
 from gis_service.ogc import CRS84, EPSG25832
-from gis_service.parcels import geometry_in
+from gis_service.parcels import geojson_geometry, parcel_properties
 from gis_service.upstream import UpstreamUnavailable, announce, parcels_unavailable
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ FIELDS: dict[str, dict] = {
 }
 # Properties a query may filter on; each maps onto a source query that scales to a state.
 QUERYABLES = ["kennzeichen", "gemarkungsnummer", "gemarkung", "flur", "zaehler", "nenner"]
-_DECIMALS = {CRS84: 8, EPSG25832: 3}
 
 
 class ServiceUnavailable(ProviderConnectionError):
@@ -56,12 +54,6 @@ def provider_error(error: CadastreError, lang: str = "de") -> Exception:
             announce(name, value)
         return ServiceUnavailable(user_msg=error.message(lang))
     return ProviderInvalidQueryError(user_msg=error.message(lang))
-
-
-def _rounded(value, decimals: int):
-    if isinstance(value, (list, tuple)):
-        return [_rounded(v, decimals) for v in value]
-    return round(value, decimals)
 
 
 class FlurstueckProvider(BaseProvider):
@@ -90,29 +82,15 @@ class FlurstueckProvider(BaseProvider):
         return crs_transform_spec.target_crs_uri if crs_transform_spec is not None else EPSG25832
 
     def feature(self, parcel: Parcel, target: str, skip_geometry: bool = False, select: list[str] | None = None) -> dict:
-        k = parcel.kennzeichen
-        properties = {
-            "kennzeichen": k.key,
-            "land": k.land,
-            "gemarkungsnummer": k.gemarkung,
-            "gemarkung": parcel.gemarkung_name,
-            "flur": k.flur,
-            "zaehler": k.zaehler,
-            "nenner": k.nenner,
-            "nummer": k.nummer,
-            "label": parcel.label,
-            "flaeche_m2": parcel.flaeche_m2,
-            "lage": "; ".join(parcel.lage) if parcel.lage else None,
-            "aktualitaet": parcel.aktualitaet,
-        }
+        properties = parcel_properties(parcel)
+        # OGC API clients (GDAL, QGIS) expect flat attributes: several addresses as one text
+        properties["lage"] = "; ".join(parcel.lage) if parcel.lage else None
         if select:
             properties = {name: value for name, value in properties.items() if name in select}
         geometry = None
         if not skip_geometry:
-            crs = "CRS84" if target == CRS84 else NATIVE_CRS
-            shape = mapping(geometry_in(parcel.geometry, crs))
-            geometry = {"type": shape["type"], "coordinates": _rounded(shape["coordinates"], _DECIMALS.get(target, 8))}
-        return {"type": "Feature", "id": k.key, "geometry": geometry, "properties": properties}
+            geometry = geojson_geometry(parcel.geometry, "CRS84" if target == CRS84 else NATIVE_CRS)
+        return {"type": "Feature", "id": parcel.key, "geometry": geometry, "properties": properties}
 
     # ------------------------------------------------------------------ pygeoapi
 

@@ -6,12 +6,18 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import bad_parameter
-from gis_service.parcels import SearchResult, geometry_in, normalise_crs, parse_bbox, parse_float, parse_int
+from gis_service.parcels import (
+    SearchResult,
+    geojson_geometry,
+    normalise_crs,
+    parcel_properties,
+    parse_bbox,
+    parse_float,
+    parse_int,
+)
 from gis_service.previews import PreviewService
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-
-COORDINATE_DECIMALS = {NATIVE_CRS: 3, "EPSG:4326": 8, "CRS84": 8, "EPSG:3857": 3, "EPSG:25833": 3}
 
 
 def parcel_service():
@@ -22,35 +28,11 @@ def preview_service() -> PreviewService:
     return current_app.extensions["gis_previews"]
 
 
-def _round_coordinates(value, decimals: int):
-    if isinstance(value, (list, tuple)):
-        return [_round_coordinates(v, decimals) for v in value]
-    return round(value, decimals)
-
-
 def parcel_feature(parcel: Parcel, crs: str = NATIVE_CRS, matched: str | None = None) -> dict:
-    from shapely.geometry import mapping
-
-    geometry = mapping(geometry_in(parcel.geometry, crs))
-    geometry = {"type": geometry["type"], "coordinates": _round_coordinates(geometry["coordinates"], COORDINATE_DECIMALS.get(crs, 8))}
-    k = parcel.kennzeichen
-    properties = {
-        "kennzeichen": k.key,
-        "land": k.land,
-        "gemarkungsnummer": k.gemarkung,
-        "gemarkung": parcel.gemarkung_name,
-        "flur": k.flur,
-        "zaehler": k.zaehler,
-        "nenner": k.nenner,
-        "nummer": k.nummer,
-        "label": parcel.label,
-        "flaeche_m2": parcel.flaeche_m2,
-        "lage": parcel.lage,
-        "aktualitaet": parcel.aktualitaet,
-    }
+    properties = parcel_properties(parcel)
     if matched:
         properties["treffer"] = matched
-    feature = {"type": "Feature", "id": k.key, "geometry": geometry, "properties": properties}
+    feature = {"type": "Feature", "id": parcel.key, "geometry": geojson_geometry(parcel.geometry, crs), "properties": properties}
     if crs not in ("EPSG:4326", "CRS84"):
         feature["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{crs.split(':')[1]}"}}
     return feature

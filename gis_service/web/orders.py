@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -254,6 +255,8 @@ def _status_page(order, token: str, lang: str, message: str | None = None, statu
 # a first-party cookie of the order's pages for the round trip.
 RETURN_COOKIE = "gis_payment_return"
 RETURN_COOKIE_SECONDS = 2 * 3600
+# An A3 extract at 300 dpi takes about a second; the citizen waits at most this long for it.
+PRODUCTION_WAIT_SECONDS = 8.0
 
 
 def _return_target(url: str | None) -> str | None:
@@ -309,9 +312,12 @@ def payment_return(number: str):
     except PaymentError as exc:
         log.warning("confirming the payment of %s failed: %s", order.order_number, exc)
         return _status_page(order, token, lang, exc.message(lang), 503)
-    if order.status == lc.PAID and order.handling == "automatic":
+    if order.status in (lc.PAID, lc.IN_PROGRESS) and order.handling == "automatic":
         # The citizen waits for the download; the worker would do it too, but later.
-        o.service.fulfil(order.order_number)
+        if o.service.fulfil(order.order_number) in ("busy", "skipped"):
+            # Another worker (or the payment notification) is producing it right now: wait a
+            # little for it, since these pages have no script to refresh themselves.
+            _wait_for_production(o, order.order_number, seconds=PRODUCTION_WAIT_SECONDS)
     status_url = url_for("orders.status", number=order.order_number, t=token, lang=lang, **{"from": "payment"})
     back = _return_target(unquote(request.cookies.get(RETURN_COOKIE, "")))
     if not back:
@@ -323,6 +329,15 @@ def payment_return(number: str):
     response = redirect(urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)), 303)
     response.delete_cookie(RETURN_COOKIE, path=_cookie_path(order.order_number))
     return response
+
+
+def _wait_for_production(o, number: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        current = o.service.get(number)
+        if current.status != lc.IN_PROGRESS or current.attention:
+            return
+        time.sleep(0.2)
 
 
 @blueprint.post("/<number>/cancel")

@@ -75,8 +75,11 @@ def test_order_pay_download_and_mail(live, simulator, smtp):
 
     back = pay_order(live, simulator, number, token)
     assert back.status_code == 303
+    # back from paying, the citizen sees the finished extract at once, not "wird gerade erstellt"
+    state = order_state(live, number, token)
+    assert state["status"] == "completed", state["status"]
     status_page = requests.get(absolute(live, back.headers["Location"]), timeout=10)
-    state = wait_status(live, number, token, "completed")
+    assert status_page.status_code == 200
     assert state["payment"]["status"] == "PAYED" and state["payment"]["reference"].startswith("KZ-")
     assert len(state["documents"]) == 1
     pdf = requests.get(state["documents"][0]["url"], timeout=10)

@@ -48,13 +48,14 @@ class Fee:
 
 
 def format_money(cents: int, lang: str = "de", currency: str = "EUR") -> str:
-    """1500 → "15,00 €" (German) or "€15.00" (English)."""
+    """1500 → "15,00 €" (German, no-break space) or "€15.00" (English)."""
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
     if lang == "en":
         return f"{sign}€{euros:,}.{rest:02d}" if currency == "EUR" else f"{sign}{euros:,}.{rest:02d} {currency}"
     grouped = f"{euros:,}".replace(",", ".")
-    return f"{sign}{grouped},{rest:02d} €" if currency == "EUR" else f"{sign}{grouped},{rest:02d} {currency}"
+    # a no-break space, so that an amount never wraps between the number and its currency
+    return f"{sign}{grouped},{rest:02d}\u00a0€" if currency == "EUR" else f"{sign}{grouped},{rest:02d}\u00a0{currency}"
 
 
 class Catalogue:

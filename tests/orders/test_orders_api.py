@@ -33,7 +33,7 @@ def test_fees_from_the_configuration(catalogue):
     assert [(i.code, i.quantity, i.amount_cents) for i in fee.items] == [("base", 1, 6000), ("copies", 2, 2000)]
     assert catalogue.fee(record).total_cents == catalogue.fee(owner).total_cents == 3000
     assert owner.requires_justification and owner.fulfilment == "staff"
-    assert format_money(1500) == "15,00 €" and format_money(123456, "en") == "€1,234.56"
+    assert format_money(1500) == "15,00\u00a0€" and format_money(123456, "en") == "€1,234.56"
 
 
 def test_configuration_refuses_invoice_for_automatic_products():

@@ -48,7 +48,7 @@ def test_summary_shows_the_fee_and_order_button(quiet_sqlite):
             "city": "Lindenhagen"}
     summary = requests.post(quiet_sqlite.url("/embed/order/summary"), data=data, timeout=10)
     check(summary.text)
-    assert "70,00 €" in summary.text and "zahlungspflichtig bestellen" in summary.text
+    assert "70,00\u00a0€" in summary.text and "zahlungspflichtig bestellen" in summary.text
     fields = hidden_fields(summary.text)
     assert fields["expected_amount_cents"] == "7000" and len(fields["form_token"]) >= 20
     # the fee changed between summary and order (e.g. tampered hidden field): shown again, not ordered

@@ -169,7 +169,7 @@ def test_owner_data_reviewed_then_rejected_with_refund(quiet_sqlite, simulator, 
 
     page, version = clerk.detail(number)
     check_page(page)
-    assert JUSTIFICATION in page and "Nina Nachbar" in page and "30,00 €" in page and "Verlauf" in page
+    assert JUSTIFICATION in page and "Nina Nachbar" in page and "30,00\u00a0€" in page and "Verlauf" in page
     assert any(e.action == "justification_viewed" for e in live.service.find(number).events)
     assert clerk.act(number, "take", version).status_code == 303
     assert clerk.act(number, "reject", reason="").status_code == 303  # no reason: refused with a message

@@ -40,6 +40,20 @@ def init_app(app: Flask, settings) -> None:
     flask_app = _pygeoapi(config_path, openapi_path)
     app.extensions["gis_ogc_api"] = _make_api(config, openapi, settings.ogc.url)
     app.register_blueprint(flask_app.BLUEPRINT, url_prefix=MOUNT)
+    app.before_request(_refuse_undecodable_bodies)
+
+
+def _refuse_undecodable_bodies():
+    """pygeoapi decodes request bodies as UTF-8 without a guard (a 500 otherwise)."""
+    if request.path.startswith(MOUNT + "/") and request.method in ("POST", "PUT", "PATCH") and request.content_length:
+        try:
+            request.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError:
+            from gis_service.app import problem_response
+
+            return problem_response(400, "Ungültige Anfrage", "Der Inhalt der Anfrage ist kein UTF-8-Text.",
+                                    "invalid-encoding")
+    return None
 
 
 def _public_host(settings) -> str:

@@ -14,14 +14,22 @@ from shapely.geometry import shape
 from gis_testing import NEUWERK_GPKG, require_shared_data
 
 
-@pytest.fixture(scope="module")
-def neuwerk_rows():
+def read_neuwerk_rows() -> list[tuple[str, float, object]]:
+    """(key, official area, geometry) of every Neuwerk parcel, read from the GeoPackage itself."""
     require_shared_data()
     _, _, geometry, values = ogr_read(NEUWERK_GPKG, layer="flurstueck", columns=["flstkennz", "amtliche_flaeche_m2"])
     return [
         (key, float(area), geom)
         for key, area, geom in zip(values[0], values[1], shapely.from_wkb(geometry))
     ]
+
+
+@pytest.fixture(scope="module")
+def neuwerk_rows():
+    return read_neuwerk_rows()
+
+
+# The same checks run on the MapServer upstream: tests/service_upstream/test_neuwerk_upstream.py.
 
 
 def test_every_parcel_is_found_by_key_with_its_official_area(neuwerk_client, neuwerk_rows):

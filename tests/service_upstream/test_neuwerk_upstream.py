@@ -12,6 +12,7 @@ from pyogrio.raw import read as ogr_read
 from service_support import make_app, upstream_settings
 from shapely.geometry import shape
 
+import test_realdata_neuwerk as core
 from gis_testing import NEUWERK_GPKG, require_shared_data
 from renderers import compose
 
@@ -87,3 +88,18 @@ def test_preview_is_the_mapserver_image_under_our_highlight(neuwerk_client, neuw
     assert description["fits"]
     assert abs(px_minx - gminx) < tolerance and abs(px_maxx - gmaxx) < tolerance
     assert abs(px_miny - gminy) < tolerance and abs(px_maxy - gmaxy) < tolerance
+
+
+# The core issue's real-data checks, word for word, on the upstream (WFS parcels, WMS image).
+def test_core_every_parcel_by_key_with_its_official_area(neuwerk_client):
+    core.test_every_parcel_is_found_by_key_with_its_official_area(neuwerk_client, core.read_neuwerk_rows())
+
+
+def test_core_every_parcel_by_a_point_inside_it(neuwerk_client):
+    core.test_every_parcel_is_found_by_a_point_inside_it(neuwerk_client, core.read_neuwerk_rows())
+
+
+def test_core_every_preview_and_its_highlight_where_the_parcel_projects(neuwerk_client):
+    core.test_every_preview_renders_and_the_highlight_lies_where_the_parcel_projects(
+        neuwerk_client, core.read_neuwerk_rows()
+    )

@@ -566,6 +566,18 @@ class StaffSettings(_Strict):
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     max_upload_mb: int = Field(default=20, ge=1, le=200)
     page_size: int = Field(default=50, ge=5, le=500)
+    timezone: str = "Europe/Berlin"  # times shown to staff; stored times stay UTC
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as 'Europe/Berlin'") from None
+        return value
 
 
 class DataProtectionSettings(_Strict):

@@ -44,6 +44,44 @@ def status_text(status: str, lang: str = "de") -> str:
     return en if lang == "en" else de
 
 
+# What the audit log says, in the clerks' words; an action not listed is shown as recorded.
+ACTION_TEXT = {
+    "created": "angelegt",
+    "payment_started": "Zahlung begonnen",
+    "paid": "bezahlt",
+    "paid_staff": "als bezahlt vermerkt",
+    "payment_failed": "Zahlung fehlgeschlagen",
+    "payment_canceled": "Zahlung abgebrochen",
+    "payment_mismatch": "Zahlung passt nicht zur Gebühr",
+    "routed_to_staff": "an die Sachbearbeitung gegeben",
+    "taken": "übernommen",
+    "production_started": "Erstellung begonnen",
+    "production_resumed": "Erstellung fortgesetzt",
+    "production_failed": "Erstellung fehlgeschlagen",
+    "extract_produced": "Auszug erstellt",
+    "extract_regenerated": "Auszug neu erstellt",
+    "file_attached": "Datei angehängt",
+    "completed": "erledigt",
+    "rejected": "abgelehnt",
+    "cancelled": "storniert",
+    "refund_needed": "Erstattung nötig",
+    "refund_requested": "Erstattung angefordert",
+    "refunded": "erstattet",
+    "refund_failed": "Erstattung fehlgeschlagen",
+    "mail_queued": "E-Mail vorgemerkt",
+    "justification_given": "Begründung angegeben",
+    "justification_viewed": "Begründung eingesehen",
+    "justification_purged": "Begründung gelöscht",
+    "personal_data_purged": "personenbezogene Daten gelöscht",
+}
+
+
+def action_text(action: str) -> str:
+    if action.startswith("status:"):
+        return "Status: " + status_text(action.removeprefix("status:"))
+    return ACTION_TEXT.get(action, action)
+
+
 def can_transition(order: Order, to: str) -> bool:
     if to not in TRANSITIONS.get(order.status, frozenset()):
         return False

@@ -106,9 +106,22 @@ def admin_required(view):
     return wrapper
 
 
+def local_time(moment, pattern: str = "%d.%m.%Y %H:%M") -> str:
+    """A stored (naive UTC) time as the clerk's wall clock shows it."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    if moment is None:
+        return "–"
+    zone = ZoneInfo(current_app.extensions["gis_settings"].orders.staff.timezone)
+    return moment.replace(tzinfo=UTC).astimezone(zone).strftime(pattern)
+
+
 def _render(template: str, status: int = 200, **values):
+    values.setdefault("local", local_time)
     values.setdefault("money", format_money)
     values.setdefault("status_text", lc.status_text)
+    values.setdefault("action_text", lc.action_text)
     values.setdefault("statuses", lc.STATUSES)
     values.setdefault("staff", g.get("staff"))
     return Response(render_template(template, **values), status=status, mimetype="text/html")

@@ -276,3 +276,19 @@ def test_create_admin_command(tmp_path):
                            "--config", str(config)], input="123\n", capture_output=True, text=True, cwd=REPO,
                           env=subprocess_env(), timeout=120)
     assert weak.returncode == 2
+
+
+def test_clerks_see_their_own_clock_and_german_history(quiet_sqlite, clerk):
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    body = api_order(quiet_sqlite, order_body(product="karte-amt", payment_method="invoice",
+                                              contact={"name": "Uhr Zeit", "email": unique_email(), "street": "Weg 1",
+                                                       "postcode": "59999", "city": "Lindenhagen"})).json()
+    order = quiet_sqlite.service.get(body["order_number"])
+    berlin = order.created_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin"))
+    utc_text = order.created_at.strftime("%d.%m.%Y %H:%M")
+    page, _ = clerk.detail(body["order_number"])
+    assert berlin.strftime("%d.%m.%Y %H:%M") in page
+    assert utc_text not in page  # Berlin is always 1 or 2 hours ahead of UTC
+    assert "angelegt" in page and ">created<" not in page

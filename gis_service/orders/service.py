@@ -61,11 +61,20 @@ class CreateResult:
 class SearchFilters:
     status: str | None = None  # a status, "open" (needs staff) or None (all)
     product: str | None = None
-    date_from: date | None = None
+    date_from: date | None = None  # calendar days on the clerk's clock (timezone below)
     date_to: date | None = None
     q: str | None = None
     page: int = 1
     page_size: int = 50
+    timezone: str = "UTC"
+
+    def day_start_utc(self, day: date) -> datetime:
+        """Midnight of `day` in the clerk's time zone, as the naive UTC the database stores."""
+        from datetime import UTC
+        from zoneinfo import ZoneInfo
+
+        local = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(self.timezone))
+        return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def valid_order_number(text: str | None) -> bool:
@@ -829,9 +838,9 @@ class OrderService:
         if filters.product:
             conditions.append(Order.product_id == filters.product)
         if filters.date_from:
-            conditions.append(Order.created_at >= datetime.combine(filters.date_from, datetime.min.time()))
+            conditions.append(Order.created_at >= filters.day_start_utc(filters.date_from))
         if filters.date_to:
-            conditions.append(Order.created_at < datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time()))
+            conditions.append(Order.created_at < filters.day_start_utc(filters.date_to + timedelta(days=1)))
         if filters.q:
             text = filters.q.strip().lower()[:100]
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -183,7 +183,8 @@ def _filters() -> SearchFilters:
         page = 1
     return SearchFilters(status=None if status == "all" else status, product=product, date_from=parse_date("from"),
                          date_to=parse_date("to"), q=(args.get("q") or "").strip()[:100] or None, page=page,
-                         page_size=orders().settings.orders.staff.page_size)
+                         page_size=orders().settings.orders.staff.page_size,
+                         timezone=orders().settings.orders.staff.timezone)
 
 
 @blueprint.get("/")

@@ -292,3 +292,16 @@ def test_clerks_see_their_own_clock_and_german_history(quiet_sqlite, clerk):
     assert berlin.strftime("%d.%m.%Y %H:%M") in page
     assert utc_text not in page  # Berlin is always 1 or 2 hours ahead of UTC
     assert "angelegt" in page and ">created<" not in page
+
+
+def test_date_filter_counts_days_on_the_clerks_clock():
+    from datetime import date
+
+    from gis_service.orders.service import SearchFilters
+
+    berlin = SearchFilters(timezone="Europe/Berlin")
+    # 28 November: Berlin is UTC+1, so the day begins at 23:00 UTC the evening before
+    assert berlin.day_start_utc(date(2026, 11, 28)).isoformat() == "2026-11-27T23:00:00"
+    # in summer (UTC+2) at 22:00 UTC
+    assert berlin.day_start_utc(date(2026, 7, 1)).isoformat() == "2026-06-30T22:00:00"
+    assert SearchFilters().day_start_utc(date(2026, 7, 1)).isoformat() == "2026-07-01T00:00:00"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 
@@ -83,18 +84,13 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     app.extensions["gis_parcels"] = parcels
     app.extensions["gis_previews"] = build_previews(settings, parcels, source, Path(app.instance_path))
 
-    from gis_service.web import api, embed
-
-    app.register_blueprint(api.blueprint)
-    app.register_blueprint(embed.blueprint)
-    from gis_service.web import demo
-
-    app.register_blueprint(demo.blueprint)
     from gis_service.orders import init_app as init_orders
-
-    init_orders(app, settings)
+    from gis_service.web import api, demo, embed
     from gis_service.web.ogc import init_app as init_ogc
 
+    for blueprint in (api.blueprint, embed.blueprint, demo.blueprint):
+        app.register_blueprint(blueprint)
+    init_orders(app, settings)
     init_ogc(app, settings)
     _register_error_handlers(app)
     _register_security_headers(app, settings)
@@ -108,11 +104,22 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
 
 
 def _instance_secret(instance: Path) -> str:
-    """A per-installation secret kept in the instance folder, so sessions survive restarts."""
+    """A per-installation secret kept in the instance folder, so sessions survive restarts.
+
+    Several worker processes may start at once: the first to link its file in wins, and every
+    worker reads that one, so a session made by one worker is valid in all.
+    """
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        candidate = instance / f".secret_key.{os.getpid()}"
+        candidate.write_text(secrets.token_hex(32))
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
     return path.read_text().strip()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 if str(REPO / "tests" / "orders") not in sys.path:
     sys.path.append(str(REPO / "tests" / "orders"))
 from order_steps import STAFF_ACCOUNTS, STAFF_PASSWORD  # noqa: E402
-from order_support import PYTHON, SIM_ORIGINATOR, SIM_SECRET, Mailbox, Simulator, subprocess_env, wait_until  # noqa: E402
+from order_support import SIM_ORIGINATOR, SIM_SECRET, payment_simulator, smtp_server  # noqa: E402
 
 
 def chromium_path() -> str | None:
@@ -85,45 +84,14 @@ def start_server(app, ports: list[int]):
 
 @pytest.fixture(scope="session")
 def smtp():
-    """A real SMTP server (aiosmtpd) the app delivers its mails to."""
-    from aiosmtpd.controller import Controller
-
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    mailbox.port = port
-    yield mailbox
-    controller.stop()
+    with smtp_server() as mailbox:
+        yield mailbox
 
 
 @pytest.fixture(scope="session")
 def simulator():
-    """The payment simulator as its own process, as `gis-service payment-simulator` runs it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [PYTHON, "-m", "gis_service.cli", "payment-simulator", "--port", str(port), "--originator", SIM_ORIGINATOR,
-         "--secret", SIM_SECRET, "--test-controls"],
-        cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        if process.poll() is not None:
-            pytest.fail("payment simulator exited")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(up, 20, 0.1, "payment simulator")
-        sim = Simulator(base, process)
-        sim.reset()
-        yield sim
-    finally:
-        process.terminate()
-        process.wait(10)
+    with payment_simulator() as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="session")

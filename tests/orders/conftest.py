@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
-import requests
 import sqlalchemy as sa
 from order_support import (
     PG_ADMIN_URLS,
-    PYTHON,
-    REPO,
-    SIM_ORIGINATOR,
-    SIM_SECRET,
-    Mailbox,
     Postgres,
-    Simulator,
-    free_port,
     make_live,
-    subprocess_env,
-    wait_until,
+    payment_simulator,
+    smtp_server,
 )
 
 
@@ -54,40 +45,14 @@ def backend(request):
 
 @pytest.fixture(scope="session")
 def smtp():
-    from aiosmtpd.controller import Controller
-
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    mailbox.port = port
-    yield mailbox
-    controller.stop()
+    with smtp_server() as mailbox:
+        yield mailbox
 
 
 @pytest.fixture(scope="session")
 def simulator():
-    port = free_port()
-    process = subprocess.Popen(
-        [PYTHON, "-m", "gis_service.cli", "payment-simulator", "--port", str(port), "--originator", SIM_ORIGINATOR,
-         "--secret", SIM_SECRET, "--test-controls"],
-        cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        if process.poll() is not None:
-            pytest.fail("payment simulator exited")
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_until(up, 20, 0.1, "payment simulator")
-    sim = Simulator(base, process)
-    sim.reset()
-    yield sim
-    process.terminate()
-    process.wait(10)
+    with payment_simulator() as simulator:
+        yield simulator
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+from contextlib import contextmanager
 import os
 import re
 import secrets
@@ -331,3 +332,48 @@ def check_page(html: str, lang: str = "de") -> Structure:
         assert target in page.ids, f"link to #{target} leads nowhere"
     assert page.fieldsets == page.legends
     return page
+
+
+# --- the real servers the order tests talk to (also used by tests/browser) ---------------------------
+@contextmanager
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free port; yields its Mailbox."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    mailbox.port = port
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def payment_simulator():
+    """The payment simulator as its own process, as `gis-service payment-simulator` runs it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "gis_service.cli", "payment-simulator", "--port", str(port), "--originator", SIM_ORIGINATOR,
+         "--secret", SIM_SECRET, "--test-controls"],
+        cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        if process.poll() is not None:
+            pytest.fail("payment simulator exited")
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(up, 20, 0.1, "payment simulator")
+        simulator = Simulator(base, process)
+        simulator.reset()
+        yield simulator
+    finally:
+        process.terminate()
+        process.wait(10)

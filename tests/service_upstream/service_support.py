@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -83,25 +82,10 @@ class SwitchableProxy:
         self.hits = 0
         self.stop_event = threading.Event()
         self._session = requests.Session()
-        outer = self
+        from upstream_fakes import serve_requests  # tests/upstream, on the path via conftest
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                outer._handle(self, b"")
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                outer._handle(self, self.rfile.read(length))
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server, _ = serve_requests(self._handle)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def _handle(self, handler, body: bytes) -> None:
         self.hits += 1

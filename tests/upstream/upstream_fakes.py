@@ -84,6 +84,29 @@ INVALID_GML = b"""<?xml version="1.0" encoding="UTF-8"?>
 NOT_WELL_FORMED = b"""<?xml version="1.0"?><wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"><wfs:member>"""
 
 
+def serve_requests(handle) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """A real HTTP/1.1 server on a free loopback port; every GET and POST goes to handle(request, body)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            handle(self, b"")
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            handle(self, self.rfile.read(length))
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
 class FaultServer:
     """A real HTTP server on loopback; the first path segment chooses the fault.
 
@@ -96,26 +119,8 @@ class FaultServer:
         self.requests: list[tuple[str, dict, dict]] = []
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                outer._handle(self, b"")
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                outer._handle(self, self.rfile.read(length))
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server, self._thread = serve_requests(self._handle)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"

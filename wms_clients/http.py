@@ -577,3 +577,38 @@ def _why(exc: BaseException) -> str:
     text = re.sub(r"<urllib3\.[^>]*>: ", "", text)
     text = re.sub(r"HTTPS?Connection(?:Pool)?\([^)]*\):\s*", "", text)
     return text[:200] or type(reason).__name__
+
+
+class CapabilitiesCache:
+    """A service's capabilities, fetched at most once per TTL; the old ones are kept when a refresh fails.
+
+    Stale capabilities are better than none: layers, limits and feature types rarely change, and a
+    preview must not fail because a capabilities refresh met a slow server.
+    """
+
+    def __init__(self, url: str, ttl: float, fetch):
+        self.url = url
+        self.ttl = ttl
+        self._fetch = fetch  # () -> a document with a .fetched_at (time.monotonic())
+        self._value = None
+        self._lock = threading.Lock()
+
+    def _fresh(self, value) -> bool:
+        return value is not None and time.monotonic() - value.fetched_at < self.ttl
+
+    def get(self, *, refresh: bool = False):
+        value = self._value
+        if not refresh and self._fresh(value):
+            return value
+        with self._lock:
+            value = self._value
+            if not refresh and self._fresh(value):
+                return value
+            try:
+                self._value = self._fetch()
+            except UpstreamError as error:
+                if value is not None and error.kind in ("timeout", "unavailable", "circuit-open"):
+                    log.warning("%s: keeping capabilities from before: %s", self.url, error)
+                    return value
+                raise
+            return self._value

@@ -26,6 +26,7 @@ from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
 from wms_clients.crs import crs_code, crs_is_north_east, urn
 from wms_clients.gml import GmlError, GmlReader, find_geometry
 from wms_clients.http import (
+    CapabilitiesCache,
     UpstreamError,
     UpstreamSession,
     html_message,
@@ -253,27 +254,12 @@ class WfsClient:
         self.qualify_properties = qualify_properties
         self.required_typenames = tuple(required_typenames)
         self.reader = GmlReader(axis_order=axis_order, default_srs=self.srs_urn)
-        self._capabilities: WfsCapabilities | None = None
-        self._lock = threading.Lock()
+        self._capabilities = CapabilitiesCache(self.url, capabilities_ttl, self._fetch_capabilities)
 
     # ------------------------------------------------------------------ capabilities
 
     def capabilities(self, *, refresh: bool = False) -> WfsCapabilities:
-        cached = self._capabilities
-        if cached and not refresh and time.monotonic() - cached.fetched_at < self.capabilities_ttl:
-            return cached
-        with self._lock:
-            cached = self._capabilities
-            if cached and not refresh and time.monotonic() - cached.fetched_at < self.capabilities_ttl:
-                return cached
-            try:
-                self._capabilities = self._fetch_capabilities()
-            except UpstreamError as error:
-                if cached is not None and error.kind in ("timeout", "unavailable", "circuit-open"):
-                    log.warning("%s: keeping capabilities from before: %s", self.url, error)
-                    return cached
-                raise
-            return self._capabilities
+        return self._capabilities.get(refresh=refresh)
 
     def _fetch_capabilities(self) -> WfsCapabilities:
         response = self.session.get(self.url, {"SERVICE": "WFS", "REQUEST": "GetCapabilities", "VERSION": self.version})

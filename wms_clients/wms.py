@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from PIL import Image
 from wms_clients.base import BBox
 from wms_clients.crs import crs_is_north_east
 from wms_clients.http import (
+    CapabilitiesCache,
     UpstreamError,
     UpstreamResponse,
     UpstreamSession,
@@ -158,30 +158,13 @@ class WmsClient:
         self.extra_params = dict(extra_params or {})
         # Many servers advertise internal host names; by default we keep the configured URL.
         self.use_advertised_url = use_advertised_url
-        self._capabilities: WmsCapabilities | None = None
-        self._capabilities_lock = threading.Lock()
+        self._capabilities = CapabilitiesCache(self.url, capabilities_ttl, self._fetch_capabilities)
 
     # ------------------------------------------------------------------ capabilities
 
     def capabilities(self, *, refresh: bool = False) -> WmsCapabilities:
         """The server's capabilities, fetched through the session and cached for capabilities_ttl."""
-        cached = self._capabilities
-        if cached and not refresh and time.monotonic() - cached.fetched_at < self.capabilities_ttl:
-            return cached
-        with self._capabilities_lock:
-            cached = self._capabilities
-            if cached and not refresh and time.monotonic() - cached.fetched_at < self.capabilities_ttl:
-                return cached
-            try:
-                fresh = self._fetch_capabilities()
-            except UpstreamError as error:
-                # Stale capabilities are better than none: layers and limits rarely change.
-                if cached is not None and error.kind in ("timeout", "unavailable", "circuit-open"):
-                    log.warning("%s: keeping capabilities from before: %s", self.url, error)
-                    return cached
-                raise
-            self._capabilities = fresh
-            return fresh
+        return self._capabilities.get(refresh=refresh)
 
     def _fetch_capabilities(self) -> WmsCapabilities:
         response = self.session.get(

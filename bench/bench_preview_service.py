@@ -14,30 +14,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gis_service.app import create_app  # noqa: E402
 from gis_service.config import load_settings  # noqa: E402
+from gis_service.wiring import build_services  # noqa: E402
 
 
 def main() -> None:
-    app = create_app(load_settings(None, overrides={
+    services = build_services(load_settings(None, overrides={
         "instance_path": tempfile.mkdtemp(prefix="bench-preview-"),
         "orders": {"worker": {"enabled": False}},
         "preview": {"max_dpi": 300},
     }))
-    previews = app.extensions["gis_previews"]
-    parcels = [p for p in app.extensions["gis_source"].parcels if p.kennzeichen.flur in (1, 2)][:40]
+    previews = services.previews
+    parcels = [p for p in services.source.parcels if p.kennzeichen.flur in (1, 2)][:40]
 
     def cold(paper: str, dpi: int, count: int) -> tuple[float, float]:
         times = []
         for i, parcel in enumerate(parcels[:count]):
             # a centre never asked for before, so nothing comes from the cache
             centre = parcel.geometry.centroid
-            request = previews.request_from_args({
+            start = time.perf_counter()
+            plan = previews.plan_from_args({
                 "parcel": parcel.key, "paper": paper, "dpi": str(dpi), "scale": "1000",
                 "center": f"{centre.x + i * 0.37},{centre.y}",
             })
-            start = time.perf_counter()
-            previews.png(request)
+            previews.png(plan)
             times.append(time.perf_counter() - start)
         return statistics.median(times) * 1000, max(times) * 1000
 

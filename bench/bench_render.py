@@ -31,8 +31,8 @@ def run_case(name: str) -> dict:
     import render_synth
     import shapely
 
-    from renderers import TitleBlock, export
-    from renderers.compose import compose_page
+    from renderers import export
+    from renderers.compose import TitleBlock, compose_page
     from renderers.layout import make_layout
     from renderers.map import draw_map_face
 

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"parcel": key, "scale": args.scale, "paper": args.paper, "orientation": args.orientation, "dpi": args.dpi}
 
     def getmap_params(key: str) -> dict:
-        plan = previews.plan(previews.request_from_args({k: str(v) for k, v in params(key).items()}))
+        plan = previews.plan_from_args({k: str(v) for k, v in params(key).items()})
         width, height = plan.layout.map_face_size_px
         return wms.get_map_params(plan.layout.bbox, width, height, plan.layout.dpi)
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         ("preview cold incl. WFS parcel lookup", cold_lookup),
         ("preview cached", cached),
     ]
-    face = previews.plan(previews.request_from_args({k: str(v) for k, v in params(keys[5]).items()})).layout
+    face = previews.plan_from_args({k: str(v) for k, v in params(keys[5]).items()}).layout
     print()
     print(f"{args.paper} {args.orientation} 1:{args.scale} {args.dpi} dpi, map face "
           f"{face.map_face_size_px[0]}×{face.map_face_size_px[1]} px, page {face.image_px[0]}×{face.image_px[1]} px; "

@@ -9,6 +9,8 @@ from shapely.geometry.base import BaseGeometry
 from cadastre.kennzeichen import Flurstueckskennzeichen
 
 NATIVE_CRS = "EPSG:25832"
+# minx, miny, maxx, maxy in metres of NATIVE_CRS unless said otherwise
+BBox = tuple[float, float, float, float]
 
 
 @dataclass
@@ -22,6 +24,9 @@ class Parcel:
     lage: list[str] = field(default_factory=list)
     aktualitaet: str | None = None  # ISO date of the last update
     nutzung: str | None = None
+    # Where the record came from when not from the primary source: "fallback" when the upstream
+    # failed and the local fallback dataset answered. Handlers tell clients from it.
+    origin: str | None = None
 
     @property
     def key(self) -> str:

@@ -375,16 +375,3 @@ class TieredCache(Cache):
 
     def close(self) -> None:
         self.back.close()
-
-
-def build_cache(settings, instance_path: Path) -> Cache:
-    """The cache the configuration asks for (gis_service.config.CacheSettings)."""
-    ttl, stale = float(settings.ttl_seconds), float(settings.stale_seconds)
-    if settings.backend == "redis":
-        back: Cache = RedisCache(settings.redis_url, settings.key_prefix, ttl, stale)
-    else:
-        root = settings.path or (Path(instance_path) / "cache")
-        back = DiskCache(root, settings.max_size_mb * 1024 * 1024, ttl, stale)
-    if settings.memory_mb <= 0:
-        return back
-    return TieredCache(MemoryCache(settings.memory_mb * 1024 * 1024, ttl, stale), back)

@@ -36,17 +36,16 @@ def cmd_serve(args) -> int:
 
 
 def cmd_preview(args) -> int:
-    from gis_service.app import create_app
+    from gis_service.wiring import build_services
 
-    settings = _load(args)
-    app = create_app(settings)
-    previews = app.extensions["gis_previews"]
     output = Path(args.output)
     suffix = output.suffix.lower()
     if suffix not in (".png", ".pdf", ".tif", ".tiff"):
         print(f"gis-service: output must end in .png, .pdf or .tif, not {output.suffix or '(none)'}", file=sys.stderr)
         return 2
-    request = previews.request_from_args(
+    services = build_services(_load(args))
+    previews = services.previews
+    plan = previews.plan_from_args(
         {
             "parcel": args.key,
             "scale": str(args.scale) if args.scale else "",
@@ -56,14 +55,10 @@ def cmd_preview(args) -> int:
             "center": args.center or "",
         }
     )
-    if suffix == ".png":
-        data = previews.png(request)
-    elif suffix == ".pdf":
-        data = previews.pdf(request)
-    else:
-        data = previews.geotiff(request)
-    output.write_bytes(data)
-    plan = previews.plan(request)
+    render = {".png": previews.png, ".pdf": previews.pdf}.get(suffix, previews.geotiff)
+    output.write_bytes(render(plan).data)
+    services.close()
+    request = plan.request
     fits = "fits" if plan.fits else f"does NOT fit (largest fitting scale: 1:{plan.largest_fitting_scale})"
     print(f"{output}: {plan.parcel.label}, 1:{request.scale}, {request.paper} {request.orientation}, {request.dpi} dpi; parcel {fits}")
     return 0
@@ -71,13 +66,9 @@ def cmd_preview(args) -> int:
 
 def _orders(args):
     """The order services without the web app (commands that only need the database)."""
-    from gis_service.config import PROJECT_ROOT
-    from gis_service.orders.wiring import build_orders
+    from gis_service.wiring import build_order_services
 
-    settings = _load(args)
-    instance = settings.instance_path or (PROJECT_ROOT / "instance")
-    Path(instance).mkdir(parents=True, exist_ok=True)
-    return build_orders(settings, instance, "unused-by-this-command")
+    return build_order_services(_load(args))
 
 
 def cmd_payment_simulator(args) -> int:
@@ -149,15 +140,13 @@ def cmd_purge_personal_data(args) -> int:
 
 
 def cmd_run_order_tasks(args) -> int:
-    from gis_service.app import create_app
+    from gis_service.wiring import build_services
 
-    settings = _load(args)
-    settings.orders.worker.enabled = False  # this command is the worker, once
-    orders = create_app(settings).extensions["gis_orders"]
+    services = build_services(_load(args))  # without the web app, so no background worker starts
     try:
-        results = orders.service.run_due(startup=True)
+        results = services.orders.service.run_due(startup=True)
     finally:
-        orders.close()
+        services.close()
     print(", ".join(f"{k}: {v}" for k, v in results.items()))
     return 0
 

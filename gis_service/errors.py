@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from cadastre.errors import CadastreError
 
 
@@ -25,3 +27,40 @@ class NotFound(ApiError):
 
 def bad_parameter(name: str, de: str, en: str) -> ApiError:
     return ApiError(f"Parameter „{name}“: {de}", f"Parameter '{name}': {en}", code="invalid-parameter")
+
+
+class UpstreamUnavailable(ApiError):
+    """503: the cadastral office's service does not answer and nothing cached or local can stand in."""
+
+    status = 503
+    code = "upstream-unavailable"
+
+
+def map_unavailable(retry_after: int) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        "Der Kartendienst des Katasteramts ist gerade nicht erreichbar, und es liegt kein gespeichertes "
+        f"Kartenbild vor. Bitte versuchen Sie es in {_minutes_de(retry_after)} noch einmal.",
+        "The cadastral office's map service cannot be reached right now and no stored map image is "
+        f"available. Please try again in {_minutes_en(retry_after)}.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def parcels_unavailable(retry_after: int) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        "Die Flurstücksdaten des Katasteramts sind gerade nicht erreichbar. Bitte versuchen Sie es in "
+        f"{_minutes_de(retry_after)} noch einmal.",
+        "The cadastral office's parcel data cannot be reached right now. Please try again in "
+        f"{_minutes_en(retry_after)}.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _minutes_de(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return "einer Minute" if minutes == 1 else f"{minutes} Minuten"
+
+
+def _minutes_en(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return "a minute" if minutes == 1 else f"{minutes} minutes"

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from gis_service.cache import Cache, CacheEntry
-from gis_service.upstream import UpstreamSource, announce, call_bounded, map_unavailable
+from gis_service.errors import map_unavailable
+from gis_service.time_budget import call_bounded
+from gis_service.upstream_source import UpstreamSource
 from renderers import export
 from renderers.compose import german_date
 from renderers.layout import Layout
@@ -44,8 +46,8 @@ def _on_paper(image: Image.Image) -> Image.Image:
 
 
 @dataclass(frozen=True)
-class MapFace:
-    """One map face and where it came from.
+class MapSource:
+    """Where a map image came from and how fresh it is.
 
     origin: `local` (drawn from the configured dataset), `upstream` (the office's GetMap, maybe
     from the cache while still current), `cache` (the last good upstream image, served because
@@ -55,13 +57,56 @@ class MapFace:
 
     origin: str
     made: datetime | str | None = None
+
+    @property
+    def degraded(self) -> bool:
+        """A stand-in for the current original: it must not stay in caches once the upstream is back."""
+        return self.origin in ("cache", "fallback")
+
+    def date_text(self) -> str | None:
+        if isinstance(self.made, datetime):
+            return self.made.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.made
+
+    def header(self) -> str:
+        """As told to clients: `upstream`, `cache; date=2025-05-12T08:30:00Z`, `fallback; date=…`, `local`."""
+        date = self.date_text()
+        return f"{self.origin}; date={date}" if date else self.origin
+
+    @classmethod
+    def from_header(cls, text: str) -> MapSource:
+        origin, _, date = text.partition("; date=")
+        return cls(origin, date or None)
+
+    def note(self, lang: str = "de") -> str | None:
+        """The line a degraded map puts into the title block."""
+        if self.origin == "cache":
+            when = _local_text(self.made)
+            if lang == "en":
+                return f"Map image of {when} from the cache – the map service cannot be reached"
+            return f"Kartenbild vom {when} aus dem Zwischenspeicher – der Kartendienst ist nicht erreichbar"
+        if self.origin == "fallback":
+            made = self.made if isinstance(self.made, str) and self.made else None
+            if lang == "en":
+                return "Substitute drawing from the local dataset" + (f" (as of {made})" if made else "") \
+                    + " – the original map image is not available"
+            return "Ersatzdarstellung aus dem lokalen Datenbestand" + (f" (Stand {german_date(made)})" if made else "") \
+                + " – das Originalkartenbild ist nicht verfügbar"
+        return None
+
+
+@dataclass(frozen=True)
+class MapFace:
+    """One map face (decoded on demand from the PNG it came as) and where it came from."""
+
+    source: MapSource
     attribution: str | None = None
     image_: Image.Image | None = None
     png: bytes | None = None
 
     @property
     def degraded(self) -> bool:
-        return self.origin in ("cache", "fallback")
+        return self.source.degraded
 
     @property
     def image(self) -> Image.Image:
@@ -78,32 +123,6 @@ class MapFace:
         if self.png is None or not self.png.startswith(_PNG_MAGIC):
             object.__setattr__(self, "png", export.to_png(self.image))
         return self.png  # type: ignore[return-value]
-
-    def date_text(self) -> str | None:
-        if isinstance(self.made, datetime):
-            return self.made.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.made
-
-    def header(self) -> str:
-        """The X-Map-Source header: `upstream`, `cache; date=2025-05-12T08:30:00Z`, `fallback; date=…`, `local`."""
-        date = self.date_text()
-        return f"{self.origin}; date={date}" if date else self.origin
-
-    def note(self, lang: str = "de") -> str | None:
-        """The line a degraded face puts into the title block."""
-        if self.origin == "cache":
-            when = _local_text(self.made)
-            if lang == "en":
-                return f"Map image of {when} from the cache – the map service cannot be reached"
-            return f"Kartenbild vom {when} aus dem Zwischenspeicher – der Kartendienst ist nicht erreichbar"
-        if self.origin == "fallback":
-            made = self.made if isinstance(self.made, str) and self.made else None
-            if lang == "en":
-                return "Substitute drawing from the local dataset" + (f" (as of {made})" if made else "") \
-                    + " – the original map image is not available"
-            return "Ersatzdarstellung aus dem lokalen Datenbestand" + (f" (Stand {german_date(made)})" if made else "") \
-                + " – das Originalkartenbild ist nicht verfügbar"
-        return None
 
 
 def _local_text(made: datetime | str | None) -> str:
@@ -157,9 +176,9 @@ class LocalMapFaces(MapFaceProvider):
         if encoded and self.cache is not None:
             entry = self.cache.get(key)
             if entry is not None and self.cache.is_fresh(entry):
-                return MapFace("local", png=entry.data)
+                return MapFace(MapSource("local"), png=entry.data)
         image = draw_map_face(layout, self.source.map_features(layout.bbox))
-        face = MapFace("local", image_=image)
+        face = MapFace(MapSource("local"), image_=image)
         if encoded and self.cache is not None:
             self.cache.put(key, face.encoded())
         return face
@@ -207,7 +226,7 @@ class UpstreamMapFaces(MapFaceProvider):
                 log.warning("GetMap failed, drawing from the fallback dataset: %s", error)
                 face = self.fallback.face(layout, encoded=encoded)
                 info = self.fallback.source.info()
-                return replace(face, origin="fallback", made=info.data_currency, attribution=info.attribution)
+                return replace(face, source=MapSource("fallback", info.data_currency), attribution=info.attribution)
             log.warning("GetMap failed, nothing to serve instead: %s", error)
             raise map_unavailable(self.source.retry_after()) from error
 
@@ -220,7 +239,7 @@ class UpstreamMapFaces(MapFaceProvider):
     @staticmethod
     def _from_entry(origin: str, entry: CacheEntry) -> MapFace:
         made = datetime.fromtimestamp(entry.created, timezone.utc)
-        return MapFace(origin, made=made, png=entry.data)
+        return MapFace(MapSource(origin, made), png=entry.data)
 
     def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
@@ -228,11 +247,6 @@ class UpstreamMapFaces(MapFaceProvider):
         image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
         image = _on_paper(image)
         png = raw if raw is not None and raw.startswith(_PNG_MAGIC) else None
-        face = MapFace("upstream", made=datetime.now(timezone.utc), image_=image, png=png)
+        face = MapFace(MapSource("upstream"), image_=image, png=png)
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})
-        return replace(face, made=datetime.fromtimestamp(entry.created, timezone.utc))
-
-
-def announce_face(face: MapFace) -> None:
-    """Tell the client where the map came from (X-Map-Source), and keep stand-ins out of browser caches."""
-    announce("X-Map-Source", face.header(), degraded=face.degraded)
+        return replace(face, source=MapSource("upstream", datetime.fromtimestamp(entry.created, timezone.utc)))

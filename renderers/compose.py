@@ -20,11 +20,12 @@ CRS_LABEL = "ETRS89 / UTM Zone 32N (EPSG:25832)"
 DEFAULT_WATERMARK = "Vorschau – kein amtlicher Auszug"
 DEFAULT_HEADING = "Liegenschaftskarte – Vorschau"
 NOTE_COLOUR = (166, 30, 30)  # title-block note: dark red, 7.4:1 on white, unlike anything else on the page
-ORIENTATION_LABELS = {"portrait": "Hochformat", "landscape": "Querformat"}
+ORIENTATION_LABELS = {"de": {"portrait": "Hochformat", "landscape": "Querformat"},
+                      "en": {"portrait": "portrait", "landscape": "landscape"}}
 
 
-def orientation_label(orientation: str) -> str:
-    return ORIENTATION_LABELS.get(orientation, orientation)
+def orientation_label(orientation: str, lang: str = "de") -> str:
+    return ORIENTATION_LABELS.get(lang, ORIENTATION_LABELS["de"]).get(orientation, orientation)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +56,8 @@ class TitleBlock:
         order_number: str | None = None,
         office_lines: tuple[str, ...] = (),
         created: str | None = None,
+        note: str | None = None,
+        lang: str = "de",
     ) -> TitleBlock:
         k = parcel.kennzeichen
         return cls(
@@ -63,11 +66,12 @@ class TitleBlock:
             flurstueck=k.nummer,
             scale=layout.scale,
             paper=layout.paper,
-            orientation=orientation_label(layout.orientation),
+            orientation=orientation_label(layout.orientation, lang),
             data_currency=data_currency if data_currency is not None else parcel.aktualitaet,
             order_number=order_number,
             office_lines=tuple(office_lines),
             created=created,
+            note=note,
         )
 
 

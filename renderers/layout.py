@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cadastre.model import BBox
+
 MM_PER_INCH = 25.4
 
 # DIN 476 sizes in millimetres, portrait (width, height).
@@ -24,8 +26,6 @@ MARGIN_TOP_MM = 10.0
 MARGIN_BOTTOM_MM = 8.0
 LABEL_BAND_MM = 5.0
 TITLE_BLOCK_MM = 34.0
-
-BBox = tuple[float, float, float, float]
 
 
 class LayoutError(ValueError):

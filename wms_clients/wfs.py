@@ -441,6 +441,15 @@ class WfsSource(CadastreSource):
     addresses are never needed from here; the parcels serve the highlight and a fallback drawing.
     """
 
+    @property
+    def gemarkungen_seen(self) -> int:
+        """How many Gemarkungen the WFS answers have named so far."""
+        return len(self._seen)
+
+    @property
+    def configured_gemarkungen(self) -> GemarkungIndex | None:
+        return self._configured_index
+
     def __init__(
         self,
         client: WfsClient,

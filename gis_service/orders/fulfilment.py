@@ -1,4 +1,4 @@
-"""Produces the official extract PDF: true paper size, 300 dpi, no watermark, office and order in the title."""
+"""Produces the official extract PDF through the page pipeline: true paper size, extract dpi, office and order in the title."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from gis_service.config import ExtractSettings, OfficeSettings
-from renderers import compose, export
-from renderers.layout import Layout, bounds_centre, make_layout
-from renderers.map import draw_map_face
+from gis_service.page_pipeline import Marking, Page, PagePipeline, PagePlan
+from gis_service.page_request import PreviewRequest
+from renderers import export
 
 
 @dataclass(frozen=True)
@@ -27,46 +27,31 @@ class ExtractUnavailable(Exception):
 
 
 class ExtractProducer:
-    def __init__(self, parcels, source, office: OfficeSettings, settings: ExtractSettings, faces=None):
-        """`faces`: the app's map-face provider (upstream GetMap or local drawing); None draws locally."""
-        self.parcels = parcels
-        self.source = source
+    """The official extract: the same plan and page as a preview, marked with order, office and date."""
+
+    def __init__(self, pipeline: PagePipeline, office: OfficeSettings, settings: ExtractSettings):
+        self.pipeline = pipeline
         self.office = office
         self.settings = settings
-        self.faces = faces
 
-    def _face(self, layout: Layout):
-        """(image, attribution) of the map face; a stand-in image is no basis for an official extract."""
-        if self.faces is None:
-            return draw_map_face(layout, self.source.map_features(layout.bbox)), None
-        face = self.faces.face(layout)
+    def plan(self, spec: ExtractSpec) -> PagePlan:
+        return self.pipeline.plan(PreviewRequest(spec.parcel_key, spec.scale, spec.paper, spec.orientation,
+                                                 self.settings.dpi, spec.centre))
+
+    def marking(self, spec: ExtractSpec) -> Marking:
+        return Marking.official(heading=self.settings.heading, order_number=spec.order_number,
+                                office_lines=(self.office.name, *self.office.address_lines),
+                                created=spec.created.isoformat())
+
+    def page(self, spec: ExtractSpec) -> Page:
+        """The official page; a stand-in map image (cache or fallback) is no basis for one."""
+        plan = self.plan(spec)
+        face = self.pipeline.face(plan.layout)
         if face.degraded:
-            raise ExtractUnavailable(face.note("de") or "Kartenbild nicht aktuell")
-        return face.image.convert("RGB"), face.attribution
-
-    def layout(self, spec: ExtractSpec) -> Layout:
-        parcel = self.parcels.get(spec.parcel_key)
-        centre = spec.centre or bounds_centre(parcel.geometry.bounds)
-        return make_layout(spec.paper, spec.orientation, spec.scale, self.settings.dpi, centre)
+            raise ExtractUnavailable(face.source.note("de") or "Kartenbild nicht aktuell")
+        return self.pipeline.compose(plan, self.marking(spec), face)
 
     def produce(self, spec: ExtractSpec) -> bytes:
-        page, layout = self.page(spec)
-        return export.to_pdf(page, layout, title=f"{self.settings.heading} {spec.order_number}", author=self.office.name)
-
-    def page(self, spec: ExtractSpec, watermark: str | None = None):
-        """The composed page and its layout; official extracts carry no watermark."""
-        parcel = self.parcels.get(spec.parcel_key)
-        layout = self.layout(spec)
-        info = self.source.info()
-        title = compose.TitleBlock.for_parcel(
-            parcel,
-            layout,
-            data_currency=info.data_currency or parcel.aktualitaet,
-            order_number=spec.order_number,
-            office_lines=(self.office.name, *self.office.address_lines),
-            created=spec.created.isoformat(),
-        )
-        face, attribution = self._face(layout)
-        page = compose.compose_page(layout, face, parcel=parcel, title=title, attribution=attribution or info.attribution,
-                                    watermark=watermark, heading=self.settings.heading)
-        return page, layout
+        page = self.page(spec)
+        return export.to_pdf(page.image, page.layout, title=f"{self.settings.heading} {spec.order_number}",
+                             author=self.office.name)

@@ -1,4 +1,4 @@
-"""Texts of the citizen order pages, German first with English; merged into gis_service.i18n.TEXTS."""
+"""Texts of the citizen order pages, German first with English; merged into gis_service.web.i18n.TEXTS."""
 
 from __future__ import annotations
 

@@ -13,9 +13,8 @@ from cadastre.model import Parcel
 from gis_service.config import OrderRulesSettings, ProductConfig
 from gis_service.orders.errors import FieldError, OrderValidationError
 from gis_service.orders.products import Catalogue, Fee, format_money
+from gis_service.page_request import ChoiceProblem, PageChoices
 
-# How far the print area may be moved away from the data, in metres (as for previews).
-CENTRE_MARGIN_M = 1000.0
 CONTACT_FIELDS = ("name", "email", "phone", "organisation")
 ADDRESS_FIELDS = ("street", "postcode", "city", "country")
 MAX_LENGTH = {"name": 200, "email": 254, "phone": 50, "organisation": 200, "street": 200, "postcode": 10,
@@ -73,16 +72,12 @@ def flatten_api_payload(body: object) -> dict:
 
 
 class OrderValidator:
-    def __init__(self, catalogue: Catalogue, parcels, rules: OrderRulesSettings, extent):
-        """`extent` is the data extent or a callable giving it (an upstream source is asked only when needed)."""
+    def __init__(self, catalogue: Catalogue, parcels, rules: OrderRulesSettings, choices: PageChoices):
+        """`choices` checks paper, orientation, scale and centre exactly as for previews."""
         self.catalogue = catalogue
         self.parcels = parcels
         self.rules = rules
-        self._extent = extent
-
-    @property
-    def extent(self) -> tuple[float, float, float, float]:
-        return self._extent() if callable(self._extent) else self._extent
+        self.choices = choices
 
     def product_of(self, data: Mapping) -> ProductConfig:
         product = self.catalogue.get(str(data.get("product") or "").strip()[:40])
@@ -100,13 +95,15 @@ class OrderValidator:
         parcel = self._parcel(data, errors)
         draft_values: dict = {}
         if product.kind == "map":
-            draft_values["paper"] = self._choice(data, "paper", [p for p in product.papers], errors,
-                                                 transform=str.upper, shown=lambda p: f"DIN {p}")
-            draft_values["orientation"] = self._choice(data, "orientation", ["portrait", "landscape"], errors,
-                                                       transform=str.lower,
-                                                       shown=lambda o: {"portrait": "Hochformat", "landscape": "Querformat"}[o])
-            draft_values["scale"] = self._scale(data, product, errors)
-            draft_values["centre"] = self._centre(data, errors)
+            c = self.choices
+            default_scale = 1000 if 1000 in product.scales else product.scales[0]
+            draft_values["paper"] = self._checked(errors, product.papers[0],
+                                                  lambda: c.paper(data.get("paper"), product.papers, product.papers[0]))
+            draft_values["orientation"] = self._checked(errors, "portrait",
+                                                        lambda: c.orientation(data.get("orientation"), "portrait"))
+            draft_values["scale"] = self._checked(errors, default_scale,
+                                                  lambda: c.scale(data.get("scale"), product.scales, default_scale))
+            draft_values["centre"] = self._checked(errors, None, lambda: c.centre(data.get("center") or data.get("centre")))
         copies = self._int(data, "copies", 1, 1, product.max_copies, errors)
         delivery = self._choice(data, "delivery", list(product.deliveries), errors, transform=str.lower,
                                 shown=lambda d: {"download": "PDF (Download)", "post": "Post"}[d])
@@ -233,24 +230,12 @@ class OrderValidator:
             return allowed[0]
         return text
 
-    def _scale(self, data: Mapping, product: ProductConfig, errors: list[FieldError]) -> int:
-        value = data.get("scale")
-        default = 1000 if 1000 in product.scales else product.scales[0]
-        if value in (None, ""):
-            return default
-        text = str(value).strip().removeprefix("1:")
-        if isinstance(value, bool) or not text.isdigit() or int(text) not in product.scales:
-            shown = ", ".join(f"1:{s}" for s in product.scales)
-            errors.append(FieldError("scale", f"Möglich sind {shown}.", f"Allowed are {shown}."))
-            return default
-        return int(text)
-
     def _int(self, data: Mapping, name: str, default: int, low: int, high: int, errors: list[FieldError]) -> int:
         value = data.get(name)
         if value in (None, ""):
             return default
         text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit() or not low <= int(text) <= high:
+        if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
             errors.append(FieldError(name, f"Bitte eine ganze Zahl von {low} bis {high}.",
                                      f"Please a whole number from {low} to {high}."))
             return default
@@ -265,19 +250,11 @@ class OrderValidator:
         errors.append(FieldError(name, "Erwartet ja oder nein.", "Expected yes or no."))
         return False
 
-    def _centre(self, data: Mapping, errors: list[FieldError]) -> tuple[float, float] | None:
-        value = data.get("center") or data.get("centre")
-        if not value:
-            return None
-        parts = str(value).split(",")
+    @staticmethod
+    def _checked(errors: list[FieldError], default, check):
+        """check()'s value, or `default` with its problem added to the field errors."""
         try:
-            x, y = (float(p) for p in parts)
-        except ValueError:
-            errors.append(FieldError("center", "Zwei Zahlen x,y in EPSG:25832 erwartet.", "Expected two numbers x,y in EPSG:25832."))
-            return None
-        minx, miny, maxx, maxy = self.extent
-        if not (minx - CENTRE_MARGIN_M <= x <= maxx + CENTRE_MARGIN_M and miny - CENTRE_MARGIN_M <= y <= maxy + CENTRE_MARGIN_M):
-            errors.append(FieldError("center", "Der Kartenmittelpunkt liegt außerhalb des Gebiets, für das Karten vorliegen.",
-                                     "The map centre lies outside the area this service has maps for."))
-            return None
-        return round(x, 2), round(y, 2)
+            return check()
+        except ChoiceProblem as problem:
+            errors.append(FieldError(problem.field, problem.de, problem.en))
+            return default

@@ -21,6 +21,7 @@ from gis_service.orders.storage import FileStore
 from gis_service.orders.urls import Urls
 from gis_service.orders.validation import OrderValidator
 from gis_service.orders.worker import OrderWorker
+from gis_service.page_pipeline import PagePipeline
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,10 @@ def public_base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.server.port}"
 
 
-def build_orders(settings: Settings, instance_path: str | Path, secret: str, parcels=None, source=None,
-                 migrate: bool = True, faces=None) -> Orders:
-    """Everything the order process needs; parcels/source may be None for commands that need no maps."""
+def build_orders(settings: Settings, instance_path: str | Path, secret: str, pipeline: PagePipeline | None = None,
+                 migrate: bool = True) -> Orders:
+    """Everything the order process needs; without a page pipeline (commands that need no maps) only
+    the database, accounts and files."""
     o = settings.orders
     host = o.payment.base_url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
     if o.payment.secret == "demo-secret-change-me" and host not in ("127.0.0.1", "localhost", "[::1]"):
@@ -72,11 +74,11 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, par
     catalogue = Catalogue(o.products, o.currency)
     urls = Urls(public_base_url(settings))
     validator = service = None
-    if parcels is not None and source is not None:
-        validator = OrderValidator(catalogue, parcels, o.rules, lambda: source.info().extent)
+    if pipeline is not None:
+        validator = OrderValidator(catalogue, pipeline.parcels, o.rules, pipeline.choices)
         service = OrderService(
             factory=factory, settings=o, catalogue=catalogue, provider=XBezahldiensteClient(o.payment),
-            producer=ExtractProducer(parcels, source, o.office, o.extract, faces), store=store, mailer=Mailer(o.smtp),
+            producer=ExtractProducer(pipeline, o.office, o.extract), store=store, mailer=Mailer(o.smtp),
             urls=urls, secret=secret)
     return Orders(settings=settings, engine=engine, factory=factory, catalogue=catalogue, validator=validator,
                   service=service, accounts=Accounts(factory, o.staff), store=store, urls=urls)

@@ -15,7 +15,9 @@ from gis_service.parcels import (
     parse_float,
     parse_int,
 )
-from gis_service.previews import PreviewService
+from gis_service.previews import PreviewService, Rendered
+from gis_service.web.responses import tell_data_source, tell_map_source
+from renderers.layout import LayoutError, make_view
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -44,7 +46,7 @@ def get_parcel(key: str):
     parcel = parcel_service().get(key)
     response = jsonify(parcel_feature(parcel, crs))
     response.mimetype = "application/geo+json"
-    return response
+    return tell_data_source(response, {parcel.origin})
 
 
 @blueprint.get("/parcels")
@@ -82,42 +84,39 @@ def _search_response(result: SearchResult, crs: str) -> Response:
         "ambiguous": result.ambiguous,
         "search": result.kind,
     }
-    response = jsonify(body)
-    return response
+    return tell_data_source(jsonify(body), {p.origin for p in result.parcels})
 
 
 @blueprint.get("/preview.json")
 def preview_json():
-    service = preview_service()
-    plan = service.plan(service.request_from_args(request.args))
-    return jsonify(plan.describe())
+    return jsonify(preview_service().plan_from_args(request.args).describe())
+
+
+def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None) -> Response:
+    response = Response(rendered.data, mimetype=mimetype)
+    if disposition:
+        response.headers["Content-Disposition"] = disposition
+    return tell_map_source(response, rendered.map_source, parcel_origin=rendered.parcel_origin, max_age=max_age)
 
 
 @blueprint.get("/preview.png")
 def preview_png():
     service = preview_service()
-    data = service.png(service.request_from_args(request.args))
-    response = Response(data, mimetype="image/png")
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return _image(service.png(service.plan_from_args(request.args)), "image/png")
 
 
 @blueprint.get("/preview.pdf")
 def preview_pdf():
     service = preview_service()
-    data = service.pdf(service.request_from_args(request.args))
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'inline; filename="liegenschaftskarte-vorschau.pdf"'
-    return response
+    return _image(service.pdf(service.plan_from_args(request.args)), "application/pdf",
+                  disposition='inline; filename="liegenschaftskarte-vorschau.pdf"')
 
 
 @blueprint.get("/preview.tif")
 def preview_geotiff():
     service = preview_service()
-    data = service.geotiff(service.request_from_args(request.args))
-    response = Response(data, mimetype="image/tiff")
-    response.headers["Content-Disposition"] = 'attachment; filename="liegenschaftskarte-vorschau.tif"'
-    return response
+    return _image(service.geotiff(service.plan_from_args(request.args)), "image/tiff",
+                  disposition='attachment; filename="liegenschaftskarte-vorschau.tif"')
 
 
 MAX_MAP_PX = 4096
@@ -126,8 +125,6 @@ MAX_MAP_PX = 4096
 @blueprint.get("/map.png")
 def map_png():
     """The bare cadastral map (no page, no highlight) for a web map, like a WMS GetMap."""
-    from renderers.layout import LayoutError, make_view
-
     bbox = parse_bbox(request.args.get("bbox") or "")
     width = parse_int("width", request.args.get("width"), 1, MAX_MAP_PX)
     height = parse_int("height", request.args.get("height"), 1, MAX_MAP_PX)
@@ -137,7 +134,4 @@ def map_png():
         view = make_view(bbox, width, height)
     except LayoutError as exc:
         raise bad_parameter("bbox", str(exc), str(exc)) from exc
-    data = preview_service().map_png(view)
-    response = Response(data, mimetype="image/png")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
+    return _image(preview_service().map_png(view), "image/png", max_age=3600)

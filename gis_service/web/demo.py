@@ -6,7 +6,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from gis_service.i18n import choose_language, page_context
+from gis_service.web.i18n import choose_language, page_context
 
 blueprint = Blueprint("demo", __name__, url_prefix="/demo")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.i18n import TEXTS, choose_language, page_context
+from gis_service.web.i18n import TEXTS, choose_language, page_context
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -98,12 +98,9 @@ def search():
 @blueprint.get("/preview")
 def preview():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
-    previews = current_app.extensions["gis_previews"]
-    req = previews.request_from_args(request.args)
-    plan = previews.plan(req)
-    query = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation, "dpi": req.dpi}
-    if req.centre:
-        query["center"] = f"{req.centre[0]:.2f},{req.centre[1]:.2f}"
+    plan = current_app.extensions["gis_previews"].plan_from_args(request.args)
+    req = plan.request
+    query = req.query()
     initial = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation,
                "center": list(req.centre) if req.centre else None}
     context = _picker_context(lang, initial)
@@ -122,12 +119,10 @@ def preview():
 @blueprint.post("/select")
 def select():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
-    previews = current_app.extensions["gis_previews"]
-    req = previews.request_from_args(request.form)
-    plan = previews.plan(req)
-    query = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation, "lang": lang}
-    if req.centre:
-        query["center"] = f"{req.centre[0]:.2f},{req.centre[1]:.2f}"
+    plan = current_app.extensions["gis_previews"].plan_from_args(request.form)
+    req = plan.request
+    query = {**req.query(), "lang": lang}
+    query.pop("dpi")
     selection = {
         "key": plan.parcel.key,
         "label": plan.parcel.label,

@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from gis_service.errors import ApiError
-from gis_service.i18n import choose_language, page_context
+from gis_service.web.i18n import choose_language, page_context
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.errors import ActionError, IdempotencyMismatch, OrderValidationError, PaymentError
 from gis_service.orders.handover import HandoverError, form_url_with_cache_id, post_selection
@@ -386,13 +386,11 @@ def handover():
     if not form_server.enabled:
         raise ApiError("Es ist kein Formularserver eingerichtet.", "No form server is configured.", status=404,
                        code="no-form-server")
-    previews = current_app.extensions["gis_previews"]
-    req = previews.request_from_args(request.form)
-    plan = previews.plan(req)
+    plan = current_app.extensions["gis_previews"].plan_from_args(request.form)
+    req = plan.request
     k = plan.parcel.kennzeichen
-    query = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation}
-    if req.centre:
-        query["center"] = f"{req.centre[0]:.2f},{req.centre[1]:.2f}"
+    query = req.query()
+    query.pop("dpi")
     values: dict[str, object] = {
         "key": plan.parcel.key, "label": plan.parcel.label, "gemarkung": plan.parcel.gemarkung_name or k.gemarkung,
         "flur": k.flur, "flurstueck": k.nummer, "scale": req.scale, "paper": req.paper, "orientation": req.orientation,

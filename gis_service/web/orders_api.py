@@ -9,7 +9,7 @@ import re
 from flask import Blueprint, current_app, jsonify, request
 
 from gis_service.errors import ApiError
-from gis_service.i18n import choose_language
+from gis_service.web.i18n import choose_language
 from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderValidationError, PaymentError
 from gis_service.orders.payments import InvalidNotification
 from gis_service.orders.validation import flatten_api_payload, request_hash

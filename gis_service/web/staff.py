@@ -31,6 +31,7 @@ from gis_service.orders.csvexport import orders_csv
 from gis_service.orders.products import format_money
 from gis_service.orders.service import SearchFilters
 from gis_service.orders.wiring import Orders
+from gis_service.page_request import PreviewRequest
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -219,14 +220,12 @@ def detail(number: str):
         # Who looked at an owner-data justification is part of the audit.
         o.service.log_view(order, g.staff.actor, "justification_viewed")
         order = o.service.get(number)
-    previews = current_app.extensions["gis_previews"]
+    settings = current_app.extensions["gis_previews"].settings
     preview_url = None
-    if order.kind == "map" and order.paper in previews.settings.papers and order.scale in previews.settings.scales:
-        query = {"parcel": order.parcel_key, "scale": order.scale, "paper": order.paper,
-                 "orientation": order.orientation, "dpi": previews.settings.default_dpi}
-        if order.centre:
-            query["center"] = f"{order.centre[0]:.2f},{order.centre[1]:.2f}"
-        preview_url = url_for("api.preview_png", **query)
+    if order.kind == "map" and order.paper in settings.papers and order.scale in settings.scales:
+        request_ = PreviewRequest(order.parcel_key, order.scale, order.paper, order.orientation, settings.default_dpi,
+                                  tuple(order.centre) if order.centre else None)
+        preview_url = url_for("api.preview_png", **request_.query())
     product = o.catalogue.get(order.product_id)
     return _render("staff/detail.html", order=order, preview_url=preview_url, product=product,
                    status_url=o.urls.status(order.order_number, o.service.token_for(order), order.lang),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -26,8 +27,7 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftop
 @pytest.fixture(scope="module")
 def producer(demo_app):
     settings = demo_app.extensions["gis_settings"].orders
-    return ExtractProducer(demo_app.extensions["gis_parcels"], demo_app.extensions["gis_source"], settings.office,
-                           settings.extract)
+    return ExtractProducer(demo_app.extensions["gis_services"].pipeline, settings.office, settings.extract)
 
 
 def rasterise(pdf: bytes, tmp_path) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_extract_scale_measured_on_the_raster(producer, tmp_path, paper, orienta
                        orientation=orientation, scale=scale, centre=None, created=date(2026, 11, 28))
     pdf = producer.produce(spec)
     page = rasterise(pdf, tmp_path)
-    layout = producer.layout(spec)
+    layout = producer.plan(spec).layout
     assert layout.dpi == DPI
 
     # True paper size: the PDF page is the paper (in points), and so is the raster (pdftoppm rounds up).
@@ -87,8 +87,9 @@ def test_extract_scale_measured_on_the_raster(producer, tmp_path, paper, orienta
     assert abs(metres_per_px_bar / nominal - 1) < 0.005
 
     # 3. What was printed is the official page (no watermark), pixel for pixel.
-    official, _ = producer.page(spec)
-    watermarked, _ = producer.page(spec, watermark=DEFAULT_WATERMARK)
+    official = producer.page(spec).image
+    watermarked = producer.pipeline.compose(producer.plan(spec),
+                                            replace(producer.marking(spec), watermark=DEFAULT_WATERMARK)).image
     official = np.asarray(official.convert("L"), dtype=np.int16)
     watermarked = np.asarray(watermarked.convert("L"), dtype=np.int16)
     printed = page[:official.shape[0], :official.shape[1]].astype(np.int16)

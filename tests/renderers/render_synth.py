@@ -11,6 +11,9 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from cadastre.kennzeichen import Flurstueckskennzeichen
 from cadastre.model import Address, Building, MapFeatures, Parcel, Street
+from renderers.compose import DEFAULT_HEADING, DEFAULT_WATERMARK, TitleBlock, compose_page
+from renderers.layout import Layout
+from renderers.map import draw_map_face
 
 CENTRE = (353210.0, 5703420.0)  # EPSG:25832, somewhere in NRW
 ATTRIBUTION = "© Übungsamt für Bodenmanagement, dl-de/zero-2-0 (synthetische Daten)"
@@ -150,3 +153,19 @@ def pick_parcel(features: MapFeatures, near: tuple[float, float], with_nenner: b
 
 def square(x: float, y: float, size: float) -> Polygon:
     return box(x, y, x + size, y + size)
+
+
+def render_page(
+    layout: Layout,
+    features: MapFeatures,
+    *,
+    parcel: Parcel | None,
+    title: TitleBlock,
+    attribution: str,
+    watermark: str | None = DEFAULT_WATERMARK,
+    heading: str = DEFAULT_HEADING,
+):
+    """Map face and page in one call, for renderer tests that have vector features at hand."""
+    face = draw_map_face(layout, features)
+    return compose_page(layout, face, parcel=parcel, title=title, attribution=attribution, watermark=watermark,
+                        heading=heading)

@@ -10,10 +10,10 @@ import pytest
 import render_synth
 import shapely
 from PIL import Image
-from render_synth import ATTRIBUTION, CENTRE
+from render_synth import ATTRIBUTION, CENTRE, render_page
 
 from cadastre.model import MapFeatures
-from renderers import render_page, style
+from renderers import style
 from renderers.compose import (
     TitleBlock,
     compose_page,

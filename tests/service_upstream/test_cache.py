@@ -174,7 +174,7 @@ def test_new_data_currency_means_new_previews(local_app, monkeypatch):
 
     previews = local_app.extensions["gis_previews"]
     source = local_app.extensions["gis_source"]
-    req = previews.request_from_args({"parcel": EXAMPLE})
+    req = previews.plan_from_args({"parcel": EXAMPLE})
     before = previews.cache_key(req)
     info = source.info()
     monkeypatch.setattr(source, "info", lambda: replace(info, data_currency="2099-01-01"))

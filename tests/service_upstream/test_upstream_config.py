@@ -9,8 +9,8 @@ from gis_testing import REPO
 
 
 def test_nrw_example_points_at_the_nrw_services_and_takes_url_overrides(monkeypatch, tmp_path):
-    from gis_service.app import build_source
-    from gis_service.upstream import UpstreamSource
+    from gis_service.upstream_source import UpstreamSource
+    from gis_service.wiring import build_source
 
     monkeypatch.delenv("GIS_SERVICE_WMS_URL", raising=False)
     monkeypatch.delenv("GIS_SERVICE_WFS_URL", raising=False)
@@ -68,7 +68,7 @@ def test_mistakes_name_the_key(source, extra, fragment):
 
 
 def test_missing_gemarkungen_file_is_a_config_error(tmp_path):
-    from gis_service.app import build_source
+    from gis_service.wiring import build_source
 
     settings = load_settings(None, overrides={"instance_path": str(tmp_path), "source": {
         "type": "upstream", "wms": {"url": "http://x"}, "wfs": {"url": "http://x"},

@@ -16,9 +16,9 @@ from pygeoapi.provider.base import (
 from cadastre.errors import CadastreError
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import NotFound
-from gis_service.ogc import CRS84, EPSG25832
+from gis_service.web.ogc import CRS84, EPSG25832
 from gis_service.parcels import geojson_geometry, parcel_properties
-from gis_service.upstream import UpstreamUnavailable, announce, parcels_unavailable
+from gis_service.errors import UpstreamUnavailable, parcels_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,7 @@ def provider_error(error: CadastreError, lang: str = "de") -> Exception:
     if isinstance(error, NotFound):
         return ProviderItemNotFoundError(user_msg=error.message(lang))
     if isinstance(error, UpstreamUnavailable):
-        for name, value in error.headers.items():
-            announce(name, value)
+        # pygeoapi builds the response and drops our headers; the mount adds Retry-After to every 503.
         return ServiceUnavailable(user_msg=error.message(lang))
     return ProviderInvalidQueryError(user_msg=error.message(lang))
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-from flask import current_app, request
+from flask import current_app, g, request
 from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError
 
 from cadastre.errors import CadastreError
-from gis_service.ogc import EPSG25832
-from gis_service.ogc.features import provider_error
+from gis_service.web.ogc import EPSG25832
+from gis_service.web.ogc.features import provider_error
 from renderers.layout import LayoutError, make_view
 
 MAX_PX = 4096
@@ -45,9 +45,12 @@ class LiegenschaftskarteProvider(BaseProvider):
         except LayoutError as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
         try:
-            return current_app.extensions["gis_previews"].map_png(view)
+            rendered = current_app.extensions["gis_previews"].map_png(view)
         except CadastreError as error:
             raise provider_error(error) from error
+        # pygeoapi builds the response from bytes alone; the mount turns this into X-Map-Source.
+        g.gis_map_source = rendered.map_source
+        return rendered.data
 
     def __repr__(self) -> str:
         return "<LiegenschaftskarteProvider>"

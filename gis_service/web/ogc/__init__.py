@@ -1,4 +1,4 @@
-"""OGC API for pygeoapi: configuration generation, the parcel and map providers, the preview process."""
+"""OGC API via pygeoapi: configuration generation, the mount at /ogc, the parcel and map providers, the preview process."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from gis_service.ogc import CRS84, EPSG25832, FEATURES_ID, MAPS_ID, PROCESS_ID
-from gis_service.ogc.features import QUERYABLES
+from gis_service.web.ogc import CRS84, EPSG25832, FEATURES_ID, MAPS_ID, PROCESS_ID
+from gis_service.web.ogc.features import QUERYABLES
 
 # Germany, for a source whose extent is not known without asking the upstream.
 GERMANY_CRS84 = [5.5, 47.2, 15.5, 55.1]
@@ -27,7 +27,7 @@ def extent_crs84(extent) -> list[float]:
 
 def known_extent(source) -> tuple[float, float, float, float] | None:
     """The source's extent if it is known without asking an upstream (app creation must not wait)."""
-    from gis_service.upstream import UpstreamSource
+    from gis_service.upstream_source import UpstreamSource
 
     if isinstance(source, UpstreamSource):
         if source.extent is not None:
@@ -88,7 +88,7 @@ def pygeoapi_config(settings, source, instance: Path, url: str) -> dict:
                 "providers": [
                     {
                         "type": "feature",
-                        "name": "gis_service.ogc.features.FlurstueckProvider",
+                        "name": "gis_service.web.ogc.features.FlurstueckProvider",
                         "data": "configured-source",
                         "id_field": "kennzeichen",
                         "title_field": "label",
@@ -110,7 +110,7 @@ def pygeoapi_config(settings, source, instance: Path, url: str) -> dict:
                 "providers": [
                     {
                         "type": "map",
-                        "name": "gis_service.ogc.maps.LiegenschaftskarteProvider",
+                        "name": "gis_service.web.ogc.maps.LiegenschaftskarteProvider",
                         "data": "configured-source",
                         "storage_crs": EPSG25832,
                         "crs": [EPSG25832],
@@ -118,7 +118,7 @@ def pygeoapi_config(settings, source, instance: Path, url: str) -> dict:
                     }
                 ],
             },
-            PROCESS_ID: {"type": "process", "processor": {"name": "gis_service.ogc.process.VorschauProcessor"}},
+            PROCESS_ID: {"type": "process", "processor": {"name": "gis_service.web.ogc.process.VorschauProcessor"}},
         },
     }
 

@@ -9,9 +9,10 @@ import threading
 from copy import deepcopy
 from pathlib import Path
 
-from flask import Flask, current_app, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 
-from gis_service.ogc.config import MOUNT, write_documents
+from gis_service.web.ogc.config import MOUNT, write_documents
+from gis_service.web.responses import problem_response, tell_map_source
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,21 @@ def init_app(app: Flask, settings) -> None:
     app.extensions["gis_ogc_api"] = _make_api(config, openapi, settings.ogc.url)
     app.register_blueprint(flask_app.BLUEPRINT, url_prefix=MOUNT)
     app.before_request(_refuse_undecodable_bodies)
+    app.after_request(_tell_where_answers_came_from)
+
+
+def _tell_where_answers_came_from(response):
+    """pygeoapi answers from our providers' return values alone: headers are added here."""
+    if not request.path.startswith(MOUNT):
+        return response
+    map_source = g.pop("gis_map_source", None)
+    if map_source is not None:
+        tell_map_source(response, map_source)
+    if response.status_code == 503 and "Retry-After" not in response.headers:
+        source = current_app.extensions["gis_source"]
+        retry_after = getattr(source, "retry_after", None)
+        response.headers["Retry-After"] = str(retry_after() if retry_after else 30)
+    return response
 
 
 def _refuse_undecodable_bodies():
@@ -49,8 +65,6 @@ def _refuse_undecodable_bodies():
         try:
             request.get_data(cache=True).decode("utf-8")
         except UnicodeDecodeError:
-            from gis_service.app import problem_response
-
             return problem_response(400, "Ungültige Anfrage", "Der Inhalt der Anfrage ist kein UTF-8-Text.",
                                     "invalid-encoding")
     return None

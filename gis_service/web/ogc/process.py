@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from cadastre.errors import CadastreError
-from gis_service.ogc import PROCESS_ID
+from gis_service.web.ogc import PROCESS_ID
 
 PROCESS_METADATA = {
     "version": "1.0.0",
@@ -76,8 +76,9 @@ class VorschauProcessor(BaseProcessor):
         args = {name: str(data[name]) for name in names if data.get(name) not in (None, "")}
         previews = current_app.extensions["gis_previews"]
         try:
-            request = previews.request_from_args(args)
-            return "image/png", previews.png(request)
+            rendered = previews.png(previews.plan_from_args(args))
+            g.gis_map_source = rendered.map_source
+            return "image/png", rendered.data
         except CadastreError as error:
             raise ProcessorExecuteError(user_msg=error.message("en")) from error
 

@@ -6,6 +6,8 @@ from urllib.parse import urlencode
 
 from flask import request
 
+from gis_service.orders.texts import ORDER_TEXTS
+
 LANGUAGES = ("de", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -136,6 +138,9 @@ TEXTS.update({
     "demo_order_link": {"de": "Statusseite der Bestellung", "en": "Status page of the order"},
     "demo_order_received": {"de": "Bestellung übernommen: {number}", "en": "Order taken over: {number}"},
 })
+
+# The order pages' texts live beside the order code; pages look every text up here.
+TEXTS.update({key: value for key, value in ORDER_TEXTS.items() if key not in TEXTS})
 
 
 def choose_language(default: str = "de") -> str:

@@ -1,0 +1,156 @@
+"""The one page pipeline: choices → plan (with the resolved parcel) → map face → composed page, for previews and extracts alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from PIL import Image
+
+from cadastre.model import NATIVE_CRS, Parcel
+from gis_service.errors import bad_parameter
+from gis_service.map_faces import MapFace, MapFaceProvider, MapSource
+from gis_service.page_request import ChoiceProblem, PageChoices, PreviewRequest
+from gis_service.parcels import ParcelService
+from renderers import compose
+from renderers.layout import Layout, bounds_centre, largest_fitting_scale, make_layout
+from wms_clients.base import CadastreSource
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """A request with its parcel resolved and its layout computed; whether the parcel fits the face."""
+
+    request: PreviewRequest
+    parcel: Parcel
+    layout: Layout
+    fits: bool
+    largest_fitting_scale: int | None
+
+    def describe(self) -> dict:
+        layout = self.layout
+        return {
+            "crs": NATIVE_CRS,
+            "bbox": [round(v, 3) for v in layout.bbox],
+            "map_face_px": list(layout.map_face_px),
+            "image_px": list(layout.image_px),
+            "scale": layout.scale,
+            "dpi": layout.dpi,
+            "paper": layout.paper,
+            "orientation": layout.orientation,
+            "paper_mm": list(layout.paper_mm),
+            "map_face_mm": [round(v, 3) for v in layout.map_face_mm],
+            "metres_per_px": layout.metres_per_px,
+            "centre": [round(v, 3) for v in layout.centre],
+            "parcel": self.parcel.key,
+            "label": self.parcel.label,
+            "fits": self.fits,
+            "largest_fitting_scale": self.largest_fitting_scale,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Marking:
+    """What tells a preview from an official extract; everything else on the two pages is the same.
+
+    `lang` is the language of the title block's labels; an official extract is always German.
+    """
+
+    heading: str
+    watermark: str | None
+    order_number: str | None = None
+    office_lines: tuple[str, ...] = ()
+    created: str | None = None
+    lang: str = "de"
+
+    @classmethod
+    def preview(cls, lang: str = "de") -> Marking:
+        return cls(heading=compose.DEFAULT_HEADING, watermark=compose.DEFAULT_WATERMARK, lang=lang)
+
+    @classmethod
+    def official(cls, *, heading: str, order_number: str, office_lines: tuple[str, ...], created: str) -> Marking:
+        return cls(heading=heading, watermark=None, order_number=order_number, office_lines=tuple(office_lines),
+                   created=created)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A composed page, the plan it was made for and the face it shows (which says where the map came from)."""
+
+    image: Image.Image
+    plan: PagePlan
+    face: MapFace
+
+    @property
+    def layout(self) -> Layout:
+        return self.plan.layout
+
+    @property
+    def map_source(self) -> MapSource:
+        return self.face.source
+
+    @property
+    def parcel_origin(self) -> str | None:
+        return self.plan.parcel.origin
+
+
+class PagePipeline:
+    """Plans and composes pages over one source and one map-face provider."""
+
+    def __init__(self, parcels: ParcelService, source: CadastreSource, faces: MapFaceProvider, choices: PageChoices):
+        self.parcels = parcels
+        self.source = source
+        self.faces = faces
+        self.choices = choices
+
+    @property
+    def settings(self):
+        return self.choices.settings
+
+    def plan_from_args(self, args: Mapping[str, object]) -> PagePlan:
+        """Validate a preview's URL or form parameters (each problem a 400 naming the parameter) and plan it."""
+        text = args.get("parcel") or args.get("key")
+        if not text or not isinstance(text, str):
+            raise bad_parameter("parcel", "bitte ein Flurstück angeben.", "please give a parcel.")
+        parcel = self.parcels.get(text)
+        try:
+            request = self.choices.request(parcel.key, args)
+        except ChoiceProblem as problem:
+            raise bad_parameter(problem.field, problem.de, problem.en) from problem
+        return self.plan(request, parcel)
+
+    def plan(self, request: PreviewRequest, parcel: Parcel | None = None) -> PagePlan:
+        parcel = parcel if parcel is not None else self.parcels.get(request.parcel)
+        bounds = parcel.geometry.bounds
+        layout = make_layout(request.paper, request.orientation, request.scale, request.dpi,
+                             request.centre or bounds_centre(bounds))
+        return PagePlan(
+            request=request,
+            parcel=parcel,
+            layout=layout,
+            fits=layout.contains(bounds),
+            largest_fitting_scale=largest_fitting_scale(bounds, request.paper, request.orientation, self.settings.scales),
+        )
+
+    def face(self, layout: Layout, *, encoded: bool = False) -> MapFace:
+        return self.faces.face(layout, encoded=encoded)
+
+    def compose(self, plan: PagePlan, marking: Marking, face: MapFace | None = None) -> Page:
+        """The page for a plan: the face (fetched unless given), highlight, frame, ticks, title block, marking."""
+        face = face if face is not None else self.face(plan.layout)
+        info = self.source.info()
+        parcel = plan.parcel
+        title = compose.TitleBlock.for_parcel(
+            parcel,
+            plan.layout,
+            data_currency=info.data_currency or parcel.aktualitaet,
+            order_number=marking.order_number,
+            office_lines=marking.office_lines,
+            created=marking.created,
+            note=face.source.note(marking.lang),
+            lang=marking.lang,
+        )
+        image = compose.compose_page(plan.layout, face.image, parcel=parcel, title=title,
+                                     attribution=face.attribution or info.attribution,
+                                     watermark=marking.watermark, heading=marking.heading)
+        return Page(image, plan, face)

@@ -1,0 +1,232 @@
+"""Builds every service from the settings, in one place: source, cache, map faces, page pipeline, previews, orders."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cadastre.errors import CadastreError
+from cadastre.gemarkung_files import load_gemarkungen_file
+from cadastre.kennzeichen import GemarkungIndex, GemarkungRef
+from gis_service.cache import Cache, DiskCache, MemoryCache, RedisCache, TieredCache
+from gis_service.config import (
+    PROJECT_ROOT,
+    CacheSettings,
+    ConfigError,
+    LocalSourceSettings,
+    Settings,
+    UpstreamSourceSettings,
+)
+from gis_service.map_faces import LocalMapFaces, MapFaceProvider, UpstreamMapFaces
+from gis_service.orders.wiring import Orders, build_orders
+from gis_service.page_pipeline import PagePipeline
+from gis_service.page_request import PageChoices
+from gis_service.parcels import ParcelService
+from gis_service.previews import PreviewService
+from gis_service.upstream_source import UpstreamSource
+from wms_clients.base import CadastreSource
+from wms_clients.http import UpstreamSession
+from wms_clients.local import LocalLayers, LocalSource, LocalSourceConfig
+from wms_clients.wfs import WfsClient, WfsSource
+from wms_clients.wms import WmsClient
+
+
+@dataclass
+class Services:
+    """Everything the web app, the CLI and the benchmarks use, built from one Settings."""
+
+    settings: Settings
+    instance_path: Path
+    secret_key: str
+    source: CadastreSource
+    parcels: ParcelService
+    cache: Cache
+    faces: MapFaceProvider
+    pipeline: PagePipeline
+    previews: PreviewService
+    orders: Orders | None
+
+    def close(self) -> None:
+        if self.orders is not None:
+            self.orders.close()
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+
+
+def instance_path_of(settings: Settings) -> Path:
+    return Path(settings.instance_path or (PROJECT_ROOT / "instance"))
+
+
+def build_services(settings: Settings, source: CadastreSource | None = None) -> Services:
+    """The whole service for these settings; `source` replaces the configured one (tests)."""
+    instance = instance_path_of(settings)
+    instance.mkdir(parents=True, exist_ok=True)
+    secret_key = settings.secret_key or instance_secret(instance)
+    source = source or build_source(settings)
+    parcels = ParcelService(source, default_land=getattr(settings.source, "default_land", None))
+    if isinstance(source, UpstreamSource):
+        # The upstream's parcels and images share one cache with the rendered pages.
+        cache = source.cache
+        fallback = LocalMapFaces(source.fallback, cache) if source.fallback is not None else None
+        faces: MapFaceProvider = UpstreamMapFaces(source, cache, fallback)
+    else:
+        cache = build_cache(settings.cache, instance)
+        faces = LocalMapFaces(source, cache)
+    choices = PageChoices(settings.preview, lambda: source.info().extent)
+    pipeline = PagePipeline(parcels, source, faces, choices)
+    orders = build_orders(settings, instance, secret_key, pipeline) if settings.orders.enabled else None
+    return Services(settings=settings, instance_path=instance, secret_key=secret_key, source=source, parcels=parcels,
+                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache), orders=orders)
+
+
+def build_order_services(settings: Settings) -> Orders:
+    """The order database and accounts without any map (commands that only need the database)."""
+    instance = instance_path_of(settings)
+    instance.mkdir(parents=True, exist_ok=True)
+    return build_orders(settings, instance, "unused-by-this-command")
+
+
+def instance_secret(instance: Path) -> str:
+    """A per-installation secret kept in the instance folder, so sessions survive restarts.
+
+    Several worker processes may start at once: the first to link its file in wins, and every
+    worker reads that one, so a session made by one worker is valid in all.
+    """
+    path = instance / "secret_key"
+    if not path.exists():
+        candidate = instance / f".secret_key.{os.getpid()}"
+        candidate.write_text(secrets.token_hex(32))
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return path.read_text().strip()
+
+
+# ---------------------------------------------------------------------------- cache
+
+
+def build_cache(settings: CacheSettings, instance_path: Path) -> Cache:
+    """The cache the configuration asks for: memory in front of disk or Redis."""
+    ttl, stale = float(settings.ttl_seconds), float(settings.stale_seconds)
+    if settings.backend == "redis":
+        back: Cache = RedisCache(settings.redis_url, settings.key_prefix, ttl, stale)
+    else:
+        root = settings.path or (Path(instance_path) / "cache")
+        back = DiskCache(root, settings.max_size_mb * 1024 * 1024, ttl, stale)
+    if settings.memory_mb <= 0:
+        return back
+    return TieredCache(MemoryCache(settings.memory_mb * 1024 * 1024, ttl, stale), back)
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+def build_source(settings: Settings) -> CadastreSource:
+    source = settings.source
+    if isinstance(source, LocalSourceSettings):
+        return build_local_source(source)
+    if isinstance(source, UpstreamSourceSettings):
+        fallback = build_local_source(source.fallback, "source.fallback") if source.fallback else None
+        return build_upstream_source(settings, source, instance_path_of(settings), fallback)
+    raise ConfigError(f"source.type: unsupported source type {source.type!r}")
+
+
+def build_local_source(source: LocalSourceSettings, where: str = "source") -> LocalSource:
+    try:
+        return LocalSource(
+            LocalSourceConfig(
+                dataset=source.dataset,
+                fields=source.fields,
+                address_fields=source.address_fields,
+                layers=LocalLayers(**source.layers.model_dump()),
+                attribution=source.attribution,
+                gemarkung_names=source.gemarkungen,
+                data_currency=source.data_currency,
+                default_land=source.default_land,
+                name=source.name,
+            )
+        )
+    except CadastreError as exc:
+        raise ConfigError(f"{where}.dataset: {exc.en}") from exc
+
+
+def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instance_path: Path,
+                          fallback: CadastreSource | None) -> UpstreamSource:
+    """WfsSource + WmsClient with one UpstreamSession each; asks nothing of the network yet."""
+    http = s.http
+
+    def session(name: str) -> UpstreamSession:
+        return UpstreamSession(
+            name,
+            connect_timeout=http.connect_timeout,
+            read_timeout=http.read_timeout,
+            total_timeout=http.effective_total_timeout,
+            retries=http.retries,
+            backoff=http.backoff,
+            backoff_max=http.backoff_max,
+            failure_threshold=http.failure_threshold,
+            reset_timeout=http.reset_timeout,
+            auth=(http.auth.user, http.auth.password) if http.auth else None,
+            headers=http.headers,
+            max_body_bytes=http.max_body_mb * 1024 * 1024,
+            verify=http.verify,
+            pool_size=http.pool_size,
+        )
+
+    refs = [GemarkungRef(land=key[:2], nummer=key[2:], name=name) for key, name in s.gemarkungen.items()]
+    if s.gemarkungen_file is not None:
+        try:
+            refs += load_gemarkungen_file(s.gemarkungen_file, s.default_land)
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"source.gemarkungen_file: cannot read {s.gemarkungen_file}: {exc}") from exc
+    w, f = s.wms, s.wfs
+    try:
+        wms = WmsClient(
+            w.url, w.layers, session(f"WMS {w.url}"), version=w.version, crs=w.crs, format=w.format,
+            styles=w.styles, transparent=w.transparent, bgcolor=w.bgcolor, dpi_param=w.dpi_param,
+            max_width=w.max_width, max_height=w.max_height, tile_size=w.tile_size, tile_buffer=w.tile_buffer,
+            tile_workers=w.tile_workers, axis_order=w.axis_order, capabilities_ttl=w.capabilities_ttl,
+            extra_params=w.extra_params, use_advertised_url=w.use_advertised_url,
+        )
+        client = WfsClient(
+            f.url, session(f"WFS {f.url}"), srs=f.srs, axis_order=f.axis_order, method=f.method,
+            output_format=f.output_format, capabilities_ttl=f.capabilities_ttl,
+            qualify_properties=f.qualify_properties, required_typenames=[f.typename],
+        )
+    except ValueError as exc:
+        raise ConfigError(f"source: {exc}") from exc
+    wfs = WfsSource(
+        client,
+        fields=s.fields,
+        typename=f.typename,
+        gemarkung_key_length=f.gemarkung_key_length,
+        bezirk_typename=f.bezirk_typename,
+        gemarkungen=GemarkungIndex(refs) if refs else None,
+        name=s.name,
+        attribution=s.attribution,
+        extent=s.extent,
+        search_extent=f.search_extent,
+        point_tolerance=f.point_tolerance,
+        address_candidates=f.address_candidates,
+        map_features_limit=f.map_features_limit,
+        sortable=f.sortable,
+    )
+    return UpstreamSource(
+        wfs,
+        wms,
+        cache=build_cache(settings.cache, instance_path),
+        fallback=fallback,
+        request_timeout=s.effective_request_timeout,
+        retry_after=s.retry_after,
+        name=s.name,
+        attribution=s.attribution,
+        extent=s.extent,
+        data_currency=s.data_currency,
+    )

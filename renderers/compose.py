@@ -245,9 +245,14 @@ def _fill_highlight(face: Image.Image, layout: Layout, parcel_px) -> None:
 
 
 def _draw_watermark(face: Image.Image, layout: Layout, text: str) -> None:
-    mask = _watermark_mask(text, face.width, face.height)
-    x0, y0 = round((face.width - mask.width) / 2), round((face.height - mask.height) / 2)
+    x0, y0, mask = watermark_placement(text, face.width, face.height)
     face.paste(style.WATERMARK_COLOUR, (x0, y0, x0 + mask.width, y0 + mask.height), mask)
+
+
+def watermark_placement(text: str, width: int, height: int) -> tuple[int, int, Image.Image]:
+    """Where the watermark lies on a face of this size: the top-left corner of its alpha mask, and the mask."""
+    mask = _watermark_mask(text, width, height)
+    return round((width - mask.width) / 2), round((height - mask.height) / 2), mask
 
 
 @lru_cache(maxsize=6)

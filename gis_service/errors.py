@@ -56,11 +56,14 @@ def parcels_unavailable(retry_after: int) -> UpstreamUnavailable:
     )
 
 
-def _minutes_de(seconds: int) -> str:
+def _minutes(seconds: int, one: str, many: str) -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    return "einer Minute" if minutes == 1 else f"{minutes} Minuten"
+    return one if minutes == 1 else f"{minutes} {many}"
+
+
+def _minutes_de(seconds: int) -> str:
+    return _minutes(seconds, "einer Minute", "Minuten")
 
 
 def _minutes_en(seconds: int) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
+    return _minutes(seconds, "a minute", "minutes")

@@ -139,6 +139,37 @@ TEXTS.update({
     "demo_order_received": {"de": "Bestellung übernommen: {number}", "en": "Order taken over: {number}"},
 })
 
+# The preview viewer (templates/embed/_viewer.html, frontend/src/viewer.js).
+TEXTS.update({
+    "viewer_heading": {"de": "Vorschau in Originalgröße", "en": "Preview at true size"},
+    "viewer_help": {"de": "Bei 100 % entspricht die Vorschau auf den meisten Bildschirmen etwa dem Papier. Vergrößern und "
+                          "verkleinern Sie mit den Knöpfen, mit Plus und Minus oder mit zwei Fingern; verschieben Sie mit "
+                          "den Pfeilknöpfen, den Pfeiltasten oder durch Wischen.",
+                    "en": "At 100 % the preview is about the size of the paper on most screens. Zoom with the buttons, "
+                          "with plus and minus or with two fingers; move it with the arrow buttons, the arrow keys or by "
+                          "swiping."},
+    "viewer_toolbar": {"de": "Vorschau vergrößern und verschieben", "en": "Zoom and move the preview"},
+    "viewer_zoom_in": {"de": "Vergrößern", "en": "Zoom in"},
+    "viewer_zoom_out": {"de": "Verkleinern", "en": "Zoom out"},
+    "viewer_level": {"de": "Vergrößerung", "en": "Zoom level"},
+    "viewer_fit": {"de": "Ganze Seite", "en": "Whole page"},
+    "viewer_real": {"de": "Originalgröße", "en": "True size"},
+    "viewer_fullscreen": {"de": "Vollbild", "en": "Full screen"},
+    "viewer_pan": {"de": "Ausschnitt verschieben", "en": "Move the view"},
+    "viewer_pan_left": {"de": "Nach links", "en": "Left"},
+    "viewer_pan_right": {"de": "Nach rechts", "en": "Right"},
+    "viewer_pan_up": {"de": "Nach oben", "en": "Up"},
+    "viewer_pan_down": {"de": "Nach unten", "en": "Down"},
+    "viewer_pane": {"de": "Vorschau der Seite", "en": "Preview of the page"},
+    "viewer_caption": {"de": "{label}, Maßstab 1:{scale}, DIN {paper} {orientation}. Das Flurstück ist rot umrandet; "
+                             "die Vorschau ist kein amtlicher Auszug.",
+                       "en": "{label}, scale 1:{scale}, {paper} {orientation}. The parcel is outlined in red; the "
+                             "preview is not an official extract."},
+    "viewer_pdf_open": {"de": "Vorschau als PDF öffnen", "en": "Open the preview as PDF"},
+    "viewer_pdf_download": {"de": "PDF herunterladen", "en": "Download the PDF"},
+    "new_window": {"de": "(öffnet ein neues Fenster)", "en": "(opens a new window)"},
+})
+
 # The order pages' texts live beside the order code; pages look every text up here.
 TEXTS.update({key: value for key, value in ORDER_TEXTS.items() if key not in TEXTS})
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.i18n import TEXTS, choose_language, page_context
+from gis_service.i18n import TEXTS, choose_language, page_context, search_help
+from gis_service.parcels import SearchExamples
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -24,6 +25,15 @@ SCRIPT_TEXTS = (
     "fits_no", "fits_suggest", "fits_none", "suggestions_label", "suggestions_count", "suggestions_one",
     "suggestions_none", "portrait", "landscape", "area",
 )
+
+
+@blueprint.record_once
+def configured_search_examples(state) -> None:
+    """The parcel service is built before the blueprints; its examples come from search.examples."""
+    configured = state.app.extensions["gis_settings"].search.examples
+    state.app.extensions["gis_parcels"].use_examples(
+        SearchExamples(address=configured.address, parcel=tuple(configured.parcel))
+    )
 
 
 @blueprint.after_request
@@ -91,7 +101,9 @@ def search():
         except CadastreError as exc:
             error = exc.message(lang)
     status = 400 if error else 200
+    examples = current_app.extensions["gis_parcels"].examples
     return render_template("embed/search.html", q=q, result=result, error=error,
+                           search_help=search_help(examples, lang),
                            **_picker_context(lang), **page_context(lang)), status
 
 

@@ -1,4 +1,4 @@
-"""Address text as people type it: fold umlauts and abbreviations, split street and house number."""
+"""Address text as people type it: fold umlauts and abbreviations, split street, house number and place."""
 
 from __future__ import annotations
 
@@ -12,13 +12,23 @@ _STREET_ABBREVIATIONS = [
     (re.compile(r"str\.?(?= )"), "strasse"),
     (re.compile(r"\bpl\.$"), "platz"),
 ]
-_HOUSE_NUMBER = re.compile(r"^(?P<street>.*?)[\s,]*(?P<number>\d{1,4})\s*(?P<suffix>[a-z]?)\s*$")
+# (?<!\d): the last digits of a postcode ("… 3 59999") are no house number
+_HOUSE_NUMBER = re.compile(r"^(?P<street>.*?)[\s,]*(?<!\d)(?P<number>\d{1,4})\s*(?P<suffix>[a-z]?)\s*$")
+# "hauptstr. 3, 59999 lindenhagen": street, number, then postcode and/or place; the place has no digits
+_NUMBER_THEN_PLACE = re.compile(
+    r"^(?P<street>.*?[a-z].*?)[\s,]*(?<!\d)(?P<number>\d{1,4})\s*(?P<suffix>[a-z]?)(?:\s*,\s*|\s+)"
+    r"(?P<postcode>\d{5})?\s*(?P<place>[^\d,]*)$"
+)
+# "insel neuwerk, neuwerk": without a number only a comma tells the place from the street
+_STREET_COMMA_PLACE = re.compile(r"^(?P<street>[^,\d]*[a-z][^,\d]*?)\s*,\s*(?P<postcode>\d{5})?\s*(?P<place>[^\d,]*)$")
 
 
 @dataclass(frozen=True)
 class AddressQuery:
     street: str  # folded, abbreviations expanded, spaces and hyphens removed
     number: str | None  # e.g. "12a"; None when only the street was given
+    place: str | None = None  # normalise_place() of a place name typed after the street
+    postcode: str | None = None  # five digits typed after the street
 
     @property
     def number_without_suffix(self) -> str | None:
@@ -37,6 +47,11 @@ def normalise_house_number(number: str) -> str:
     return re.sub(r"\s+", "", fold(number))
 
 
+def normalise_place(place: str) -> str:
+    """"Groß-Umstadt" → "grossumstadt": places compare without case, umlauts, spaces and hyphens."""
+    return re.sub(r"[\s\-.'()/]", "", fold(place))
+
+
 def parse_address(text: str) -> AddressQuery | None:
     """Split "hauptstrasse 12 A" into street and number; None when no street is left."""
     folded = fold(text).strip(" ,.")
@@ -49,6 +64,29 @@ def parse_address(text: str) -> AddressQuery | None:
     if not street or not re.search(r"[a-z]", street):
         return None
     return AddressQuery(street=street, number=number)
+
+
+def address_readings(text: str) -> list[AddressQuery]:
+    """Every way to read the text as an address: the whole as street (and number) first, then
+    street, number and a trailing place ("Hauptstraße 3, 59999 Lindenhagen") when it has one."""
+    readings = []
+    if (whole := parse_address(text)) is not None:
+        readings.append(whole)
+    folded = fold(text).strip(" ,.")
+    for pattern in (_NUMBER_THEN_PLACE, _STREET_COMMA_PLACE):
+        match = pattern.match(folded)
+        if not match:
+            continue
+        parts = match.groupdict()
+        place = normalise_place(parts["place"])
+        place = place if len(place) > 1 else None  # a single letter after the number is its suffix
+        if place is None and parts["postcode"] is None:
+            continue
+        street = normalise_street(parts["street"])
+        number = parts["number"] + parts["suffix"] if parts.get("number") else None
+        if street and re.search(r"[a-z]", street):
+            readings.append(AddressQuery(street=street, number=number, place=place, postcode=parts["postcode"]))
+    return readings
 
 
 def split_lage(text: str | None, separator: str = ";") -> list[str]:

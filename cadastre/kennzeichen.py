@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cadastre.errors import KennzeichenError
-
-EXAMPLES_DE = "05-3144-039-00040/0004, 3144 39 40/4 oder „Gemarkung Rüttenscheid Flur 39 Flurstück 40/4“"
-EXAMPLES_EN = "05-3144-039-00040/0004, 3144 39 40/4 or “Gemarkung Rüttenscheid Flur 39 Flurstück 40/4”"
 
 
 def fold(text: str) -> str:
@@ -115,14 +113,19 @@ class Flurstueckskennzeichen:
             text += f".{self.folge:02d}"
         return text
 
-    def label(self, gemarkung_name: str | None = None, lang: str = "de") -> str:
+    def label(self, gemarkung_name: str | None = None, lang: str = "de", separator: str = ", ") -> str:
         """Display form, e.g. "Gemarkung Rüttenscheid, Flur 39, Flurstück 40/4"."""
         gemarkung = gemarkung_name or self.gemarkung
         parts = [f"Gemarkung {gemarkung}"]
         if self.flur is not None:
             parts.append(f"Flur {self.flur}")
         parts.append(f"Flurstück {self.nummer}")
-        return ", ".join(parts)
+        return separator.join(parts)
+
+    def short(self) -> str:
+        """Gemarkung number, Flur and number as people jot them down, e.g. "3144 39 40/4"; no Folge."""
+        flur = "" if self.flur is None else f" {self.flur}"
+        return f"{self.gemarkung}{flur} {self.nummer}"
 
 
 _KEY = re.compile(r"^(\d{2})(\d{4})(\d{3}|_{3})(\d{5})(\d{4}|_{4})?(\d{2}|_{2})?$")
@@ -141,19 +144,42 @@ _TEXT = re.compile(
 )
 
 
-def _error_not_a_key(text: str) -> KennzeichenError:
+def quote_alternatives(texts: Sequence[str], lang: str = "de") -> str:
+    """„A“ oder „B“ in German, “A” or “B” in English."""
+    if lang == "en":
+        return " or ".join(f"“{text}”" for text in texts)
+    return " oder ".join(f"„{text}“" for text in texts)
+
+
+def _examples_sentence(examples: Sequence[str]) -> tuple[str, str]:
+    """"Beispiele: „A“ oder „B“." for the given forms; without forms, what to write instead."""
+    if not examples:
+        return (
+            "Geben Sie die Gemarkung (Name oder Nummer), die Flur und die Flurstücksnummer an "
+            "oder das 20-stellige Flurstückskennzeichen.",
+            "Give the Gemarkung (name or number), the Flur and the parcel number, or the 20-character parcel key.",
+        )
+    several = len(examples) > 1
+    return (
+        f"Beispiel{'e' if several else ''}: {quote_alternatives(examples, 'de')}.",
+        f"Example{'s' if several else ''}: {quote_alternatives(examples, 'en')}.",
+    )
+
+
+def _error_not_a_key(text: str, examples: Sequence[str]) -> KennzeichenError:
     shown = text if len(text) <= 60 else text[:57] + "…"
     compact = text.replace(" ", "")
+    hint_de, hint_en = _examples_sentence(examples)
     if re.fullmatch(r"[\d_]{8,}", compact) and len(compact) != 20:
         return KennzeichenError(
             f"„{shown}“ hat {len(compact)} Zeichen; ein Flurstückskennzeichen hat 20 "
-            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). Beispiele: {EXAMPLES_DE}.",
+            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). {hint_de}",
             f"“{shown}” has {len(compact)} characters; a parcel key has 20 "
-            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). Examples: {EXAMPLES_EN}.",
+            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). {hint_en}",
         )
     return KennzeichenError(
-        f"„{shown}“ ist keine Flurstücksangabe, die wir lesen können. Beispiele: {EXAMPLES_DE}.",
-        f"“{shown}” is not a parcel reference we can read. Examples: {EXAMPLES_EN}.",
+        f"„{shown}“ ist keine Flurstücksangabe, die wir lesen können. {hint_de}",
+        f"“{shown}” is not a parcel reference we can read. {hint_en}",
     )
 
 
@@ -219,9 +245,16 @@ def _resolve_gemarkung_text(
 
 
 def parse_kennzeichen(
-    text: str, index: GemarkungIndex | None = None, default_land: str | None = None
+    text: str,
+    index: GemarkungIndex | None = None,
+    default_land: str | None = None,
+    examples: Sequence[str] = (),
 ) -> Flurstueckskennzeichen:
-    """Read a parcel reference in any accepted form; raise KennzeichenError saying what is wrong."""
+    """Read a parcel reference in any accepted form; raise KennzeichenError saying what is wrong.
+
+    `examples` are forms of a parcel that exists in the caller's data; an unreadable text is
+    answered with them (cadastre knows no data of its own, so it names none).
+    """
     if not isinstance(text, str) or not text.strip():
         raise KennzeichenError("Bitte geben Sie ein Flurstück an.", "Please give a parcel.")
     if len(text) > 200:
@@ -244,7 +277,7 @@ def parse_kennzeichen(
         land, gem = _resolve_gemarkung_text(match["gem"], index, default_land)
         flur, zaehler, nenner, folge = match["flur"], match["z"], match["n"], None
     else:
-        raise _error_not_a_key(cleaned)
+        raise _error_not_a_key(cleaned, examples)
 
     return Flurstueckskennzeichen(
         land=land,

@@ -53,6 +53,8 @@ class Address:
     point: BaseGeometry
     street: str
     house_number: str  # number and suffix, e.g. "12a"
+    postcode: str | None = None
+    place: str | None = None  # the Ort as the data write it, e.g. "Hamburg"
 
     @property
     def text(self) -> str:

@@ -291,11 +291,30 @@ class EmbedSettings(_Strict):
         return value
 
 
+class SearchExamplesSettings(_Strict):
+    """Shown as written in the search help and in the error for an unreadable parcel."""
+
+    address: str | None = Field(None, min_length=3, max_length=120)
+    # one parcel in one to three written forms, e.g. ["Gemarkung X Flur 1 Flurstück 23/4", "1234 1 23/4"]
+    parcel: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(default_factory=list, max_length=3)
+
+    @field_validator("parcel", mode="before")
+    @classmethod
+    def _one_form_alone(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class SearchSettings(_Strict):
+    # Without them: chosen from a local dataset; an upstream's help then names no concrete parcel.
+    examples: SearchExamplesSettings = SearchExamplesSettings()
+
+
 class Settings(_Strict):
     source: SourceSettings = LocalSourceSettings()
     preview: PreviewSettings = PreviewSettings()
     server: ServerSettings = ServerSettings()
     embed: EmbedSettings = EmbedSettings()
+    search: SearchSettings = SearchSettings()
     cache: CacheSettings = CacheSettings()
     ogc: OgcSettings = OgcSettings()
     instance_path: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -11,11 +12,14 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from cadastre.addresses import parse_address
+from cadastre.addresses import AddressQuery, address_readings, parse_address
+from cadastre.errors import CadastreError
 from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import ApiError, NotFound, bad_parameter
 from wms_clients.base import BBox, CadastreSource
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
 SUPPORTED_CRS = ("EPSG:25832", "EPSG:4326", "EPSG:3857", "EPSG:25833", "CRS84")
@@ -30,6 +34,19 @@ class SearchResult:
     ambiguous: bool = False
     kind: str = "none"  # key, attributes, address, point, bbox
     matched: dict[str, str] = field(default_factory=dict)  # key → matched address text
+
+
+@dataclass(frozen=True)
+class SearchExamples:
+    """What the search help and the error for an unreadable parcel cite: an address and one parcel in
+    a few written forms, each found by the search; empty where neither is configured nor known."""
+
+    address: str | None = None
+    parcel: tuple[str, ...] = ()
+
+
+# How many parcels are tried before the help goes without a data-derived example.
+EXAMPLE_TRIALS = 50
 
 
 @lru_cache(maxsize=16)
@@ -145,12 +162,65 @@ def parse_bbox(value: str, crs: str = NATIVE_CRS) -> BBox:
 class ParcelService:
     """Answers every parcel question the API, the pages and the CLI ask."""
 
-    def __init__(self, source: CadastreSource, default_land: str | None = None):
+    def __init__(self, source: CadastreSource, default_land: str | None = None,
+                 examples: SearchExamples | None = None):
         self.source = source
         self.default_land = default_land
+        # empty while the trial searches run, so that their own parse errors cite nothing
+        self.examples = SearchExamples()
+        self.derived_examples = self._derive_examples()
+        self.use_examples(examples)
+
+    def use_examples(self, configured: SearchExamples | None) -> None:
+        """Configured examples win, each part on its own; the rest come from the data."""
+        configured = configured or SearchExamples()
+        # only a local dataset answers these trial searches without a request to an upstream
+        if self.source.example_candidates():
+            for key, text in [("address", configured.address), *(("parcel", form) for form in configured.parcel)]:
+                if text and not self._finds(text):
+                    log.warning("search.examples.%s: the search finds no single parcel for %r", key, text)
+        self.examples = SearchExamples(
+            address=configured.address or self.derived_examples.address,
+            parcel=configured.parcel or self.derived_examples.parcel,
+        )
+
+    def _derive_examples(self) -> SearchExamples:
+        """The first parcel in key order that the search finds by each form and by its address,
+        preferring one with an address and a Nenner where the data have such parcels.
+
+        Key order keeps the choice the same on every start; preferring a Nenner and an address
+        shows the citizen the "/" and the house number they are most likely to type.
+        """
+        def numbered(parcel) -> list[str]:
+            return [text for text in parcel.lage if (address := parse_address(text)) and address.number]
+
+        def preference(parcel):
+            k = parcel.kennzeichen
+            return (k.folge is not None, not numbered(parcel), k.nenner is None, parcel.key)
+
+        without_address = None
+        for parcel in sorted(self.source.example_candidates(), key=preference)[:EXAMPLE_TRIALS]:
+            k = parcel.kennzeichen
+            readable = k.label(parcel.gemarkung_name, separator=" ")
+            short = next((form for form in (k.short(), k.dashed()) if self._finds(form, parcel)), None)
+            if short is None or not self._finds(readable, parcel):
+                continue
+            address = next((text for text in numbered(parcel) if self._finds(text, parcel)), None)
+            if address:
+                return SearchExamples(address, (readable, short))
+            without_address = without_address or SearchExamples(None, (readable, short))
+        return without_address or SearchExamples()
+
+    def _finds(self, text: str, parcel=None) -> bool:
+        """Whether the search answers text with exactly one parcel (this one, if given)."""
+        try:
+            result = self.search_text(text, limit=2)
+        except CadastreError:
+            return False
+        return result.total == 1 and (parcel is None or result.parcels[0].key == parcel.key)
 
     def parse(self, text: str):
-        return parse_kennzeichen(text, self.source.gemarkungen(), self.default_land)
+        return parse_kennzeichen(text, self.source.gemarkungen(), self.default_land, self.examples.parcel)
 
     def get(self, text: str) -> Parcel:
         """The one parcel a key names; KennzeichenError when unreadable, NotFound when unknown."""
@@ -205,10 +275,14 @@ class ParcelService:
                 exact = [p for p in parcels if p.kennzeichen.nenner is None]
                 parcels = exact or parcels
             return SearchResult(parcels[:limit], len(parcels), ambiguous=len(parcels) > 1, kind="attributes")
-        address = parse_address(q)
-        if address is None:
+        readings = address_readings(q)
+        if not readings:
             return SearchResult([], 0, kind="address")
-        matches = self.source.by_address(address, limit=1000)
+        # The whole text as a street first, so that "Straße des 17. Juni 4" keeps its words;
+        # a place after the number is split off only when that finds nothing.
+        for address in readings:
+            if matches := self._in_place(self.source.by_address(address, limit=1000), address):
+                break
         best = [m for m in matches if m[1] == matches[0][1]] if matches else []
         ambiguous = len(best) > 1 or (bool(matches) and address.number is None)
         # Show the best matches first; weaker ones only when nothing matched exactly.
@@ -220,6 +294,15 @@ class ParcelService:
             kind="address",
             matched={m[0].key: m[2] for m in shown[:limit]},
         )
+
+    def _in_place(self, matches: list, query: AddressQuery) -> list:
+        """Keeps the matches in the typed place and postcode; one the data do not know is ignored,
+        so a street stays findable by a municipality's name that the data never write."""
+        known = self.source.places() if query.place or query.postcode else frozenset()
+        for wanted in (query.postcode, query.place):
+            if wanted and wanted in known:
+                matches = [m for m in matches if wanted in self.source.places_of(m[0])]
+        return matches
 
     def search_attributes(self, gemarkung: str, flur: str | None, zaehler: str | None, nenner: str | None,
                           limit: int = 20) -> SearchResult:

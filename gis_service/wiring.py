@@ -23,7 +23,7 @@ from gis_service.map_faces import LocalMapFaces, MapFaceProvider, UpstreamMapFac
 from gis_service.orders.wiring import Orders, build_orders
 from gis_service.page_pipeline import PagePipeline
 from gis_service.page_request import PageChoices
-from gis_service.parcels import ParcelService
+from gis_service.parcels import ParcelService, SearchExamples
 from gis_service.previews import PreviewService
 from gis_service.upstream_source import UpstreamSource
 from wms_clients.base import CadastreSource
@@ -66,7 +66,9 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
     instance.mkdir(parents=True, exist_ok=True)
     secret_key = settings.secret_key or instance_secret(instance)
     source = source or build_source(settings)
-    parcels = ParcelService(source, default_land=getattr(settings.source, "default_land", None))
+    examples = settings.search.examples
+    parcels = ParcelService(source, default_land=getattr(settings.source, "default_land", None),
+                            examples=SearchExamples(address=examples.address, parcel=tuple(examples.parcel)))
     if isinstance(source, UpstreamSource):
         # The upstream's parcels and images share one cache with the rendered pages.
         cache = source.cache

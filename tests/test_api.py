@@ -199,3 +199,36 @@ def test_healthz_and_unknown_paths(demo_client):
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     response = demo_client.post("/api/v1/parcels")
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_unreadable_parcel_error_cites_parcels_that_exist(demo_client, lang):
+    from gis_testing import found_keys, quoted
+
+    for unreadable in ("quatsch", "05314403900040000"):
+        response = demo_client.get(f"/api/v1/parcels/{unreadable}", headers={"Accept-Language": lang})
+        assert response.status_code == 400
+        detail = response.get_json()["detail"]
+        shown, *examples = quoted(detail, lang)
+        assert shown == unreadable and len(examples) == 2 and "Rüttenscheid" not in detail
+        assert {tuple(found_keys(demo_client, example)) for example in examples} == {tuple(found_keys(demo_client, examples[0]))}
+        assert len(found_keys(demo_client, examples[0])) == 1
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Hauptstraße 3 Lindenhagen", "Hauptstr. 3, Lindenhagen", "Hauptstraße 3 59999 Lindenhagen",
+     "hauptstrasse 3, 59999 lindenhagen", "Hauptstraße 3, 59999", "HAUPTSTR 3 LINDENHAGEN"],
+)
+def test_address_with_place_after_the_street(demo_client, typed):
+    from gis_testing import found_keys
+
+    plain = found_keys(demo_client, "Hauptstraße 3")
+    assert len(plain) == 1 and found_keys(demo_client, typed) == plain
+
+
+def test_a_place_the_data_do_not_know_does_not_hide_the_street(demo_client):
+    from gis_testing import found_keys
+
+    plain = found_keys(demo_client, "Hauptstraße 3")
+    assert found_keys(demo_client, "Hauptstraße 3, Musterstadt") == plain

@@ -110,3 +110,61 @@ def test_every_page_has_a_title_and_skip_link(demo_client):
     html = demo_client.get("/embed").get_data(as_text=True)
     assert re.search(r"<title>[^<]+</title>", html)
     assert 'href="#content"' in html
+
+
+def test_search_help_cites_an_address_and_a_parcel_the_search_finds(demo_client):
+    from gis_testing import found_keys, search_help_examples
+
+    for lang in ("de", "en"):
+        address, *parcel_forms = search_help_examples(demo_client, lang)
+        assert len(parcel_forms) == 2 and parcel_forms[0].startswith("Gemarkung Lindenhagen Flur ")
+        assert len(found_keys(demo_client, address)) == 1, address
+        # both written forms name one and the same parcel
+        assert [found_keys(demo_client, form) for form in parcel_forms] == [found_keys(demo_client, parcel_forms[0])] * 2
+        assert len(found_keys(demo_client, parcel_forms[0])) == 1
+
+
+def test_search_help_is_the_same_on_every_start(demo_app):
+    """Each start is a new process with its own hash seed; the choice must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    from gis_testing import REPO
+
+    script = ("from gis_service.wiring import build_local_source; from gis_service.config import load_settings; "
+              "from gis_service.parcels import ParcelService; "
+              "print(repr(ParcelService(build_local_source(load_settings(None).source)).examples))")
+    shown = {
+        subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert shown == {repr(demo_app.extensions["gis_parcels"].examples)}
+
+
+def test_configured_examples_replace_the_derived_ones_in_the_help_and_the_error(tmp_path):
+    from gis_service.app import create_app
+    from gis_service.config import load_settings
+    from gis_testing import quoted, search_help_examples
+
+    settings = load_settings(None, overrides={
+        "instance_path": str(tmp_path),
+        "search": {"examples": {"address": "Mühlenweg 12a", "parcel": "Gemarkung Lindenhagen Flur 1 Flurstück 90"}},
+    })
+    client = create_app(settings).test_client()
+    assert search_help_examples(client) == ["Mühlenweg 12a", "Gemarkung Lindenhagen Flur 1 Flurstück 90"]
+    assert search_help_examples(client, "en") == ["Mühlenweg 12a", "Gemarkung Lindenhagen Flur 1 Flurstück 90"]
+    detail = client.get("/api/v1/parcels/quatsch").get_json()["detail"]
+    assert quoted(detail) == ["quatsch", "Gemarkung Lindenhagen Flur 1 Flurstück 90"]
+
+
+def test_unreadable_parcel_on_the_page_cites_the_help_examples(demo_client):
+    from gis_testing import quoted, search_help_examples
+
+    response = demo_client.get("/embed", query_string={"q": "Flurstück zwölf"})
+    assert response.status_code == 400
+    error = re.search(r'<p id="search-error"[^>]*>(.*?)</p>', response.get_data(as_text=True), re.S).group(1)
+    import html
+
+    assert quoted(html.unescape(error))[1:] == search_help_examples(demo_client)[1:]

@@ -94,6 +94,22 @@ def test_malformed_input_says_what_is_wrong(text, fragment):
     assert info.value.en and info.value.en != info.value.de
 
 
+def test_unreadable_text_is_answered_with_the_callers_examples():
+    examples = ("Gemarkung Neuwerk Flurstück 128", "0125 128")
+    for text in ("Hauptstraße 12", "05314403900040000"):
+        with pytest.raises(KennzeichenError) as info:
+            parse_kennzeichen(text, INDEX, examples=examples)
+        assert info.value.de.endswith("Beispiele: „Gemarkung Neuwerk Flurstück 128“ oder „0125 128“.")
+        assert info.value.en.endswith("Examples: “Gemarkung Neuwerk Flurstück 128” or “0125 128”.")
+
+
+def test_without_examples_the_error_describes_the_forms_and_names_no_parcel():
+    with pytest.raises(KennzeichenError) as info:
+        parse_kennzeichen("Hauptstraße 12", INDEX)
+    assert "Beispiel" not in info.value.de and "„" not in info.value.de.split("“", 1)[1]
+    assert "Flur und die Flurstücksnummer" in info.value.de and "parcel number" in info.value.en
+
+
 def test_ambiguous_gemarkung_name_is_refused():
     index = GemarkungIndex([GemarkungRef("05", "1111", "Berg"), GemarkungRef("05", "2222", "Berg")])
     with pytest.raises(KennzeichenError, match="ambiguous"):
@@ -137,6 +153,11 @@ def test_round_trip_through_the_short_spaced_form(k):
     flur = f" {k.flur}" if k.flur is not None else ""
     nenner = f"/{k.nenner}" if k.nenner is not None else ""
     assert parse_kennzeichen(f"{k.land} {k.gemarkung}{flur} {k.zaehler}{nenner}") == k
+
+
+@given(kennzeichen_strategy.filter(lambda k: k.folge is None and INDEX.get(k.gemarkungsschluessel)))
+def test_round_trip_through_the_short_form_without_land(k):
+    assert parse_kennzeichen(k.short(), INDEX) == k
 
 
 @given(st.text(max_size=80))

@@ -155,3 +155,38 @@ def outline_offsets(mask: np.ndarray, projected) -> np.ndarray:
                 ys = np.floor(py + ny * steps).astype(int)
                 offsets.append(nearest_run_centre(steps, mask[ys, xs]))
     return np.array(offsets)
+
+
+@pytest.mark.realdata
+def test_search_help_cites_a_neuwerk_address_and_parcel_the_search_finds(neuwerk_client):
+    from gis_testing import found_keys, search_help_examples
+
+    for lang in ("de", "en"):
+        address, *parcel_forms = search_help_examples(neuwerk_client, lang)
+        assert address.startswith("Insel Neuwerk ") and parcel_forms[0].startswith("Gemarkung Neuwerk Flurstück ")
+        parcel = found_keys(neuwerk_client, parcel_forms[0])
+        assert len(parcel) == 1 and len(parcel_forms) == 2
+        assert found_keys(neuwerk_client, parcel_forms[1]) == parcel
+        assert len(found_keys(neuwerk_client, address)) == 1
+
+
+@pytest.mark.realdata
+def test_unreadable_parcel_error_cites_a_neuwerk_parcel(neuwerk_client):
+    from gis_testing import found_keys, quoted
+
+    detail = neuwerk_client.get("/api/v1/parcels/Flurstück xyz").get_json()["detail"]
+    _, *examples = quoted(detail)
+    assert examples and all(len(found_keys(neuwerk_client, example)) == 1 for example in examples)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "typed", ["Insel Neuwerk 7a Neuwerk", "Insel Neuwerk 7a, 27499 Hamburg", "insel neuwerk 7 a, hamburg",
+              "Insel Neuwerk 7a 27499 Neuwerk"],
+)
+def test_address_with_place_after_the_street(neuwerk_client, typed):
+    from gis_testing import found_keys
+
+    body = neuwerk_client.get("/api/v1/parcels", query_string={"q": typed}).get_json()
+    assert found_keys(neuwerk_client, typed) == found_keys(neuwerk_client, "Insel Neuwerk 7a")
+    assert body["total"] == 1 and "Insel Neuwerk 7a" in body["parcels"][0]["properties"]["lage"]

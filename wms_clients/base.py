@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from cadastre.addresses import AddressQuery
+from cadastre.addresses import AddressQuery, normalise_place
 from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex
 from cadastre.model import MapFeatures, Parcel
 
@@ -40,6 +40,8 @@ class AddressFieldMapping:
     street: str = "strassenname"
     house_number: str = "hausnummer"
     suffix: str | None = "adressierungszusatz"
+    postcode: str | None = "postleitzahl"  # read when the layer has it
+    place: str | None = "ort"  # read when the layer has it
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,15 @@ class CadastreSource(ABC):
     @abstractmethod
     def map_features(self, bbox: BBox) -> MapFeatures:
         """Vector features for drawing a map face (local sources only; upstreams draw themselves)."""
+
+    def places(self) -> frozenset[str]:
+        """Every place (normalise_place) and postcode the data know; here the Gemarkung names."""
+        return frozenset(normalise_place(ref.name) for ref in self.gemarkungen().gemarkungen if ref.name)
+
+    def places_of(self, parcel: Parcel) -> frozenset[str]:
+        """The places and postcodes a parcel lies in, as far as the data tell; here its Gemarkung."""
+        return frozenset([normalise_place(parcel.gemarkung_name)] if parcel.gemarkung_name else [])
+
+    def example_candidates(self) -> list[Parcel]:
+        """Parcels to pick the search help's examples from; none where listing them costs a request."""
+        return []

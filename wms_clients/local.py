@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import shapely
 from pyogrio.raw import read as ogr_read
-from pyogrio import list_layers
+from pyogrio import list_layers, read_info
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from cadastre.addresses import AddressQuery, match_address, parse_address, split_lage
+from cadastre.addresses import AddressQuery, match_address, normalise_place, normalise_street, parse_address, split_lage
 from cadastre.errors import CadastreError
 from cadastre.kennzeichen import (
     Flurstueckskennzeichen,
@@ -234,8 +234,12 @@ class LocalSource(CadastreSource):
         if not layer or layer not in self._available:
             return []
         af = self.config.address_fields
-        geometries, columns = self._read(layer, [af.street, af.house_number])
+        present = set(read_info(self._path, layer=layer)["fields"])
+        optional = [name for name in (af.postcode, af.place) if name and name in present]
+        geometries, columns = self._read(layer, [af.street, af.house_number, *optional])
         suffixes = columns.get(af.suffix) if af.suffix else None
+        postcodes = columns.get(af.postcode) if af.postcode else None
+        places = columns.get(af.place) if af.place else None
         result = []
         for i, point in enumerate(geometries):
             if point is None or point.is_empty:
@@ -243,7 +247,11 @@ class LocalSource(CadastreSource):
             number = _text(columns[af.house_number][i]) or ""
             if suffixes is not None and _text(suffixes[i]):
                 number += _text(suffixes[i])
-            result.append(Address(point=point, street=_text(columns[af.street][i]) or "", house_number=number))
+            result.append(Address(
+                point=point, street=_text(columns[af.street][i]) or "", house_number=number,
+                postcode=_text(postcodes[i]) if postcodes is not None else None,
+                place=_text(places[i]) if places is not None else None,
+            ))
         return result
 
     def _load_streets(self) -> list[Street]:
@@ -274,9 +282,40 @@ class LocalSource(CadastreSource):
         self._building_tree = shapely.STRtree([b.geometry for b in self.buildings])
         self._address_tree = shapely.STRtree([a.point for a in self.addresses])
         self._street_tree = shapely.STRtree([s.line for s in self.streets])
+        self._index_places()
         dates = [p.aktualitaet for p in self.parcels if p.aktualitaet]
         self._data_currency = self.config.data_currency or (max(dates) if dates else None)
         self._extent = tuple(float(v) for v in shapely.total_bounds(self._tree.geometries))
+
+    def _index_places(self) -> None:
+        """Each parcel's places: its Gemarkung and the Ort and postcode of the address points on it.
+
+        A parcel without an address point of its own (a garden named "Hauptstraße") takes those
+        of every address point on its streets, so a postcode typed with the street still finds it.
+        """
+        own: dict[int, set[str]] = defaultdict(set)
+        by_street: dict[str, set[str]] = defaultdict(set)
+        for address in self.addresses:
+            names = {normalise_place(v) for v in (address.postcode, address.place) if v} - {""}
+            if not names:
+                continue
+            by_street[normalise_street(address.street)] |= names
+            for i in self._tree.query(address.point, predicate="intersects"):
+                own[int(i)] |= names
+        # one frozenset per distinct set of places: on most data every parcel has the same few
+        interned: dict[frozenset[str], frozenset[str]] = {}
+        self._places: list[frozenset[str]] = []
+        for i, parcel in enumerate(self.parcels):
+            names = {normalise_place(parcel.gemarkung_name)} if parcel.gemarkung_name else set()
+            if i in own:
+                names |= own[i]
+            else:
+                for text in parcel.lage:
+                    if parsed := parse_address(text):
+                        names |= by_street.get(parsed.street, set())
+            key = frozenset(names)
+            self._places.append(interned.setdefault(key, key))
+        self._all_places = frozenset().union(*interned)
 
     # --- CadastreSource ------------------------------------------------------------------
     def info(self) -> SourceInfo:
@@ -335,6 +374,16 @@ class LocalSource(CadastreSource):
                     scored[index] = (match.score, match.text)
         ranked = sorted(scored.items(), key=lambda item: (-item[1][0], self.parcels[item[0]].kennzeichen))
         return [(self.parcels[i], score, text) for i, (score, text) in ranked[:limit]]
+
+    def places(self) -> frozenset[str]:
+        return self._all_places
+
+    def places_of(self, parcel: Parcel) -> frozenset[str]:
+        index = self._by_key.get(parcel.key)
+        return self._places[index] if index is not None else super().places_of(parcel)
+
+    def example_candidates(self) -> list[Parcel]:
+        return self.parcels
 
     def map_features(self, bbox: BBox) -> MapFeatures:
         area = box(*bbox)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.web.i18n import TEXTS, choose_language, page_context
+from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -91,7 +91,9 @@ def search():
         except CadastreError as exc:
             error = exc.message(lang)
     status = 400 if error else 200
+    examples = current_app.extensions["gis_parcels"].examples
     return render_template("embed/search.html", q=q, result=result, error=error,
+                           search_help=search_help(examples, lang),
                            **_picker_context(lang), **page_context(lang)), status
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from flask import request
 
+from cadastre.kennzeichen import quote_alternatives
 from gis_service.orders.texts import ORDER_TEXTS
 
 LANGUAGES = ("de", "en")
@@ -16,12 +17,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "language_switch": {"de": "English", "en": "Deutsch"},
     "language_switch_label": {"de": "Switch to English", "en": "Auf Deutsch wechseln"},
     "search_heading": {"de": "Flurstück suchen", "en": "Find a parcel"},
-    "search_intro": {
-        "de": "Suchen Sie nach Adresse (z. B. „Hauptstraße 12a“) oder nach Flurstück "
-              "(z. B. „Gemarkung Lindenhagen Flur 1 Flurstück 123/4“ oder „05-9871-001-00123/0004“).",
-        "en": "Search by address (e.g. “Hauptstraße 12a”) or by parcel "
-              "(e.g. “Gemarkung Lindenhagen Flur 1 Flurstück 123/4” or “05-9871-001-00123/0004”).",
-    },
+    # search_intro takes the examples of the configured data (search_help), or the neutral hints
+    "search_intro": {"de": "Suchen Sie nach Adresse{address} oder nach Flurstück{parcel}.",
+                     "en": "Search by address{address} or by parcel{parcel}."},
+    "search_example": {"de": " (z. B. {examples})", "en": " (e.g. {examples})"},
+    "search_hint_address": {"de": " (Straße und Hausnummer)", "en": " (street and house number)"},
+    "search_hint_parcel": {"de": " (Gemarkung, Flur und Flurstücksnummer oder das 20-stellige Flurstückskennzeichen)",
+                           "en": " (Gemarkung, Flur and parcel number, or the 20-character parcel key)"},
     "search_label": {"de": "Adresse oder Flurstück", "en": "Address or parcel"},
     "search_button": {"de": "Suchen", "en": "Search"},
     "results_heading": {"de": "Suchergebnis", "en": "Search results"},
@@ -199,6 +201,15 @@ def text(key: str, lang: str, **values) -> str:
     entry = TEXTS[key]
     template = entry.get(lang) or entry["de"]
     return template.format(**values) if values else template
+
+
+def search_help(examples, lang: str) -> str:
+    """The search intro with the examples of a SearchExamples (gis_service.parcels), hints for those missing."""
+    address = (text("search_example", lang, examples=quote_alternatives([examples.address], lang))
+               if examples.address else text("search_hint_address", lang))
+    parcel = (text("search_example", lang, examples=quote_alternatives(examples.parcel, lang))
+              if examples.parcel else text("search_hint_parcel", lang))
+    return text("search_intro", lang, address=address, parcel=parcel)
 
 
 def format_area(value: float | None, lang: str) -> str:

@@ -123,3 +123,31 @@ def test_cli_preview_through_the_upstream(tmp_path, demo_upstream_url):
     )
     assert done.returncode == 0, done.stderr
     assert "Flurstück 90" in done.stdout and Image.open(out).size[0] > 500
+
+
+def test_search_help_cites_only_what_the_search_finds(any_client, source_kind):
+    """Local data give examples; an upstream is not asked at start, so its help describes the forms."""
+    from gis_testing import found_keys, search_help_examples
+
+    examples = search_help_examples(any_client)
+    if source_kind == "upstream":
+        assert examples == []
+        assert "Straße und Hausnummer" in any_client.get("/embed").get_data(as_text=True)
+        return
+    assert len(examples) == 3
+    for example in examples:
+        assert len(found_keys(any_client, example)) == 1, example
+
+
+def test_configured_examples_are_shown_on_an_upstream(tmp_path_factory, demo_upstream_url):
+    from service_support import make_app, upstream_settings
+
+    from gis_service.config import SearchExamplesSettings
+    from gis_testing import found_keys, quoted, search_help_examples
+
+    settings = upstream_settings(tmp_path_factory.mktemp("upstream-examples"), demo_upstream_url)
+    settings.search.examples = SearchExamplesSettings(address="Mühlenweg 12a", parcel=["9871 1 90"])
+    client = make_app(settings).test_client()
+    assert search_help_examples(client, "en") == ["Mühlenweg 12a", "9871 1 90"]
+    assert found_keys(client, "Mühlenweg 12a, Lindenhagen") == found_keys(client, "9871 1 90") == [EXAMPLE]
+    assert quoted(client.get("/api/v1/parcels/Flurstück xyz").get_json()["detail"])[1:] == ["9871 1 90"]

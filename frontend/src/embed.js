@@ -1,5 +1,6 @@
 // Runs on every page shown in the iframe: reports the page height to the host, hands a selection over, starts the map picker.
 import { allowedOrigins, isFramed, onHostMessage, postToHost } from './messaging.js';
+import { startViewers } from './viewer.js';
 
 let lastHeight = 0;
 
@@ -77,6 +78,7 @@ function start() {
   }
   handOverSelection();
   handOverMessages();
+  startViewers();
   if (document.getElementById('picker')) {
     import('./picker.js').then((picker) => picker.start()).catch((error) => {
       // The page without the map still works: the server-rendered flow is complete.

@@ -74,6 +74,7 @@ class Picker {
       figure: byId('preview-figure'),
       image: byId('preview-img'),
       pdf: byId('pdf-link'),
+      pdfDownload: byId('pdf-download'),
       select: byId('select-form'),
     };
   }
@@ -505,26 +506,39 @@ class Picker {
   }
 
   showPreview(params, query, plan, sequence) {
-    const { image, pdf } = this.elements;
+    const { image, pdf, pdfDownload } = this.elements;
     const src = `${this.cfg.urls.preview_png}?${query}`;
-    image.alt = this.t('preview_alt', {
+    const alt = this.t('preview_alt', {
       label: plan.label,
       scale: plan.scale,
       paper: plan.paper,
       orientation: this.t(plan.orientation),
     });
-    image.width = plan.image_px[0];
-    image.height = plan.image_px[1];
     const done = () => this.previewDone(sequence);
-    image.onload = done;
-    image.onerror = () => {
+    const failed = () => {
       done();
       this.showError(this.t('map_error_network'));
     };
-    if (image.getAttribute('src') !== src) image.src = src;
-    else done();
+    const viewer = document.getElementById('viewer')?.gisViewer;
+    if (viewer) {
+      viewer.show({ src, width: plan.image_px[0], height: plan.image_px[1], alt }).then(done, failed);
+    } else {
+      image.alt = alt;
+      image.width = plan.image_px[0];
+      image.height = plan.image_px[1];
+      image.onload = done;
+      image.onerror = failed;
+      if (image.getAttribute('src') !== src) image.src = src;
+      else done();
+    }
+    const caption = document.getElementById('viewer-caption');
+    if (caption) {
+      caption.textContent = this.t('viewer_caption', { label: plan.label, scale: plan.scale, paper: plan.paper,
+        orientation: this.t(plan.orientation) });
+    }
     const pdfQuery = new URLSearchParams({ ...params, dpi: String(this.cfg.defaults.pdf_dpi) });
     pdf.href = `${this.cfg.urls.preview_pdf}?${pdfQuery}`;
+    if (pdfDownload) pdfDownload.href = `${this.cfg.urls.preview_pdf}?${pdfQuery}&download=1`;
   }
 
   fillSelectForm(params) {

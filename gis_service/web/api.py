@@ -108,8 +108,10 @@ def preview_png():
 @blueprint.get("/preview.pdf")
 def preview_pdf():
     service = preview_service()
+    # ?download=1 saves the file; inline it opens in a new window (the pages never show it in their frame).
+    how = "attachment" if request.args.get("download") == "1" else "inline"
     return _image(service.pdf(service.plan_from_args(request.args)), "application/pdf",
-                  disposition='inline; filename="liegenschaftskarte-vorschau.pdf"')
+                  disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"')
 
 
 @blueprint.get("/preview.tif")

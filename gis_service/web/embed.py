@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help
+from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help, text
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -22,7 +22,7 @@ SCRIPT_TEXTS = (
     "map_none_yet", "map_selected", "map_no_parcel_here", "map_searching", "map_error", "map_error_network",
     "map_load_error", "map_zoom_in", "map_zoom_out", "frame_moved", "preview_loading", "preview_alt", "fits_yes",
     "fits_no", "fits_suggest", "fits_none", "suggestions_label", "suggestions_count", "suggestions_one",
-    "suggestions_none", "portrait", "landscape", "area",
+    "suggestions_none", "portrait", "landscape", "area", "viewer_caption",
 )
 
 
@@ -97,12 +97,32 @@ def search():
                            **_picker_context(lang), **page_context(lang)), status
 
 
+def viewer_for(plan, lang: str) -> dict:
+    """What templates/embed/_viewer.html needs to show a plan's preview page (also on the order summary)."""
+    settings = current_app.extensions["gis_previews"].settings
+    query = {**plan.request.query(), "dpi": settings.default_dpi}
+    pdf_query = {**query, "dpi": min(150, settings.max_dpi)}
+    req = plan.request
+    width, height = plan.layout.image_px
+    orientation = text(req.orientation, lang)
+    double = settings.default_dpi * 2
+    return {
+        "png_url": url_for("api.preview_png", **query),
+        "png_2x_url": url_for("api.preview_png", **{**query, "dpi": double}) if double <= settings.max_dpi else None,
+        "pdf_url": url_for("api.preview_pdf", **pdf_query),
+        "pdf_download_url": url_for("api.preview_pdf", **pdf_query, download=1),
+        "width": width, "height": height, "dpi": settings.default_dpi, "max_dpi": settings.max_dpi,
+        "alt": text("preview_alt", lang, label=plan.parcel.label, scale=req.scale, paper=req.paper, orientation=orientation),
+        "caption": text("viewer_caption", lang, label=plan.parcel.label, scale=req.scale, paper=req.paper,
+                        orientation=orientation),
+    }
+
+
 @blueprint.get("/preview")
 def preview():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
     plan = current_app.extensions["gis_previews"].plan_from_args(request.args)
     req = plan.request
-    query = req.query()
     initial = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation,
                "center": list(req.centre) if req.centre else None}
     context = _picker_context(lang, initial)
@@ -111,8 +131,7 @@ def preview():
         parcel=plan.parcel,
         plan=plan,
         req=req,
-        png_url=url_for("api.preview_png", **query),
-        pdf_url=url_for("api.preview_pdf", **{**query, "dpi": context["picker_config"]["defaults"]["pdf_dpi"]}),
+        viewer=viewer_for(plan, lang),
         **context,
         **page_context(lang),
     )

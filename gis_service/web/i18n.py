@@ -151,21 +151,21 @@ TEXTS.update({
                           "with plus and minus or with two fingers; move it with the arrow buttons, the arrow keys or by "
                           "swiping."},
     "viewer_toolbar": {"de": "Vorschau vergrößern und verschieben", "en": "Zoom and move the preview"},
-    "viewer_zoom_in": {"de": "Vergrößern", "en": "Zoom in"},
-    "viewer_zoom_out": {"de": "Verkleinern", "en": "Zoom out"},
+    "viewer_zoom_in": {"de": "Vorschau vergrößern", "en": "Zoom into the preview"},
+    "viewer_zoom_out": {"de": "Vorschau verkleinern", "en": "Zoom out of the preview"},
     "viewer_level": {"de": "Vergrößerung", "en": "Zoom level"},
     "viewer_fit": {"de": "Ganze Seite", "en": "Whole page"},
     "viewer_real": {"de": "Originalgröße", "en": "True size"},
     "viewer_fullscreen": {"de": "Vollbild", "en": "Full screen"},
     "viewer_pan": {"de": "Ausschnitt verschieben", "en": "Move the view"},
-    "viewer_pan_left": {"de": "Nach links", "en": "Left"},
-    "viewer_pan_right": {"de": "Nach rechts", "en": "Right"},
-    "viewer_pan_up": {"de": "Nach oben", "en": "Up"},
-    "viewer_pan_down": {"de": "Nach unten", "en": "Down"},
+    "viewer_pan_left": {"de": "Vorschau nach links", "en": "Preview to the left"},
+    "viewer_pan_right": {"de": "Vorschau nach rechts", "en": "Preview to the right"},
+    "viewer_pan_up": {"de": "Vorschau nach oben", "en": "Preview up"},
+    "viewer_pan_down": {"de": "Vorschau nach unten", "en": "Preview down"},
     "viewer_pane": {"de": "Vorschau der Seite", "en": "Preview of the page"},
-    "viewer_caption": {"de": "{label}, Maßstab 1:{scale}, DIN {paper} {orientation}. Das Flurstück ist rot umrandet; "
+    "viewer_caption": {"de": "{label}, Maßstab 1:{scale}, DIN {paper} {orientation}. Das Flurstück ist orange umrandet; "
                              "die Vorschau ist kein amtlicher Auszug.",
-                       "en": "{label}, scale 1:{scale}, {paper} {orientation}. The parcel is outlined in red; the "
+                       "en": "{label}, scale 1:{scale}, {paper} {orientation}. The parcel is outlined in orange; the "
                              "preview is not an official extract."},
     "viewer_pdf_open": {"de": "Vorschau als PDF öffnen", "en": "Open the preview as PDF"},
     "viewer_pdf_download": {"de": "PDF herunterladen", "en": "Download the PDF"},

@@ -9,6 +9,7 @@ from PIL import Image
 
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import bad_parameter
+from gis_service.fit_rule import FitAssessment, assess_fit
 from gis_service.map_faces import MapFace, MapFaceProvider, MapSource
 from gis_service.page_request import ChoiceProblem, PageChoices, PreviewRequest
 from gis_service.parcels import ParcelService
@@ -26,6 +27,7 @@ class PagePlan:
     layout: Layout
     fits: bool
     largest_fitting_scale: int | None
+    fit: FitAssessment
 
     def describe(self) -> dict:
         layout = self.layout
@@ -46,6 +48,7 @@ class PagePlan:
             "label": self.parcel.label,
             "fits": self.fits,
             "largest_fitting_scale": self.largest_fitting_scale,
+            "fit": self.fit.describe(),
         }
 
 
@@ -130,6 +133,7 @@ class PagePipeline:
             layout=layout,
             fits=layout.contains(bounds),
             largest_fitting_scale=largest_fitting_scale(bounds, request.paper, request.orientation, self.settings.scales),
+            fit=assess_fit(parcel, layout, self.settings.scales, self.settings.papers),
         )
 
     def face(self, layout: Layout, *, encoded: bool = False) -> MapFace:

@@ -11,10 +11,10 @@ from cadastre.errors import CadastreError
 from cadastre.model import BBox
 from gis_service.config import PreviewSettings
 from renderers.compose import orientation_label
+from renderers.layout import ORIENTATIONS
 
 # How far the print area may be moved away from the data, in metres.
 CENTRE_MARGIN_M = 1000.0
-ORIENTATIONS = ("portrait", "landscape")
 # ASCII digits only: str.isdigit() also accepts "²" and "⁵", which int() refuses.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 

@@ -47,6 +47,8 @@ class Order(Base):
     scale: Mapped[int | None] = mapped_column(Integer)
     centre_x: Mapped[float | None] = mapped_column(Float)
     centre_y: Mapped[float | None] = mapped_column(Float)
+    # The citizen confirmed that the parcel cannot fit at this scale and paper and wants the part shown.
+    partial_parcel: Mapped[bool] = mapped_column(Boolean, default=False)
     copies: Mapped[int] = mapped_column(Integer, default=1)
     delivery: Mapped[str] = mapped_column(String(10))
     certified: Mapped[bool] = mapped_column(Boolean, default=False)

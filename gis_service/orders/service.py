@@ -222,7 +222,7 @@ class OrderService:
             parcel_key=draft.parcel.key, parcel_label=draft.parcel.label[:200],
             paper=draft.paper, orientation=draft.orientation, scale=draft.scale,
             centre_x=draft.centre[0] if draft.centre else None, centre_y=draft.centre[1] if draft.centre else None,
-            copies=draft.copies, delivery=draft.delivery, certified=draft.certified, payment_method=draft.payment_method,
+            copies=draft.copies, delivery=draft.delivery, certified=draft.certified, payment_method=draft.payment_method, partial_parcel=draft.partial_parcel,
             amount_cents=draft.fee.total_cents, currency=draft.fee.currency, fee_breakdown=draft.fee.breakdown(),
             contact_name=contact.get("name"), contact_email=contact.get("email"), contact_phone=contact.get("phone"),
             contact_organisation=contact.get("organisation"), address_street=contact.get("street"),

@@ -25,15 +25,8 @@ from cadastre.model import NATIVE_CRS, MapFeatures, Parcel
 from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
 from wms_clients.crs import crs_code, crs_is_north_east, urn
 from wms_clients.gml import GmlError, GmlReader, find_geometry
-from wms_clients.http import (
-    CapabilitiesCache,
-    UpstreamError,
-    UpstreamSession,
-    html_message,
-    looks_like_html,
-    ogc_exception_message,
-    parse_xml,
-)
+from wms_clients.http import UpstreamError, UpstreamSession
+from wms_clients.ows import CapabilitiesCache, html_message, looks_like_html, ogc_exception_message, parse_xml
 
 log = logging.getLogger(__name__)
 

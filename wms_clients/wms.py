@@ -16,11 +16,9 @@ from PIL import Image
 
 from wms_clients.base import BBox
 from wms_clients.crs import crs_is_north_east
-from wms_clients.http import (
+from wms_clients.http import UpstreamError, UpstreamResponse, UpstreamSession
+from wms_clients.ows import (
     CapabilitiesCache,
-    UpstreamError,
-    UpstreamResponse,
-    UpstreamSession,
     html_message,
     looks_like_html,
     looks_like_xml,

@@ -1,4 +1,4 @@
-"""What OGC services answer besides data: exception reports and HTML pages, and cached GetCapabilities."""
+"""What OGC services answer besides data: exception reports and HTML pages, and GetCapabilities fetched, checked and cached."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from lxml import etree
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# error(kind, message, server_message=None) → the exception to raise (a client's UpstreamError factory).
+ErrorFactory = Callable[..., Exception]
 
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 _EXCEPTION_ROOTS = {"ServiceExceptionReport", "ExceptionReport"}
@@ -92,7 +94,46 @@ def _shorten(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def check_answer(content: bytes, operation: str, error: ErrorFactory, *, html_instead: str = "") -> None:
+    """Raise error(...) when a 2xx answer to `operation` is an exception report or an HTML page."""
+    if message := ogc_exception_message(content):
+        raise error("exception-report", f"{operation} failed", message)
+    if looks_like_html(content):
+        raise error("bad-response", f"{operation} returned an HTML page{html_instead}", html_message(content))
+
+
 # ---------------------------------------------------------------------------- capabilities
+
+
+def fetch_capabilities(
+    session,
+    url: str,
+    service: str,
+    version: str,
+    *,
+    root_name: str,
+    read: Callable[[bytes], T],
+    error: ErrorFactory,
+    root_hint: str = "",
+) -> tuple[bytes, etree._Element, T]:
+    """GetCapabilities through an UpstreamSession, checked: (raw bytes, XML root, read(raw), e.g. OWSLib's object).
+
+    The document must be XML with the root element `root_name`; `read` may raise anything
+    (OWSLib does), which becomes a bad-response error like every other failed check.
+    """
+    content = session.get(url, {"SERVICE": service, "REQUEST": "GetCapabilities", "VERSION": version}).content
+    check_answer(content, "GetCapabilities", error)
+    try:
+        root = parse_xml(content)
+    except etree.XMLSyntaxError as exc:
+        raise error("bad-response", f"GetCapabilities returned no valid XML ({exc})") from exc
+    if etree.QName(root).localname != root_name:
+        raise error("bad-response", f"GetCapabilities returned <{etree.QName(root).localname}>, not <{root_name}>{root_hint}")
+    try:
+        parsed = read(content)
+    except Exception as exc:  # OWSLib raises whatever its parser meets
+        raise error("bad-response", f"OWSLib cannot read the capabilities ({exc})") from exc
+    return content, root, parsed
 
 
 class CapabilitiesCache(Generic[T]):

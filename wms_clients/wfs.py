@@ -26,7 +26,7 @@ from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
 from wms_clients.crs import crs_code, crs_is_north_east, urn
 from wms_clients.gml import GmlError, GmlReader, find_geometry
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.ows import CapabilitiesCache, html_message, looks_like_html, ogc_exception_message, parse_xml
+from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities, parse_xml
 
 log = logging.getLogger(__name__)
 
@@ -255,22 +255,12 @@ class WfsClient:
         return self._capabilities.get(refresh=refresh)
 
     def _fetch_capabilities(self) -> WfsCapabilities:
-        response = self.session.get(self.url, {"SERVICE": "WFS", "REQUEST": "GetCapabilities", "VERSION": self.version})
-        content = response.content
-        if message := ogc_exception_message(content):
-            raise self._error("exception-report", "GetCapabilities failed", message)
-        if looks_like_html(content):
-            raise self._error("bad-response", "GetCapabilities returned an HTML page", html_message(content))
-        try:
-            root = parse_xml(content)
-        except etree.XMLSyntaxError as exc:
-            raise self._error("bad-response", f"GetCapabilities returned no valid XML ({exc})") from exc
-        if etree.QName(root).localname != "WFS_Capabilities":
-            raise self._error("bad-response", f"GetCapabilities returned <{etree.QName(root).localname}>, not <WFS_Capabilities>")
-        try:
-            wfs = WebFeatureService(self.url, version=self.version, xml=content)
-        except Exception as exc:  # OWSLib raises whatever its parser meets
-            raise self._error("bad-response", f"OWSLib cannot read the capabilities ({exc})") from exc
+        content, root, wfs = fetch_capabilities(
+            self.session, self.url, "WFS", self.version,
+            root_name="WFS_Capabilities",
+            read=lambda xml: WebFeatureService(self.url, version=self.version, xml=xml),
+            error=self._error,
+        )
         namespaces: dict[str, str] = {}
         for name in root.iter(f"{{{WFS20_NS}}}Name"):
             text = (name.text or "").strip()
@@ -370,10 +360,7 @@ class WfsClient:
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
     def _parse(self, content: bytes, geometry_property: str | None) -> FeatureCollection:
-        if message := ogc_exception_message(content):
-            raise self._error("exception-report", "GetFeature failed", message)
-        if looks_like_html(content):
-            raise self._error("bad-response", "GetFeature returned an HTML page", html_message(content))
+        check_answer(content, "GetFeature", self._error)
         try:
             return parse_feature_collection(content, self.reader, geometry_property=geometry_property)
         except GmlError as exc:

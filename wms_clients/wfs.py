@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -24,18 +24,14 @@ from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex, Gemarku
 from cadastre.model import NATIVE_CRS, MapFeatures, Parcel
 from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
 from wms_clients.crs import crs_code, crs_is_north_east, urn
-from wms_clients.gml import GmlError, GmlReader, find_geometry
+from wms_clients.gml import GML32_NS, Feature, FeatureCollection, GmlError, GmlReader, parse_feature_collection
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities, parse_xml
+from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities
 
 log = logging.getLogger(__name__)
 
 WFS20_NS = "http://www.opengis.net/wfs/2.0"
 FES20_NS = "http://www.opengis.net/fes/2.0"
-GML32_NS = "http://www.opengis.net/gml/3.2"
-_GML_NAMESPACES = {GML32_NS, "http://www.opengis.net/gml"}
-_MEMBER_TAGS = {"member", "featureMember", "featureMembers"}
-_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
 # ---------------------------------------------------------------------------- filters
@@ -91,109 +87,6 @@ def like_pattern(street: str, letters: int = 4) -> str | None:
     if not letters_found:
         return None
     return "*" + "*".join(letters_found) + "*"
-
-
-# ---------------------------------------------------------------------------- features
-
-
-@dataclass
-class Feature:
-    """One feature: properties as text (None for empty/nil, a list when repeated) and its geometry."""
-
-    typename: str
-    id: str | None
-    properties: dict[str, object]
-    geometry: BaseGeometry | None
-    srs: str | None = None
-
-    def get(self, name: str | None) -> str | None:
-        """A property's text; the first value when repeated."""
-        if not name:
-            return None
-        value = self.properties.get(name.split(":")[-1])
-        if isinstance(value, list):
-            return value[0] if value else None
-        return value  # type: ignore[return-value]
-
-    def get_all(self, name: str | None) -> list[str]:
-        if not name:
-            return []
-        value = self.properties.get(name.split(":")[-1])
-        if value is None:
-            return []
-        return [v for v in value if v] if isinstance(value, list) else [value]  # type: ignore[list-item]
-
-
-@dataclass
-class FeatureCollection:
-    features: list[Feature] = field(default_factory=list)
-    number_matched: int | None = None  # None when the server says "unknown"
-    number_returned: int | None = None
-
-
-def parse_feature_collection(
-    content: bytes, reader: GmlReader, *, geometry_property: str | None = None
-) -> FeatureCollection:
-    """wfs:FeatureCollection (WFS 2.0, or 1.x/GML 2) → features; raises GmlError on anything else."""
-    try:
-        root = parse_xml(content)
-    except etree.XMLSyntaxError as exc:
-        raise GmlError(f"not well-formed XML ({exc})") from exc
-    if etree.QName(root).localname != "FeatureCollection":
-        raise GmlError(f"<{etree.QName(root).localname}> is not a FeatureCollection")
-    collection = FeatureCollection(
-        number_matched=_int_or_none(root.get("numberMatched")),
-        number_returned=_int_or_none(root.get("numberReturned") or root.get("numberOfFeatures")),
-    )
-    for element in _feature_elements(root):
-        collection.features.append(_feature(element, reader, geometry_property))
-    return collection
-
-
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
-def _feature_elements(collection) -> Iterator:
-    for member in collection:
-        if not isinstance(member.tag, str) or etree.QName(member).localname not in _MEMBER_TAGS:
-            continue
-        for element in member:
-            if not isinstance(element.tag, str):
-                continue
-            if etree.QName(element).localname == "FeatureCollection":
-                yield from _feature_elements(element)  # WFS 2.0 nests collections for joins
-            elif etree.QName(element).localname != "additionalObjects":
-                yield element
-
-
-def _feature(element, reader: GmlReader, geometry_property: str | None) -> Feature:
-    properties: dict[str, object] = {}
-    geometry, srs = None, None
-    wanted = geometry_property.split(":")[-1] if geometry_property else None
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        qname = etree.QName(child)
-        if qname.namespace in _GML_NAMESPACES:
-            continue  # gml:boundedBy, gml:name, gml:identifier …
-        geometry_element = find_geometry(child) if len(child) else None
-        if geometry_element is not None:
-            if geometry is None or qname.localname == wanted:
-                geometry, srs = reader.read(geometry_element)
-            continue
-        if child.get(_XSI_NIL) == "true":
-            value = None
-        else:
-            value = "".join(child.itertext()).strip() or None
-        name = qname.localname
-        if name in properties:
-            previous = properties[name]
-            properties[name] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            properties[name] = value
-    feature_id = element.get(f"{{{GML32_NS}}}id") or element.get("{http://www.opengis.net/gml}id") or element.get("fid")
-    return Feature(etree.QName(element).localname, feature_id, properties, geometry, srs)
 
 
 # ---------------------------------------------------------------------------- the client

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import shapely
@@ -24,6 +24,7 @@ from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex, Gemarku
 from cadastre.model import NATIVE_CRS, MapFeatures, Parcel
 from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
 from wms_clients.crs import crs_code, crs_is_north_east, urn
+from wms_clients.fes import FES20_NS, BBoxFilter, filter_xml, like_pattern, property_like
 from wms_clients.gml import GML32_NS, Feature, FeatureCollection, GmlError, GmlReader, parse_feature_collection
 from wms_clients.http import UpstreamError, UpstreamSession
 from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities
@@ -31,62 +32,6 @@ from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities
 log = logging.getLogger(__name__)
 
 WFS20_NS = "http://www.opengis.net/wfs/2.0"
-FES20_NS = "http://www.opengis.net/fes/2.0"
-
-
-# ---------------------------------------------------------------------------- filters
-
-
-class BBoxFilter(fes2.BBox):
-    """fes:BBOX on a named geometry property, with a GML 3.2 envelope.
-
-    OWSLib's fes2.BBox always writes the CSW property "ows:BoundingBox" and a GML 3.1 envelope,
-    which does not belong in a FES 2.0 filter against GML 3.2 data.
-    """
-
-    def __init__(self, bbox: BBox, crs: str, geometry_property: str, north_east: bool = False):
-        super().__init__(bbox, crs)
-        self.geometry_property = geometry_property
-        self.north_east = north_east
-
-    def toXML(self):  # noqa: N802 - OWSLib's name
-        node = etree.Element(f"{{{FES20_NS}}}BBOX", nsmap={"fes": FES20_NS, "gml": GML32_NS})
-        etree.SubElement(node, f"{{{FES20_NS}}}ValueReference").text = self.geometry_property
-        envelope = etree.SubElement(node, f"{{{GML32_NS}}}Envelope", srsName=self.crs)
-        minx, miny, maxx, maxy = self.bbox
-        lower, upper = ((miny, minx), (maxy, maxx)) if self.north_east else ((minx, miny), (maxx, maxy))
-        etree.SubElement(envelope, f"{{{GML32_NS}}}lowerCorner").text = f"{lower[0]!r} {lower[1]!r}"
-        etree.SubElement(envelope, f"{{{GML32_NS}}}upperCorner").text = f"{upper[0]!r} {upper[1]!r}"
-        return node
-
-
-def filter_xml(operation: fes2.OgcExpression, namespaces: Mapping[str, str] | None = None) -> str:
-    """<fes:Filter> text for a fes2 operation, declaring the prefixes our property names use."""
-    nsmap = {"fes": FES20_NS, "gml": GML32_NS, **(namespaces or {})}
-    root = etree.Element(f"{{{FES20_NS}}}Filter", nsmap=nsmap)
-    root.append(operation.toXML())
-    return etree.tostring(root, encoding="unicode")
-
-
-def like_pattern(street: str, letters: int = 4) -> str | None:
-    """A case-insensitive LIKE pattern ("*h*a*u*p*") for a folded street (AddressQuery.street).
-
-    The folded form has no spaces and writes ä as "ae", ß as "ss"; the data may have
-    "Haupt-Str." or "Hauptstraße". A wildcard between letters (and in place of ae/oe/ue/ss)
-    matches every spelling; the exact ranking happens locally with match_address.
-    """
-    letters_found: list[str] = []
-    i = 0
-    while i < len(street) and len(letters_found) < letters:
-        if street[i : i + 2] in ("ae", "oe", "ue", "ss"):
-            i += 2  # the wildcard between letters stands for ä / ae
-            continue
-        if street[i].isalnum():
-            letters_found.append(street[i])
-        i += 1
-    if not letters_found:
-        return None
-    return "*" + "*".join(letters_found) + "*"
 
 
 # ---------------------------------------------------------------------------- the client
@@ -491,7 +436,7 @@ class WfsSource(CadastreSource):
             + (f"{nenner:04d}" if nenner is not None else "????")
             + "*"
         )
-        operation = fes2.PropertyIsLike(self._prop(self.fields.kennzeichen), pattern, wildCard="*", singleChar="?", escapeChar="\\")
+        operation = property_like(self._prop(self.fields.kennzeichen), pattern)
         parcels, _ = self._features(operation, count=limit)
         return sorted(parcels, key=lambda p: p.key)[:limit]
 
@@ -523,9 +468,7 @@ class WfsSource(CadastreSource):
         pattern = like_pattern(query.street)
         if pattern is None:
             return []
-        operation: fes2.OgcExpression = fes2.PropertyIsLike(
-            self._prop(f.lage), pattern, wildCard="*", singleChar="?", escapeChar="\\", matchCase=False
-        )
+        operation: fes2.OgcExpression = property_like(self._prop(f.lage), pattern, match_case=False)
         if self.search_extent:
             operation = fes2.And([operation, self._bbox_filter(self.search_extent)])
         parcels, total = self._features(operation, count=self.address_candidates)

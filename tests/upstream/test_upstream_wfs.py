@@ -11,9 +11,10 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from cadastre.addresses import parse_address, split_lage
 from cadastre.kennzeichen import parse_kennzeichen
 from wms_clients.base import FieldMapping
+from wms_clients.fes import like_pattern
 from wms_clients.gml import GmlError, GmlReader, arc_points
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.wfs import WfsClient, WfsSource, like_pattern
+from wms_clients.wfs import WfsClient, WfsSource
 
 NEUWERK_BBOX = (466900.0, 5974300.0, 467300.0, 5974700.0)
 

@@ -14,7 +14,8 @@ from wms_clients.base import FieldMapping
 from wms_clients.fes import like_pattern
 from wms_clients.gml import GmlError, GmlReader, arc_points
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.wfs import WfsClient, WfsSource
+from wms_clients.wfs import WfsClient
+from wms_clients.wfs_source import WfsSource
 
 NEUWERK_BBOX = (466900.0, 5974300.0, 467300.0, 5974700.0)
 

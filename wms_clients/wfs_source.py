@@ -96,6 +96,16 @@ class WfsSource(CadastreSource):
             self._to_client = Transformer.from_crs(NATIVE_CRS, client.srs, always_xy=True)
             self._from_client = Transformer.from_crs(client.srs, NATIVE_CRS, always_xy=True)
 
+    @property
+    def gemarkungen_seen(self) -> int:
+        """How many Gemarkungen the WFS answers have named so far; it grows, so a change means gemarkungen() has more."""
+        return len(self._seen)
+
+    @property
+    def configured_gemarkungen(self) -> GemarkungIndex | None:
+        """The Gemarkung index given to the constructor (e.g. read from a file), None without one."""
+        return self._configured_index
+
     # ------------------------------------------------------------------ helpers
 
     def _prop(self, name: str) -> str:

@@ -1,4 +1,4 @@
-"""One HTTP session per upstream: timeouts and a hard deadline, bounded retries, circuit breaker, coalescing."""
+"""HTTP transport, one UpstreamSession per upstream: timeouts and a hard deadline, bounded retries, circuit breaker, coalescing (one module: every call passes through all of them)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from gis_service.errors import parcels_unavailable
 from gis_service.time_budget import call_bounded, request_deadline
 from wms_clients.base import BBox, CadastreSource, SourceInfo
 from wms_clients.http import UpstreamError
-from wms_clients.wfs import WfsSource
+from wms_clients.wfs_source import WfsSource
 from wms_clients.wms import WmsClient
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ from gis_service.upstream_source import UpstreamSource
 from wms_clients.base import CadastreSource
 from wms_clients.http import UpstreamSession
 from wms_clients.local import LocalLayers, LocalSource, LocalSourceConfig
-from wms_clients.wfs import WfsClient, WfsSource
+from wms_clients.wfs import WfsClient
+from wms_clients.wfs_source import WfsSource
 from wms_clients.wms import WmsClient
 
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from cadastre.addresses import AddressQuery, normalise_place
 from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex
-from cadastre.model import MapFeatures, Parcel
+from cadastre.model import BBox, MapFeatures, Parcel
 
-BBox = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""GML 2/3.1/3.2 geometries to shapely, with the axis order taken from srsName (or a per-server override)."""
+"""GML 2/3.1/3.2 read: geometries to shapely (axis order from srsName or a per-server override), WFS feature collections to features."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Iterator
 
 from lxml import etree
 from shapely.geometry import (
@@ -17,8 +19,11 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 
 from wms_clients.crs import srs_is_north_east
+from wms_clients.ows import parse_xml
 
-GML_NAMESPACES = frozenset({"http://www.opengis.net/gml/3.2", "http://www.opengis.net/gml"})
+GML32_NS = "http://www.opengis.net/gml/3.2"
+GML_NS = "http://www.opengis.net/gml"  # GML 2 and 3.1
+GML_NAMESPACES = frozenset({GML32_NS, GML_NS})
 GEOMETRY_TAGS = frozenset(
     {
         "Point", "LineString", "LinearRing", "Curve", "Polygon", "Surface", "PolygonPatch",
@@ -27,6 +32,8 @@ GEOMETRY_TAGS = frozenset(
     }
 )
 _ARC_STEP = math.radians(1.0)  # chord sagitta ≤ 4 mm on a 100 m radius
+_MEMBER_TAGS = {"member", "featureMember", "featureMembers"}
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
 class GmlError(ValueError):
@@ -335,3 +342,106 @@ def find_geometry(element):
         if _is_gml(node) and _local(node) in GEOMETRY_TAGS and _local(node) != "Envelope":
             return node
     return None
+
+
+# ---------------------------------------------------------------------------- features
+
+
+@dataclass
+class Feature:
+    """One feature: properties as text (None for empty/nil, a list when repeated) and its geometry."""
+
+    typename: str
+    id: str | None
+    properties: dict[str, object]
+    geometry: BaseGeometry | None
+    srs: str | None = None
+
+    def get(self, name: str | None) -> str | None:
+        """A property's text; the first value when repeated."""
+        if not name:
+            return None
+        value = self.properties.get(name.split(":")[-1])
+        if isinstance(value, list):
+            return value[0] if value else None
+        return value  # type: ignore[return-value]
+
+    def get_all(self, name: str | None) -> list[str]:
+        if not name:
+            return []
+        value = self.properties.get(name.split(":")[-1])
+        if value is None:
+            return []
+        return [v for v in value if v] if isinstance(value, list) else [value]  # type: ignore[list-item]
+
+
+@dataclass
+class FeatureCollection:
+    features: list[Feature] = field(default_factory=list)
+    number_matched: int | None = None  # None when the server says "unknown"
+    number_returned: int | None = None
+
+
+def parse_feature_collection(
+    content: bytes, reader: GmlReader, *, geometry_property: str | None = None
+) -> FeatureCollection:
+    """wfs:FeatureCollection (WFS 2.0, or 1.x/GML 2) → features; raises GmlError on anything else."""
+    try:
+        root = parse_xml(content)
+    except etree.XMLSyntaxError as exc:
+        raise GmlError(f"not well-formed XML ({exc})") from exc
+    if etree.QName(root).localname != "FeatureCollection":
+        raise GmlError(f"<{etree.QName(root).localname}> is not a FeatureCollection")
+    collection = FeatureCollection(
+        number_matched=_int_or_none(root.get("numberMatched")),
+        number_returned=_int_or_none(root.get("numberReturned") or root.get("numberOfFeatures")),
+    )
+    for element in _feature_elements(root):
+        collection.features.append(_feature(element, reader, geometry_property))
+    return collection
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _feature_elements(collection) -> Iterator:
+    for member in collection:
+        if not isinstance(member.tag, str) or etree.QName(member).localname not in _MEMBER_TAGS:
+            continue
+        for element in member:
+            if not isinstance(element.tag, str):
+                continue
+            if etree.QName(element).localname == "FeatureCollection":
+                yield from _feature_elements(element)  # WFS 2.0 nests collections for joins
+            elif etree.QName(element).localname != "additionalObjects":
+                yield element
+
+
+def _feature(element, reader: GmlReader, geometry_property: str | None) -> Feature:
+    properties: dict[str, object] = {}
+    geometry, srs = None, None
+    wanted = geometry_property.split(":")[-1] if geometry_property else None
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        qname = etree.QName(child)
+        if qname.namespace in GML_NAMESPACES:
+            continue  # gml:boundedBy, gml:name, gml:identifier …
+        geometry_element = find_geometry(child) if len(child) else None
+        if geometry_element is not None:
+            if geometry is None or qname.localname == wanted:
+                geometry, srs = reader.read(geometry_element)
+            continue
+        if child.get(_XSI_NIL) == "true":
+            value = None
+        else:
+            value = "".join(child.itertext()).strip() or None
+        name = qname.localname
+        if name in properties:
+            previous = properties[name]
+            properties[name] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            properties[name] = value
+    feature_id = element.get(f"{{{GML32_NS}}}id") or element.get(f"{{{GML_NS}}}id") or element.get("fid")
+    return Feature(etree.QName(element).localname, feature_id, properties, geometry, srs)

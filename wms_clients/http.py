@@ -1,4 +1,4 @@
-"""One HTTP session per upstream: timeouts and a hard deadline, bounded retries, circuit breaker, coalescing."""
+"""HTTP transport, one UpstreamSession per upstream: timeouts and a hard deadline, bounded retries, circuit breaker, coalescing (one module: every call passes through all of them)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import requests
-from lxml import etree
+
+from wms_clients.ows import ogc_exception_message, server_message
 
 USER_AGENT = "gis-service/0.1"
 KINDS = ("timeout", "unavailable", "bad-response", "circuit-open", "exception-report")
@@ -77,81 +78,6 @@ class UpstreamResponse:
     def content_type(self) -> str:
         """Media type without parameters, lower case ("image/png")."""
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-
-# ---------------------------------------------------------------------------- server messages
-
-_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-_EXCEPTION_ROOTS = {"ServiceExceptionReport", "ExceptionReport"}
-
-
-def looks_like_xml(content: bytes) -> bool:
-    head = content[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"<") and not looks_like_html(content)
-
-
-def looks_like_html(content: bytes) -> bool:
-    head = content[:500].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:300]
-
-
-def parse_xml(content: bytes) -> etree._Element:
-    """Parse untrusted XML without entities or network access; raises etree.XMLSyntaxError."""
-    return etree.fromstring(content, parser=_SAFE_PARSER)
-
-
-def ogc_exception_message(content: bytes) -> str | None:
-    """The text of a WMS ServiceExceptionReport or OWS ExceptionReport, else None."""
-    if b"Exception" not in content[:4096]:
-        return None
-    try:
-        root = parse_xml(content)
-    except etree.XMLSyntaxError:
-        return None
-    if etree.QName(root).localname not in _EXCEPTION_ROOTS:
-        return None
-    parts = []
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        name = etree.QName(element).localname
-        if name in ("ServiceException", "Exception"):
-            code = element.get("code") or element.get("exceptionCode")
-            locator = element.get("locator")
-            texts = [t.strip() for t in element.itertext() if t.strip()]
-            text = " ".join(texts)
-            prefix = ", ".join(p for p in (code, f"locator {locator}" if locator else None) if p)
-            parts.append(f"{prefix}: {text}" if prefix and text else (text or prefix))
-    message = "; ".join(p for p in parts if p) or "exception report without text"
-    return _shorten(message)
-
-
-def html_message(content: bytes) -> str | None:
-    """Title and first words of an HTML error page, else None."""
-    if not looks_like_html(content):
-        return None
-    text = content[:20000].decode("utf-8", "replace")
-    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.I | re.S)
-    body = re.sub(r"<[^>]+>", " ", body)
-    words = " ".join(body.split())
-    title_text = " ".join(title.group(1).split()) if title else ""
-    if title_text and words.startswith(title_text):
-        words = words[len(title_text):].strip()
-    return _shorten(" — ".join(p for p in (title_text, words) if p) or "HTML page")
-
-
-def server_message(content: bytes) -> str | None:
-    """Whatever readable message an error body carries (OGC exception, HTML page or short text)."""
-    message = ogc_exception_message(content) or html_message(content)
-    if message:
-        return message
-    text = content[:500].decode("utf-8", "replace").strip()
-    return _shorten(" ".join(text.split())) if text and text.isprintable() else None
-
-
-def _shorten(text: str, limit: int = 500) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------- circuit breaker
@@ -577,38 +503,3 @@ def _why(exc: BaseException) -> str:
     text = re.sub(r"<urllib3\.[^>]*>: ", "", text)
     text = re.sub(r"HTTPS?Connection(?:Pool)?\([^)]*\):\s*", "", text)
     return text[:200] or type(reason).__name__
-
-
-class CapabilitiesCache:
-    """A service's capabilities, fetched at most once per TTL; the old ones are kept when a refresh fails.
-
-    Stale capabilities are better than none: layers, limits and feature types rarely change, and a
-    preview must not fail because a capabilities refresh met a slow server.
-    """
-
-    def __init__(self, url: str, ttl: float, fetch):
-        self.url = url
-        self.ttl = ttl
-        self._fetch = fetch  # () -> a document with a .fetched_at (time.monotonic())
-        self._value = None
-        self._lock = threading.Lock()
-
-    def _fresh(self, value) -> bool:
-        return value is not None and time.monotonic() - value.fetched_at < self.ttl
-
-    def get(self, *, refresh: bool = False):
-        value = self._value
-        if not refresh and self._fresh(value):
-            return value
-        with self._lock:
-            value = self._value
-            if not refresh and self._fresh(value):
-                return value
-            try:
-                self._value = self._fetch()
-            except UpstreamError as error:
-                if value is not None and error.kind in ("timeout", "unavailable", "circuit-open"):
-                    log.warning("%s: keeping capabilities from before: %s", self.url, error)
-                    return value
-                raise
-            return self._value

@@ -10,23 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from lxml import etree
 from owslib.wms import WebMapService
 from PIL import Image
 
 from wms_clients.base import BBox
 from wms_clients.crs import crs_is_north_east
-from wms_clients.http import (
-    CapabilitiesCache,
-    UpstreamError,
-    UpstreamResponse,
-    UpstreamSession,
-    html_message,
-    looks_like_html,
-    looks_like_xml,
-    ogc_exception_message,
-    parse_xml,
-)
+from wms_clients.http import UpstreamError, UpstreamResponse, UpstreamSession
+from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities, looks_like_xml
 
 log = logging.getLogger(__name__)
 
@@ -167,29 +157,13 @@ class WmsClient:
         return self._capabilities.get(refresh=refresh)
 
     def _fetch_capabilities(self) -> WmsCapabilities:
-        response = self.session.get(
-            self.url, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": self.version}
+        content, root, wms = fetch_capabilities(
+            self.session, self.url, "WMS", self.version,
+            root_name="WMS_Capabilities" if self.version == "1.3.0" else "WMT_MS_Capabilities",
+            root_hint=f": is this a WMS {self.version}?",
+            read=lambda xml: WebMapService(self.url, version=self.version, xml=xml),
+            error=self._error,
         )
-        content = response.content
-        if message := ogc_exception_message(content):
-            raise self._error("exception-report", "GetCapabilities failed", message)
-        if looks_like_html(content):
-            raise self._error("bad-response", "GetCapabilities returned an HTML page", html_message(content))
-        try:
-            root = parse_xml(content)
-        except etree.XMLSyntaxError as exc:
-            raise self._error("bad-response", f"GetCapabilities returned no valid XML ({exc})") from exc
-        expected = "WMS_Capabilities" if self.version == "1.3.0" else "WMT_MS_Capabilities"
-        if etree.QName(root).localname != expected:
-            raise self._error(
-                "bad-response",
-                f"GetCapabilities returned <{etree.QName(root).localname}>, not <{expected}>: is this a WMS {self.version}?",
-            )
-        try:
-            wms = WebMapService(self.url, version=self.version, xml=content)
-        except Exception as exc:  # OWSLib raises whatever its parser meets
-            raise self._error("bad-response", f"OWSLib cannot read the capabilities ({exc})") from exc
-
         offered = tuple(wms.contents)
         missing = [name for name in self.layers if name not in wms.contents]
         if missing:
@@ -332,10 +306,7 @@ class WmsClient:
     def decode_image(self, response: UpstreamResponse, width: int, height: int) -> Image.Image:
         """The answer decoded in the server's own mode (RGB, P, RGBA …), or UpstreamError."""
         content, content_type = response.content, response.content_type
-        if message := ogc_exception_message(content):
-            raise self._error("exception-report", "GetMap failed", message)
-        if looks_like_html(content):
-            raise self._error("bad-response", "GetMap returned an HTML page instead of an image", html_message(content))
+        check_answer(content, "GetMap", self._error, html_instead=" instead of an image")
         if looks_like_xml(content) or "xml" in content_type:
             snippet = " ".join(content[:300].decode("utf-8", "replace").split())
             raise self._error("bad-response", f"GetMap returned XML ({content_type or 'no content type'}) instead of an image", snippet)

@@ -29,7 +29,7 @@ def test_nrw_example_points_at_the_nrw_services_and_takes_url_overrides(monkeypa
     if settings.source.gemarkungen_file and settings.source.gemarkungen_file.exists():
         source = build_source(settings)  # builds clients without asking the network
         assert isinstance(source, UpstreamSource)
-        index = source.wfs._configured_index
+        index = source.wfs.configured_gemarkungen
         assert [ref.schluessel for ref in index.by_name("Rüttenscheid")] == ["053144"]
 
 

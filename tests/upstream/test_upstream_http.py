@@ -7,15 +7,7 @@ import time
 
 import pytest
 
-from wms_clients.http import (
-    USER_AGENT,
-    CircuitBreaker,
-    UpstreamError,
-    UpstreamSession,
-    html_message,
-    ogc_exception_message,
-)
-from upstream_fakes import OWS_EXCEPTION, SERVICE_EXCEPTION
+from wms_clients.http import USER_AGENT, CircuitBreaker, UpstreamError, UpstreamSession
 
 
 def session(**options) -> UpstreamSession:
@@ -215,13 +207,3 @@ def test_post_is_not_retried_unless_idempotent(faults):
         session(retries=2, backoff=0.01).post(faults.url("unavailable"), b"<x/>", idempotent=True)
     assert faults.hits["unavailable"] == 3
 
-
-def test_server_messages_are_extracted():
-    assert ogc_exception_message(SERVICE_EXCEPTION).startswith("LayerNotDefined: msWMSLoadGetMapParams()")
-    assert ogc_exception_message(OWS_EXCEPTION) == (
-        "InvalidParameterValue, locator typenames: Feature type ave:Flurstueck is temporarily not available"
-    )
-    assert ogc_exception_message(b"<wfs:FeatureCollection xmlns:wfs='x'/>") is None
-    assert html_message(b"<html><head><title>Oops</title></head><body><p>Down for maintenance</p></body></html>") == (
-        "Oops — Down for maintenance"
-    )

@@ -9,11 +9,13 @@ from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from cadastre.addresses import parse_address, split_lage
-from cadastre.kennzeichen import parse_kennzeichen
+from cadastre.kennzeichen import GemarkungIndex, GemarkungRef, parse_kennzeichen
 from wms_clients.base import FieldMapping
+from wms_clients.fes import like_pattern
 from wms_clients.gml import GmlError, GmlReader, arc_points
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.wfs import WfsClient, WfsSource, like_pattern
+from wms_clients.wfs import WfsClient
+from wms_clients.wfs_source import WfsSource
 
 NEUWERK_BBOX = (466900.0, 5974300.0, 467300.0, 5974700.0)
 
@@ -173,6 +175,16 @@ def test_gemarkungen_and_info(neuwerk_url, neuwerk, neuwerk_parcels):
         assert minx - 1 <= bx0 and miny - 1 <= by0 and bx1 <= maxx + 1 and by1 <= maxy + 1
     assert info.attribution == "test" and info.name.startswith("ALKIS Neuwerk")
 
+
+@pytest.mark.realdata
+def test_gemarkungen_seen_and_configured_are_readable(neuwerk_url, neuwerk_parcels):
+    configured = GemarkungIndex([GemarkungRef(land="02", nummer="0125", name="Neuwerk", has_flur=False)])
+    session = UpstreamSession("mapserver-wfs", read_timeout=30, total_timeout=60)
+    fresh = WfsSource(WfsClient(neuwerk_url, session), gemarkungen=configured)
+    assert fresh.configured_gemarkungen is configured and source(neuwerk_url).configured_gemarkungen is None
+    assert fresh.gemarkungen_seen == 0
+    assert fresh.get(parse_kennzeichen(neuwerk_parcels[0]["flstkennz"])) is not None
+    assert fresh.gemarkungen_seen == 1
 
 @pytest.mark.realdata
 def test_post_requests_give_the_same_answers(neuwerk_url, neuwerk):

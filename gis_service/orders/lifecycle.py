@@ -16,6 +16,7 @@ CANCELLED = "cancelled"
 
 STATUSES = (SUBMITTED, AWAITING_PAYMENT, PAID, IN_PROGRESS, COMPLETED, REJECTED, CANCELLED)
 CLOSED = frozenset({COMPLETED, REJECTED, CANCELLED})
+SYSTEM = "system"  # the actor of changes no person made
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     # submitted → in_progress only for orders paid by invoice (guarded in `transition`)

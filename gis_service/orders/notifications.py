@@ -1,4 +1,4 @@
-"""E-mail to citizens: texts per event and language, the outbox, and delivery over SMTP."""
+"""E-mail to citizens: texts per event and language, and delivery over SMTP (outbox.py queues and sends them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Texts of the citizen order pages, German first with English; merged into gis_service.web.i18n.TEXTS."""
+"""Texts of the order process, German first with English: the citizen pages (merged into web.i18n.TEXTS), mail notes, messages."""
 
 from __future__ import annotations
 
@@ -136,3 +136,43 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
     "order_status_link": {"de": "Stand meiner Bestellung", "en": "Status of my order"},
     "order_cancel": {"de": "Bestellung stornieren", "en": "Cancel the order"},
 }
+
+
+# --- texts the order process itself writes: (German, English) -----------------------------------------
+def in_language(text: tuple[str, str], lang: str) -> str:
+    return text[1] if lang == "en" else text[0]
+
+
+# Pieces of the e-mails that depend on the order (gis_service.orders.notifications holds the mails themselves).
+MAIL_NOTES: dict[str, tuple[str, str]] = {
+    "next_invoice": ("Sie erhalten eine Rechnung. Das Katasteramt bearbeitet Ihre Bestellung und benachrichtigt Sie.",
+                     "You will receive an invoice. The surveying office will work on your order and tell you."),
+    "note_post": ("Die Unterlagen werden Ihnen per Post zugesandt.", "The documents are sent to you by post."),
+    "note_download": ("Sie können die Unterlagen hier herunterladen:", "You can download the documents here:"),
+    "note_invoice": ("Die Rechnung erhalten Sie gesondert.", "You will receive the invoice separately."),
+    "note_refund": ("Die bereits gezahlte Gebühr wird Ihnen erstattet.\n", "The fee you paid will be refunded.\n"),
+    "reason_line": ("Grund: {reason}\n", "Reason: {reason}\n"),
+}
+
+# Why an action cannot be done now: (German, English) where a citizen may read it, German alone where only
+# clerks do (the back office is German).
+ORDER_NOT_STORED = ("Die Bestellung konnte nicht gespeichert werden. Bitte versuchen Sie es erneut.",
+                    "The order could not be stored. Please try again.")
+PAID_BY_INVOICE = ("Diese Bestellung wird per Rechnung bezahlt.", "This order is paid by invoice.")
+NOT_PAYABLE = ("Diese Bestellung ist bereits bezahlt oder abgeschlossen.", "This order is already paid or closed.")
+CITIZEN_CANNOT_CANCEL_PAID = ("Eine bezahlte Bestellung kann nur das Katasteramt stornieren.",
+                              "A paid order can only be cancelled by the surveying office.")
+TAKE_NOT_POSSIBLE = "Übernehmen geht nur bei bezahlten, per Rechnung bestellten oder laufenden Aufträgen."
+TAKE_FIRST = "Bitte übernehmen Sie den Auftrag zuerst."
+NO_MAP_FOR_PRODUCT = "Für dieses Produkt wird keine Karte erzeugt; bitte eine Datei anhängen."
+PRODUCTION_FAILED = "Der Auszug konnte nicht erzeugt werden: {error}"
+UPLOAD_TYPES = "Erlaubt sind PDF-, PNG-, JPEG- und TIFF-Dateien."
+NOTHING_TO_DELIVER = "Bitte erzeugen Sie zuerst den Auszug oder hängen Sie eine Datei an."
+REJECT_REASON_MISSING = "Bitte geben Sie eine Begründung an (mindestens 5 Zeichen)."
+CANCEL_REASON_MISSING = "Bitte geben Sie einen Grund an (mindestens 5 Zeichen)."
+
+# Stored with the payment or the order, German only: the purpose and refund reason the payment service shows,
+# and why an unpaid order was cancelled.
+PAYMENT_PURPOSE = "Gebühr {product} {number}"
+REFUND_REASON = "Erstattung {number}"
+PAYMENT_NOT_COMPLETED = "Die Zahlung wurde nicht innerhalb der Frist abgeschlossen."

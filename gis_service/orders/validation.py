@@ -13,7 +13,9 @@ from cadastre.model import Parcel
 from gis_service.config import OrderRulesSettings, ProductConfig
 from gis_service.orders.errors import FieldError, OrderValidationError
 from gis_service.orders.products import Catalogue, Fee, format_money
+from gis_service.fit_rule import assess_fit
 from gis_service.page_request import ChoiceProblem, PageChoices
+from renderers.layout import bounds_centre, make_layout
 
 CONTACT_FIELDS = ("name", "email", "phone", "organisation")
 ADDRESS_FIELDS = ("street", "postcode", "city", "country")
@@ -39,6 +41,7 @@ class OrderDraft:
     copies: int = 1
     delivery: str = "download"
     certified: bool = False
+    partial_parcel: bool = False  # the citizen knowingly orders the part of the parcel the frame shows
     payment_method: str = "online"
     contact: dict[str, str | None] = field(default_factory=dict)
     justification: str | None = None
@@ -72,12 +75,15 @@ def flatten_api_payload(body: object) -> dict:
 
 
 class OrderValidator:
-    def __init__(self, catalogue: Catalogue, parcels, rules: OrderRulesSettings, choices: PageChoices):
-        """`choices` checks paper, orientation, scale and centre exactly as for previews."""
+    def __init__(self, catalogue: Catalogue, parcels, rules: OrderRulesSettings, choices: PageChoices,
+                 extract_dpi: int = 300):
+        """`choices` checks paper, orientation, scale and centre exactly as for previews; the fit rule
+        is checked on the extract's own layout (its dpi decides the face's whole pixels)."""
         self.catalogue = catalogue
         self.parcels = parcels
         self.rules = rules
         self.choices = choices
+        self.extract_dpi = extract_dpi
 
     def product_of(self, data: Mapping) -> ProductConfig:
         product = self.catalogue.get(str(data.get("product") or "").strip()[:40])
@@ -104,6 +110,9 @@ class OrderValidator:
             draft_values["scale"] = self._checked(errors, default_scale,
                                                   lambda: c.scale(data.get("scale"), product.scales, default_scale))
             draft_values["centre"] = self._checked(errors, None, lambda: c.centre(data.get("center") or data.get("centre")))
+            draft_values["partial_parcel"] = self._bool(data, "partial_ok", errors)
+            if parcel is not None and not errors:
+                draft_values["partial_parcel"] = self._fit(parcel, product, draft_values, errors)
         copies = self._int(data, "copies", 1, 1, product.max_copies, errors)
         delivery = self._choice(data, "delivery", list(product.deliveries), errors, transform=str.lower,
                                 shown=lambda d: {"download": "PDF (Download)", "post": "Post"}[d])
@@ -249,6 +258,18 @@ class OrderValidator:
             return True
         errors.append(FieldError(name, "Erwartet ja oder nein.", "Expected yes or no."))
         return False
+
+    def _fit(self, parcel: Parcel, product: ProductConfig, values: dict, errors: list[FieldError]) -> bool:
+        """The fit rule on the extract's face; True when the citizen knowingly orders part of the parcel."""
+        layout = make_layout(values["paper"], values["orientation"], values["scale"], self.extract_dpi,
+                             values["centre"] or bounds_centre(parcel.geometry.bounds))
+        fit = assess_fit(parcel, layout, product.scales, product.papers)
+        problem = fit.problem(acknowledged_partial=values["partial_parcel"])
+        if problem is not None:
+            field = "center" if fit.fits_if_centred or not fit.shows_parcel else "scale"
+            errors.append(FieldError(field, *problem))
+            return False
+        return not fit.fits
 
     @staticmethod
     def _checked(errors: list[FieldError], default, check):

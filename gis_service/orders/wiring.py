@@ -75,7 +75,7 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, pip
     urls = Urls(public_base_url(settings))
     validator = service = None
     if pipeline is not None:
-        validator = OrderValidator(catalogue, pipeline.parcels, o.rules, pipeline.choices)
+        validator = OrderValidator(catalogue, pipeline.parcels, o.rules, pipeline.choices, o.extract.dpi)
         service = OrderService(
             factory=factory, settings=o, catalogue=catalogue, provider=XBezahldiensteClient(o.payment),
             producer=ExtractProducer(pipeline, o.office, o.extract), store=store, mailer=Mailer(o.smtp),

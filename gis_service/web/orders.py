@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from gis_service.errors import ApiError
 from gis_service.web.i18n import choose_language, page_context
 from gis_service.orders import lifecycle as lc
+from gis_service.orders.documents import current_document
 from gis_service.orders.errors import ActionError, IdempotencyMismatch, OrderValidationError, PaymentError
 from gis_service.orders.handover import HandoverError, form_url_with_cache_id, post_selection
 from gis_service.orders.products import format_money
@@ -187,7 +188,7 @@ def submit():
                        "The order form is incomplete. Please start the order again.", code="form-token-missing")
     values = _values(request.form)
     key = f"web:{form_token}"
-    existing = o.service.find_by_idempotency_key(key)
+    existing = o.service.repository.find_by_idempotency_key(key)
     if existing is None:
         try:
             draft = o.validator.full({**values, "expected_amount_cents": request.form.get("expected_amount_cents", "")})
@@ -199,8 +200,8 @@ def submit():
                                form_token=secrets.token_urlsafe(24), price_changed=True)
             raise
         try:
-            result = o.service.create(draft, idempotency_key=key, request_hash=request_hash(_clean(values, draft)),
-                                      actor="citizen")
+            result = o.service.actions.create(draft, idempotency_key=key,
+                                              request_hash=request_hash(_clean(values, draft)), actor="citizen")
         except IdempotencyMismatch:
             raise ApiError("Diese Bestellung wurde bereits mit anderen Angaben abgeschickt.",
                            "This order was already sent with different details.", status=422,
@@ -208,7 +209,7 @@ def submit():
         order, token = result.order, result.token
     else:
         # A double click or a reload: the order exists, show it.
-        order, token = existing, o.service.token_for(existing)
+        order, token = existing, o.service.tokens.for_order(existing)
     return redirect(url_for("orders.status", number=order.order_number, t=token, lang=lang, received=1), 303)
 
 
@@ -216,7 +217,7 @@ def submit():
 def _citizen_order(number: str):
     o = orders()
     token = request.values.get("t", "")
-    return o.service.for_citizen(number, token), token
+    return o.service.repository.for_citizen(number, token), token
 
 
 @blueprint.get("/<number>")
@@ -285,12 +286,12 @@ def pay(number: str):
     order, token = _citizen_order(number)
     o = orders()
     try:
-        url = o.service.start_payment(order.order_number)
+        url = o.service.payments.start_payment(order.order_number)
     except ActionError:
         return redirect(url_for("orders.status", number=order.order_number, t=token, lang=lang), 303)
     except PaymentError as exc:
         log.warning("starting the payment of %s failed: %s", order.order_number, exc)
-        return _status_page(o.service.get(order.order_number), token, lang, exc.message(lang), 503)
+        return _status_page(o.service.repository.get(order.order_number), token, lang, exc.message(lang), 503)
     response = redirect(url, 303)
     back = _return_target(request.args.get("return_to"))
     path = _cookie_path(order.order_number)
@@ -308,13 +309,13 @@ def payment_return(number: str):
     order, token = _citizen_order(number)
     o = orders()
     try:
-        order = o.service.confirm_order(order.order_number)
+        order = o.service.payments.confirm_order(order.order_number)
     except PaymentError as exc:
         log.warning("confirming the payment of %s failed: %s", order.order_number, exc)
         return _status_page(order, token, lang, exc.message(lang), 503)
     if order.status in (lc.PAID, lc.IN_PROGRESS) and order.handling == "automatic":
         # The citizen waits for the download; the worker would do it too, but later.
-        if o.service.fulfil(order.order_number) in ("busy", "skipped"):
+        if o.service.production.fulfil(order.order_number) in ("busy", "skipped"):
             # Another worker (or the payment notification) is producing it right now: wait a
             # little for it, since these pages have no script to refresh themselves.
             _wait_for_production(o, order.order_number, seconds=PRODUCTION_WAIT_SECONDS)
@@ -334,7 +335,7 @@ def payment_return(number: str):
 def _wait_for_production(o, number: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        current = o.service.get(number)
+        current = o.service.repository.get(number)
         if current.status != lc.IN_PROGRESS or current.attention:
             return
         time.sleep(0.2)
@@ -346,9 +347,11 @@ def cancel(number: str):
     order, token = _citizen_order(number)
     o = orders()
     try:
-        o.service.cancel(order.order_number, "citizen", None, request.form.get("reason", "")[:500] or None, citizen=True)
+        o.service.actions.cancel(order.order_number, "citizen", None, request.form.get("reason", "")[:500] or None,
+                                 citizen=True)
     except ApiError as exc:
-        return _status_page(o.service.get(order.order_number), token, lang, exc.message(lang), exc.status)
+        current = o.service.repository.get(order.order_number)
+        return _status_page(current, token, lang, exc.message(lang), exc.status)
     return redirect(url_for("orders.status", number=order.order_number, t=token, lang=lang), 303)
 
 
@@ -356,7 +359,7 @@ def cancel(number: str):
 def download(number: str, document_id: int, filename: str):
     order, _ = _citizen_order(number)
     o = orders()
-    document = o.service.document(order, document_id)
+    document = current_document(order, document_id)
     if document is None or not o.store.exists(document.storage_name):
         raise ApiError("Diese Datei gibt es nicht (mehr).", "This file does not exist (any more).", status=404,
                        code="file-not-found")
@@ -398,7 +401,7 @@ def handover():
     }
     number = request.form.get("order_number")
     if number:
-        order = orders().service.for_citizen(number, request.form.get("t", ""))
+        order = orders().service.repository.for_citizen(number, request.form.get("t", ""))
         values["order_number"] = order.order_number
         values["status_url"] = orders().urls.status(order.order_number, request.form.get("t", ""), lang)
     try:

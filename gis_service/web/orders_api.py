@@ -90,20 +90,20 @@ def create_order():
     scoped_key = f"api:{client or '-'}:{key}"
     fingerprint = request_hash(body)
     lang = _lang()
-    existing = o.service.find_by_idempotency_key(scoped_key)
+    existing = o.service.repository.find_by_idempotency_key(scoped_key)
     if existing is not None:
         if existing.request_hash != fingerprint:
             raise IdempotencyMismatch()
         return _created(existing, replayed=True, lang=lang)
     draft = o.validator.full(flatten_api_payload(body))
-    result = o.service.create(draft, idempotency_key=scoped_key, request_hash=fingerprint,
-                              actor=f"api:{client}" if client else "api")
+    result = o.service.actions.create(draft, idempotency_key=scoped_key, request_hash=fingerprint,
+                                      actor=f"api:{client}" if client else "api")
     return _created(result.order, replayed=not result.created, lang=lang)
 
 
 def _created(order, replayed: bool, lang: str):
     o = orders()
-    view = o.service.public_view(order, lang)
+    view = o.service.views.public_view(order, lang)
     response = jsonify(view)
     response.status_code = 201
     response.headers["Location"] = o.urls.api_order(order.order_number)
@@ -123,12 +123,12 @@ def get_order(number: str):
                        "Please give an API key or the order's access token.", status=401, code="unauthorized",
                        headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
     if client is not None:
-        order = o.service.find(number)
+        order = o.service.repository.find(number)
         if order is None:
             raise OrderNotFound()
     else:
-        order = o.service.for_citizen(number, token)
-    response = jsonify(o.service.public_view(order, _lang()))
+        order = o.service.repository.for_citizen(number, token)
+    response = jsonify(o.service.views.public_view(order, _lang()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -142,7 +142,7 @@ def payment_notification():
     if len(body) > MAX_NOTIFICATION_BYTES:
         raise ApiError("Die Benachrichtigung ist zu groß.", "The notification is too large.", status=413, code="too-large")
     try:
-        order = o.service.handle_notification(request.headers, body)
+        order = o.service.payments.handle_notification(request.headers, body)
     except InvalidNotification as exc:
         log.warning("payment notification refused: %s", exc)
         raise ApiError("Die Benachrichtigung ist nicht gültig signiert.", "The notification is not validly signed.",

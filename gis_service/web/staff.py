@@ -29,7 +29,7 @@ from gis_service.orders import lifecycle as lc
 from gis_service.orders.accounts import AccountError
 from gis_service.orders.csvexport import orders_csv
 from gis_service.orders.products import format_money
-from gis_service.orders.service import SearchFilters
+from gis_service.orders.queries import SearchFilters
 from gis_service.orders.wiring import Orders
 from gis_service.page_request import PreviewRequest
 
@@ -192,7 +192,7 @@ def _filters() -> SearchFilters:
 @login_required
 def queue():
     filters = _filters()
-    rows, total = orders().service.search(filters)
+    rows, total = orders().service.queries.search(filters)
     pages = max(1, -(-total // filters.page_size))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return _render("staff/queue.html", rows=rows, total=total, filters=filters, pages=pages, args=args,
@@ -204,7 +204,7 @@ def queue():
 def export_csv():
     filters = _filters()
     filters.page, filters.page_size = 1, CSV_LIMIT
-    rows, _ = orders().service.search(filters)
+    rows, _ = orders().service.queries.search(filters)
     response = Response(orders_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="bestellungen-{date.today().isoformat()}.csv"'
     return response
@@ -215,11 +215,11 @@ def export_csv():
 @login_required
 def detail(number: str):
     o = orders()
-    order = o.service.get(number)
+    order = o.service.repository.get(number)
     if order.justification:
         # Who looked at an owner-data justification is part of the audit.
-        o.service.log_view(order, g.staff.actor, "justification_viewed")
-        order = o.service.get(number)
+        o.service.queries.log_view(order, g.staff.actor, "justification_viewed")
+        order = o.service.repository.get(number)
     settings = current_app.extensions["gis_previews"].settings
     preview_url = None
     if order.kind == "map" and order.paper in settings.papers and order.scale in settings.scales:
@@ -228,7 +228,7 @@ def detail(number: str):
         preview_url = url_for("api.preview_png", **request_.query())
     product = o.catalogue.get(order.product_id)
     return _render("staff/detail.html", order=order, preview_url=preview_url, product=product,
-                   status_url=o.urls.status(order.order_number, o.service.token_for(order), order.lang),
+                   status_url=o.urls.status(order.order_number, o.service.tokens.for_order(order), order.lang),
                    can=_possible_actions(order))
 
 
@@ -251,7 +251,7 @@ def act(number: str, action: str):
     if action not in ACTIONS:
         abort(404)
     o = orders()
-    service = o.service
+    actions = o.service.actions
     try:
         version = int(request.form.get("version", ""))
     except ValueError:
@@ -265,9 +265,9 @@ def act(number: str, action: str):
     }
     try:
         if action == "take":
-            service.take(number, actor, version)
+            actions.take(number, actor, version)
         elif action == "produce":
-            service.produce_extract(number, actor, version)
+            actions.produce_extract(number, actor, version)
         elif action == "attach":
             try:
                 upload = request.files.get("file")
@@ -276,13 +276,13 @@ def act(number: str, action: str):
                                "The file is too large.", status=413, code="too-large") from None
             if upload is None or not upload.filename:
                 raise ApiError("Bitte wählen Sie eine Datei aus.", "Please choose a file.", status=422, code="file-missing")
-            service.attach(number, actor, version, upload.filename, upload.read())
+            actions.attach(number, actor, version, upload.filename, upload.read())
         elif action == "complete":
-            service.complete(number, actor, version, request.form.get("note", "").strip()[:2000] or None)
+            actions.complete(number, actor, version, request.form.get("note", "").strip()[:2000] or None)
         elif action == "reject":
-            service.reject(number, actor, version, request.form.get("reason", ""))
+            actions.reject(number, actor, version, request.form.get("reason", ""))
         elif action == "cancel":
-            service.cancel(number, actor, version, request.form.get("reason", ""))
+            actions.cancel(number, actor, version, request.form.get("reason", ""))
     except ApiError as exc:
         flash(exc.de, "error")
         return redirect(url_for("staff.detail", number=number), 303)
@@ -294,7 +294,7 @@ def act(number: str, action: str):
 @login_required
 def file(number: str, document_id: int):
     o = orders()
-    order = o.service.get(number)
+    order = o.service.repository.get(number)
     document = next((d for d in order.documents if d.id == document_id), None)
     if document is None or not o.store.exists(document.storage_name):
         abort(404)

@@ -104,12 +104,12 @@ def test_owner_data_needs_a_justification(quiet_sqlite):
     assert weak.status_code == 422
     ok = api_order(live, {**body, "justification": "Ich bin Nachbar und plane eine Grenzbebauung an der gemeinsamen Grenze."})
     assert ok.status_code == 201 and ok.json()["handling"] == "staff"
-    order = live.service.find(ok.json()["order_number"])
+    order = live.service.repository.find(ok.json()["order_number"])
     assert order.justification.startswith("Ich bin Nachbar")
     assert any(e.action == "justification_given" for e in order.events)
     # other products do not store a justification at all
     plain = api_order(live, order_body(justification="irrelevant, aber persönlich"))
-    assert live.service.find(plain.json()["order_number"]).justification is None
+    assert live.service.repository.find(plain.json()["order_number"]).justification is None
 
 
 def test_postal_address_only_when_needed(quiet_sqlite):
@@ -118,16 +118,16 @@ def test_postal_address_only_when_needed(quiet_sqlite):
     assert post.status_code == 422 and {e["field"] for e in post.json()["errors"]} == {"street", "postcode", "city"}
     download = api_order(live, order_body(contact={"name": "A B", "email": "a@example.org", "street": "Weg 1",
                                                    "postcode": "12345", "city": "Ort"}))
-    order = live.service.find(download.json()["order_number"])
+    order = live.service.repository.find(download.json()["order_number"])
     assert order.address_street is None and order.address_city is None  # not needed, not kept
 
 
 def test_flurbereinigung_parcels_go_to_staff(quiet_sqlite):
-    response = api_order(quiet_sqlite, order_body(parcel="05987100400030______"))
+    response = api_order(quiet_sqlite, order_body(parcel="05987100400030______", orientation="landscape"))
     assert response.status_code == 201
     body = response.json()
     assert body["handling"] == "staff" and body["amount_cents"] == 1500
-    assert "Flurbereinigung" in quiet_sqlite.service.find(body["order_number"]).staff_reason
+    assert "Flurbereinigung" in quiet_sqlite.service.repository.find(body["order_number"]).staff_reason
 
 
 def test_who_may_read_an_order(quiet_sqlite):

@@ -10,6 +10,7 @@ from order_support import PYTHON, REPO, api_order, order_body, subprocess_env
 from sqlalchemy import update
 
 from gis_service.orders.dataprotection import purge_personal_data
+from gis_service.orders import db
 from gis_service.orders.db import utcnow
 from gis_service.orders.models import MailMessage, Order
 
@@ -17,8 +18,8 @@ JUSTIFICATION = "Als Gläubiger mit Vollstreckungstitel benötige ich den Eigent
 
 
 def close_days_ago(live, number: str, days: int) -> None:
-    order = live.service.find(number)
-    live.service.cancel(number, "staff:test", order.version, "Test der Löschfristen")
+    order = live.service.repository.find(number)
+    live.service.actions.cancel(number, "staff:test", order.version, "Test der Löschfristen")
     with live.orders.factory() as session, session.begin():
         session.execute(update(Order).where(Order.order_number == number)
                         .values(closed_at=utcnow() - timedelta(days=days)))
@@ -40,7 +41,7 @@ def test_purge_keeps_an_anonymised_record(quiet_sqlite):
 
     dry = purge_personal_data(live.orders.factory, settings, live.orders.store, dry_run=True)
     assert old["order_number"] in dry.anonymised
-    assert live.service.find(old["order_number"]).contact_name == "Alt Alter"
+    assert live.service.repository.find(old["order_number"]).contact_name == "Alt Alter"
 
     report = purge_personal_data(live.orders.factory, settings, live.orders.store)
     assert {old["order_number"], owner["order_number"], ancient["order_number"]} <= set(report.anonymised)
@@ -48,7 +49,7 @@ def test_purge_keeps_an_anonymised_record(quiet_sqlite):
     assert ancient["order_number"] in report.justifications_purged
     assert owner["order_number"] not in report.justifications_purged
 
-    purged = live.service.find(old["order_number"])
+    purged = live.service.repository.find(old["order_number"])
     assert purged.contact_name is None and purged.contact_email is None and purged.contact_phone is None
     assert purged.anonymised_at is not None
     # the anonymised record: what, when, how much, and the history
@@ -56,11 +57,11 @@ def test_purge_keeps_an_anonymised_record(quiet_sqlite):
     assert [e.action for e in purged.events][-1] == "personal_data_purged"
     with live.orders.factory() as session:
         assert not session.query(MailMessage).filter(MailMessage.order_id == purged.id).all()
-    owner_order = live.service.find(owner["order_number"])
+    owner_order = live.service.repository.find(owner["order_number"])
     assert owner_order.contact_name is None and owner_order.justification == JUSTIFICATION  # kept for the audit
-    ancient_order = live.service.find(ancient["order_number"])
+    ancient_order = live.service.repository.find(ancient["order_number"])
     assert ancient_order.justification is None and ancient_order.justification_purged_at is not None
-    assert live.service.find(recent["order_number"]).contact_name == "Neu Neuer"
+    assert live.service.repository.find(recent["order_number"]).contact_name == "Neu Neuer"
     # a second run finds nothing new
     again = purge_personal_data(live.orders.factory, settings, live.orders.store)
     assert old["order_number"] not in again.anonymised
@@ -76,7 +77,7 @@ def test_purge_command(tmp_path):
     assert "anonymised 0 orders" in run.stdout
     upgrade = subprocess.run([PYTHON, "-m", "gis_service.cli", "db-upgrade", "--config", str(config)],
                              capture_output=True, text=True, cwd=REPO, env=subprocess_env(), timeout=120)
-    assert upgrade.returncode == 0 and "at revision 0001" in upgrade.stdout
+    assert upgrade.returncode == 0 and f"at revision {db.head_revision()}" in upgrade.stdout
     tasks = subprocess.run([PYTHON, "-m", "gis_service.cli", "run-order-tasks", "--config", str(config)],
                            capture_output=True, text=True, cwd=REPO, env=subprocess_env(), timeout=120)
     assert tasks.returncode == 0 and "reconciled: 0" in tasks.stdout, tasks.stderr

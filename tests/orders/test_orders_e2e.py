@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 
 from gis_service.orders import xbezahldienste as xbz
 from gis_service.orders.models import Order, OrderEvent
-from gis_service.orders.service import SearchFilters
+from gis_service.orders.queries import SearchFilters
 
 
 def citizen_orders(live, email: str, product: str = "karte-online", parcel: str = PARCEL, **options) -> requests.Response:
@@ -160,16 +160,16 @@ def test_abandoned_payment_is_cancelled_after_the_deadline(quiet, simulator):
     start = requests.get(body["payment_url"], allow_redirects=False, timeout=30)
     assert start.status_code == 303  # the citizen went to the payment page and never came back
     service = quiet.service
-    assert service.abandon_unpaid() == 0  # not yet due
-    created = service.find(number).created_at
+    assert service.payments.abandon_unpaid() == 0  # not yet due
+    created = service.repository.find(number).created_at
     with quiet.orders.factory() as session, session.begin():
         session.execute(update(Order).where(Order.order_number == number)
                         .values(created_at=created - timedelta(days=1, minutes=1)))
-    assert service.abandon_unpaid() == 1
+    assert service.payments.abandon_unpaid() == 1
     state = order_state(quiet, number, token)
     assert state["status"] == "cancelled"
     # had the citizen paid meanwhile, the provider would have been asked first
-    assert service.find(number).closing_reason.startswith("Die Zahlung wurde nicht")
+    assert service.repository.find(number).closing_reason.startswith("Die Zahlung wurde nicht")
 
 
 def test_notification_duplicated_and_early(live, simulator):
@@ -248,7 +248,7 @@ def test_amount_tampered_at_the_provider_is_not_paid(live, simulator):
     requests.get(back, timeout=30)
     state = order_state(live, number, token)
     assert state["status"] == "awaiting_payment" and state["payment"]["status"] == "MISMATCH"
-    order = live.service.find(number)
+    order = live.service.repository.find(number)
     assert order.attention and "Betrag" in order.staff_reason
     assert not order.documents
 
@@ -275,26 +275,26 @@ def test_failed_production_goes_to_staff_and_citizen_is_told(quiet, simulator, s
     def broken(spec):
         raise RuntimeError("Kartendienst antwortet nicht")
 
-    monkeypatch.setattr(quiet.service.producer, "produce", broken)
+    monkeypatch.setattr(quiet.service.production.producer, "produce", broken)
     back = pay_order(quiet, simulator, number, token)  # the return tries to produce at once
     page = requests.get(absolute(quiet, back.headers["Location"]), timeout=10).text
     assert "konnte nicht sofort erstellt werden" in page
-    order = quiet.service.find(number)
+    order = quiet.service.repository.find(number)
     assert order.status == "in_progress" and order.handling == "staff" and order.attention
     assert "Kartendienst antwortet nicht" in order.staff_reason
     assert any(e.action == "production_failed" for e in order.events)
-    quiet.service.send_pending_mail()
+    quiet.service.outbox.send_pending()
     assert "folgt" in smtp.wait_for(email, "folgt")["Subject"]
     # the worker leaves it to the staff now
     monkeypatch.undo()
-    assert quiet.service.resume_production() == 0
-    assert number in [o.order_number for o in quiet.service.search(SearchFilters(status="open", q=number))[0]]
+    assert quiet.service.production.resume() == 0
+    assert number in [o.order_number for o in quiet.service.queries.search(SearchFilters(status="open", q=number))[0]]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_payment_service_down_shows_a_message(quiet, monkeypatch):
     body = api_order(quiet).json()
-    monkeypatch.setattr(quiet.service.provider, "base_url", "http://127.0.0.1:9")
+    monkeypatch.setattr(quiet.service.payments.provider, "base_url", "http://127.0.0.1:9")
     response = requests.get(body["payment_url"], allow_redirects=False, timeout=30)
     assert response.status_code == 503 and "Bezahldienst ist gerade nicht erreichbar" in response.text
     assert order_state(quiet, body["order_number"], token_of(body["status_url"]))["status"] == "submitted"
@@ -306,8 +306,8 @@ def test_mail_is_retried_when_smtp_is_down(quiet, smtp, monkeypatch):
     api_order(quiet, order_body(product="karte-amt", payment_method="invoice",
                                 contact={"name": "Ines Invoice", "email": email, "street": "Weg 1", "postcode": "59999",
                                          "city": "Lindenhagen"}))
-    monkeypatch.setattr(quiet.service.mailer.settings, "port", 9)
-    quiet.service.send_pending_mail()
+    monkeypatch.setattr(quiet.service.outbox.mailer.settings, "port", 9)
+    quiet.service.outbox.send_pending()
     from gis_service.orders.models import MailMessage
 
     with quiet.orders.factory() as session:
@@ -318,5 +318,5 @@ def test_mail_is_retried_when_smtp_is_down(quiet, smtp, monkeypatch):
     with quiet.orders.factory() as session, session.begin():
         session.execute(update(MailMessage).where(MailMessage.recipient == email)
                         .values(next_attempt_at=message.created_at))
-    quiet.service.send_pending_mail()
+    quiet.service.outbox.send_pending()
     assert "eingegangen" in smtp.wait_for(email, "eingegangen")["Subject"]

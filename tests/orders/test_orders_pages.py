@@ -55,7 +55,7 @@ def test_summary_shows_the_fee_and_order_button(quiet_sqlite):
     changed = requests.post(quiet_sqlite.url("/embed/order/submit"), data={**fields, "expected_amount_cents": "100"},
                             allow_redirects=False, timeout=10)
     assert changed.status_code == 409 and "Die Gebühr hat sich geändert" in changed.text
-    assert quiet_sqlite.service.find_by_idempotency_key(f"web:{fields['form_token']}") is None
+    assert quiet_sqlite.service.repository.find_by_idempotency_key(f"web:{fields['form_token']}") is None
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -170,7 +170,7 @@ def test_owner_data_reviewed_then_rejected_with_refund(quiet_sqlite, simulator, 
     page, version = clerk.detail(number)
     check_page(page)
     assert JUSTIFICATION in page and "Nina Nachbar" in page and "30,00\u00a0€" in page and "Verlauf" in page
-    assert any(e.action == "justification_viewed" for e in live.service.find(number).events)
+    assert any(e.action == "justification_viewed" for e in live.service.repository.find(number).events)
     assert clerk.act(number, "take", version).status_code == 303
     assert clerk.act(number, "reject", reason="").status_code == 303  # no reason: refused with a message
     assert "Begründung" in clerk.get(f"/staff/orders/{number}").text
@@ -180,7 +180,7 @@ def test_owner_data_reviewed_then_rejected_with_refund(quiet_sqlite, simulator, 
     assert state["status"] == "rejected" and state["payment"]["refund_status"] == "done"
     transaction = simulator.for_reference(number)[0]
     assert transaction["refunds"][0]["grossAmount"] == "30.00"
-    live.service.send_pending_mail()
+    live.service.outbox.send_pending()
     mail = smtp.wait_for(email, "abgelehnt")
     assert "nicht dargelegt" in Mailbox.body(mail) and "erstattet" in Mailbox.body(mail)
     status_page = requests.get(state["status_url"], timeout=10).text
@@ -199,10 +199,10 @@ def test_staff_made_extract_take_produce_attach_complete(quiet_sqlite, simulator
     assert "Fehler" in clerk.get(f"/staff/orders/{number}").text  # not taken yet
     assert clerk.act(number, "take").status_code == 303
     assert clerk.act(number, "produce").status_code == 303
-    order = live.service.find(number)
+    order = live.service.repository.find(number)
     assert [d.kind for d in order.current_documents] == ["extract"]
     assert clerk.act(number, "produce").status_code == 303  # regenerate replaces it
-    order = live.service.find(number)
+    order = live.service.repository.find(number)
     assert len(order.current_documents) == 1 and any(e.action == "extract_regenerated" for e in order.events)
 
     _, version = clerk.detail(number)
@@ -216,13 +216,13 @@ def test_staff_made_extract_take_produce_attach_complete(quiet_sqlite, simulator
                              files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")},
                              allow_redirects=False, timeout=30)
     assert bad.status_code == 303 and "Erlaubt sind PDF" in clerk.get(f"/staff/orders/{number}").text
-    order = live.service.find(number)
+    order = live.service.repository.find(number)
     assert sorted(d.filename for d in order.current_documents) == [f"Auszug-Liegenschaftskarte-{number}.pdf",
                                                                    "Begleitschreiben.pdf"]
     assert clerk.act(number, "complete", note="geprüft").status_code == 303
     state = order_state(live, number, token)
     assert state["status"] == "completed" and len(state["documents"]) == 2
-    live.service.send_pending_mail()
+    live.service.outbox.send_pending()
     mail = smtp.wait_for(email, "erledigt")
     assert "Begleitschreiben.pdf" in Mailbox.body(mail)
     doc = order.current_documents[0]
@@ -285,7 +285,7 @@ def test_clerks_see_their_own_clock_and_german_history(quiet_sqlite, clerk):
     body = api_order(quiet_sqlite, order_body(product="karte-amt", payment_method="invoice",
                                               contact={"name": "Uhr Zeit", "email": unique_email(), "street": "Weg 1",
                                                        "postcode": "59999", "city": "Lindenhagen"})).json()
-    order = quiet_sqlite.service.get(body["order_number"])
+    order = quiet_sqlite.service.repository.get(body["order_number"])
     berlin = order.created_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin"))
     utc_text = order.created_at.strftime("%d.%m.%Y %H:%M")
     page, _ = clerk.detail(body["order_number"])
@@ -297,7 +297,7 @@ def test_clerks_see_their_own_clock_and_german_history(quiet_sqlite, clerk):
 def test_date_filter_counts_days_on_the_clerks_clock():
     from datetime import date
 
-    from gis_service.orders.service import SearchFilters
+    from gis_service.orders.queries import SearchFilters
 
     berlin = SearchFilters(timezone="Europe/Berlin")
     # 28 November: Berlin is UTC+1, so the day begins at 23:00 UTC the evening before

@@ -491,11 +491,7 @@ class Picker {
 
   showFits(plan) {
     const { fits } = this.elements;
-    let message = this.t('fits_yes');
-    if (!plan.fits) {
-      const hint = plan.largest_fitting_scale ? this.t('fits_suggest', { scale: plan.largest_fitting_scale }) : this.t('fits_none');
-      message = `${this.t('fits_no')} ${hint}`;
-    }
+    const message = plan.advice;
     fits.className = `message ${plan.fits ? 'ok' : 'warning'}`;
     let paragraph = fits.querySelector('p');
     if (!paragraph) {

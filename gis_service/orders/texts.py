@@ -49,6 +49,14 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
     "order_fee_no_vat": {"de": "Verwaltungsgebühr nach der Kostenordnung; es fällt keine Umsatzsteuer an.",
                          "en": "Administrative fee by the fee regulations; no VAT is charged."},
     "order_recalculate": {"de": "Gebühr neu berechnen", "en": "Recalculate the fee"},
+    "order_partial_ok": {"de": "Mir ist bewusst, dass das Flurstück bei diesem Maßstab und Papierformat nicht vollständig "
+                                 "abgebildet wird. Ich möchte den gezeigten Teil.",
+                         "en": "I understand that the parcel is not shown completely at this scale and paper size. I want "
+                               "the part shown."},
+    "order_partial_note": {"de": "Sie bestellen bewusst nur einen Teil des Flurstücks (so wie in der Vorschau).",
+                           "en": "You are knowingly ordering only part of the parcel (as in the preview)."},
+    "order_centre_frame": {"de": "Kartenausschnitt auf das Flurstück zentrieren", "en": "Centre the map frame on the parcel"},
+    "order_move_frame": {"de": "Kartenausschnitt in der Karte verschieben", "en": "Move the map frame on the map"},
     "order_next_contact": {"de": "Weiter zu den Kontaktdaten", "en": "Continue to contact details"},
     "order_back_product": {"de": "Zurück zur Produktauswahl", "en": "Back to the choice of product"},
     "order_automatic_notice": {"de": "Der amtliche Auszug wird direkt nach der Bezahlung erstellt; Sie können ihn sofort herunterladen.",

@@ -16,6 +16,8 @@ from gis_service.parcels import (
     parse_int,
 )
 from gis_service.previews import PreviewService, Rendered
+from gis_service.web.embed import fit_advice
+from gis_service.web.i18n import choose_language
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
 
@@ -89,7 +91,9 @@ def _search_response(result: SearchResult, crs: str) -> Response:
 
 @blueprint.get("/preview.json")
 def preview_json():
-    return jsonify(preview_service().plan_from_args(request.args).describe())
+    plan = preview_service().plan_from_args(request.args)
+    # The picker shows this sentence as it is: the advice is true for the frame as it stands.
+    return jsonify({**plan.describe(), "advice": fit_advice(plan, choose_language())})
 
 
 def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None) -> Response:

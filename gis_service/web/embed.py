@@ -97,6 +97,12 @@ def search():
                            **_picker_context(lang), **page_context(lang)), status
 
 
+def fit_advice(plan, lang: str) -> str:
+    """What the citizen reads about the frame: true for the frame as it stands (gis_service.fit_rule)."""
+    problem = plan.fit.problem()
+    return text("fits_yes", lang) if problem is None else problem[1 if lang == "en" else 0]
+
+
 def viewer_for(plan, lang: str) -> dict:
     """What templates/embed/_viewer.html needs to show a plan's preview page (also on the order summary)."""
     settings = current_app.extensions["gis_previews"].settings
@@ -121,7 +127,10 @@ def viewer_for(plan, lang: str) -> dict:
 @blueprint.get("/preview")
 def preview():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
-    plan = current_app.extensions["gis_previews"].plan_from_args(request.args)
+    return _preview_page(current_app.extensions["gis_previews"].plan_from_args(request.args), lang)
+
+
+def _preview_page(plan, lang: str, refusal: str | None = None):
     req = plan.request
     initial = {"parcel": req.parcel, "scale": req.scale, "paper": req.paper, "orientation": req.orientation,
                "center": list(req.centre) if req.centre else None}
@@ -132,15 +141,21 @@ def preview():
         plan=plan,
         req=req,
         viewer=viewer_for(plan, lang),
+        advice=fit_advice(plan, lang),
+        refusal=refusal,
         **context,
         **page_context(lang),
-    )
+    ), 422 if refusal else 200
 
 
 @blueprint.post("/select")
 def select():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
     plan = current_app.extensions["gis_previews"].plan_from_args(request.form)
+    # A part of a parcel that cannot fit may be chosen (the order asks to confirm it); a frame beside it not.
+    problem = plan.fit.problem(acknowledged_partial=True)
+    if problem is not None:
+        return _preview_page(plan, lang, refusal=problem[1 if lang == "en" else 0])
     req = plan.request
     query = {**req.query(), "lang": lang}
     query.pop("dpi")

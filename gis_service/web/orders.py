@@ -19,12 +19,14 @@ from gis_service.orders.handover import HandoverError, form_url_with_cache_id, p
 from gis_service.orders.products import format_money
 from gis_service.orders.validation import ADDRESS_FIELDS, CONTACT_FIELDS, request_hash
 from gis_service.orders.wiring import Orders
+from gis_service.page_request import ChoiceProblem, PreviewRequest
+from gis_service.web.embed import viewer_for
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("orders", __name__, url_prefix="/embed/order")
 
-OPTION_FIELDS = ("parcel", "product", "paper", "orientation", "scale", "center", "copies", "delivery", "certified",
-                 "payment_method")
+OPTION_FIELDS = ("parcel", "product", "paper", "orientation", "scale", "center", "partial_ok", "copies", "delivery",
+                 "certified", "payment_method")
 FORM_FIELDS = OPTION_FIELDS + CONTACT_FIELDS + ADDRESS_FIELDS + ("justification",)
 _FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -121,9 +123,39 @@ def _options_page(o: Orders, values: dict, lang: str, error: OrderValidationErro
         except OrderValidationError as exc:
             error, status = exc, 422
     parcel = draft.parcel if draft else _parcel_or_none(values)
+    plan = _plan_of(product, parcel, values) if parcel is not None else None
+    without_centre = {k: v for k, v in values.items() if k not in ("center", "partial_ok")}
     return _render("orders/options.html", lang, status, product=product, draft=draft, parcel=parcel, values=values,
-                   errors=_errors_by_field(error, lang), error=error, step=2,
-                   preview_scales=current_app.extensions["gis_previews"].settings.scales)
+                   errors=_errors_by_field(error, lang), error=error, step=2, plan=plan,
+                   viewer=viewer_for(plan, lang) if plan else None, **_viewer_context(),
+                   centre_url=url_for("orders.options", **without_centre, lang=lang),
+                   picker_url=url_for("embed.preview", **{k: v for k, v in values.items()
+                                                          if k in ("parcel", "scale", "paper", "orientation", "center")},
+                                      lang=lang))
+
+
+def _plan_of(product, parcel, values: dict):
+    """The preview plan of the choices as they stand, if they are valid at all (else no picture)."""
+    if product.kind != "map":
+        return None
+    previews = current_app.extensions["gis_previews"]
+    choices = previews.pipeline.choices
+    try:
+        request_ = PreviewRequest(parcel.key, choices.scale(values.get("scale"), product.scales),
+                                  choices.paper(values.get("paper"), product.papers, product.papers[0]),
+                                  choices.orientation(values.get("orientation"), "portrait"),
+                                  previews.settings.default_dpi, choices.centre(values.get("center")))
+    except ChoiceProblem:
+        return None
+    if request_.scale not in previews.settings.scales or request_.paper not in previews.settings.papers:
+        return None  # staff products up to A0: no screen preview offered for these
+    return previews.pipeline.plan(request_, parcel)
+
+
+def _viewer_context() -> dict:
+    info = current_app.extensions["gis_source"].info()
+    return {"defaults": current_app.extensions["gis_previews"].settings, "attribution": info.attribution,
+            "data_currency": info.data_currency}
 
 
 def _parcel_or_none(values: dict):
@@ -164,7 +196,13 @@ def summary():
         return _render("orders/contact.html", lang, 422, draft=draft, values=values,
                        errors=_errors_by_field(exc, lang), error=exc, step=3)
     return _render("orders/summary.html", lang, draft=draft, values=_clean(values, draft), step=4,
+                   **_summary_viewer(draft, values, lang),
                    form_token=secrets.token_urlsafe(24), price_changed=False)
+
+
+def _summary_viewer(draft, values: dict, lang: str) -> dict:
+    plan = _plan_of(draft.product, draft.parcel, values)
+    return {"viewer": viewer_for(plan, lang) if plan else None, **_viewer_context()}
 
 
 def _clean(values: dict, draft) -> dict:
@@ -197,6 +235,7 @@ def submit():
                 # The fee changed since the summary was shown: show it again, never charge silently.
                 draft = o.validator.full(values)
                 return _render("orders/summary.html", lang, 409, draft=draft, values=_clean(values, draft), step=4,
+                               **_summary_viewer(draft, values, lang),
                                form_token=secrets.token_urlsafe(24), price_changed=True)
             raise
         try:

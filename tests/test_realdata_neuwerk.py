@@ -155,3 +155,25 @@ def outline_offsets(mask: np.ndarray, projected) -> np.ndarray:
                 ys = np.floor(py + ny * steps).astype(int)
                 offsets.append(nearest_run_centre(steps, mask[ys, xs]))
     return np.array(offsets)
+
+
+def test_no_flur_in_hamburg_so_no_flur_boundary_or_number(neuwerk_app, neuwerk_rows):
+    """Hamburg keys have no Flur (___): no Flur areas, and a face where parcels are densest has
+    nothing in the Flur boundary's colour and no Flur number."""
+    from gis_testing import flur_band_mask
+    from renderers.layout import make_layout
+    from renderers.map import draw_map_face, plan_labels
+
+    source = neuwerk_app.extensions["gis_source"]
+    assert source.fluren == []
+    assert source.map_features(source.info().extent).fluren == []
+    centres = shapely.centroid(np.array([geometry for _, _, geometry in neuwerk_rows], dtype=object))
+    tree = shapely.STRtree(centres)
+    densest = max(centres, key=lambda c: len(tree.query(c.buffer(100))))
+    layout = make_layout("A4", "portrait", 1000, 300, (densest.x, densest.y))
+    features = source.map_features(layout.bbox)
+    assert len(features.parcels) >= 20
+    labels = plan_labels(layout, features)
+    assert [label for label in labels if label.kind == "flur"] == []
+    assert sum(label.kind == "parcel" for label in labels) >= 10
+    assert not flur_band_mask(draw_map_face(layout, features), labels).any()

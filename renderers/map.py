@@ -414,9 +414,10 @@ def _plan_flur_labels(
 
     It goes beside the Flur boundary, at the free spot nearest the stretch of boundary closest to
     the middle of the face (where the parcel asked for lies), so the numbers of two Fluren face each
-    other across their boundary; a piece with no boundary in view has it in its middle. Off the
-    streets if it can (in a street it reads as part of the street's name), else inside one parcel
-    (across a parcel boundary its halo hides bits of the line) and off buildings.
+    other across their boundary; a piece with no boundary in view has it in its middle. It prefers
+    spots off the streets (in a street it reads as part of the street's name), inside one parcel
+    (across a parcel boundary its halo hides bits of the line) and off buildings, but not at any
+    distance (style.FLUR_LABEL_DRIFT_MM).
     """
     if not features.fluren:
         return []
@@ -428,11 +429,11 @@ def _plan_flur_labels(
     # Ground distance a label keeps from the Flur band: half the band and the usual label padding.
     keep = (layout.px(style.FLUR_LINE_MM) / 2 + pad) * res
     side, above = (layout.px(mm) for mm in style.FLUR_LABEL_CLEARANCE_MM)
+    drift = layout.px(style.FLUR_LABEL_DRIFT_MM) * res
     step = 2 * cap * res  # candidate grid; finer costs time and finds hardly better spots
     inner = shapely.box(minx + edge, miny + edge, maxx - edge, maxy - edge)
     areas = np.array([f.geometry for f in features.fluren], dtype=object)
     pieces = shapely.get_parts(shapely.clip_by_rect(areas, *inner.bounds), return_index=True)
-    boundaries = shapely.intersection(shapely.boundary(areas), inner)
     middle = shapely.Point(layout.centre)
     is_polygon = (shapely.get_type_id(pieces[0]) == 3) & ~shapely.is_empty(pieces[0])
     pieces, owner = pieces[0][is_polygon], pieces[1][is_polygon]
@@ -451,7 +452,7 @@ def _plan_flur_labels(
             continue
         x0, y0, x1, y1 = piece.bounds
         gx, gy = np.meshgrid(np.arange(x0 + hw, x1 - hw, step), np.arange(y0 + hh, y1 - hh, step))
-        boundary = shapely.intersection(boundaries[flur], piece)
+        boundary = _boundary_not_on(piece, inner.bounds)
         if shapely.is_empty(boundary):
             towards = shapely.maximum_inscribed_circle(piece, step / 2)  # from its centre outwards
         else:
@@ -471,7 +472,7 @@ def _plan_flur_labels(
             crosses = np.bincount(hits, minlength=len(points)) > 1
         penalty = 2 * _covers_obstacle(street_tree, boxes) + crosses + _covers_obstacle(tree, boxes)
         distance = np.hypot(x - centre[0, 0], y - centre[0, 1])
-        for i in np.lexsort((distance, penalty)):
+        for i in np.argsort(penalty + distance / drift, kind="stable"):
             px, py = (x[i] - minx) / res, (maxy - y[i]) / res
             box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
             padded = (box[0] - side, box[1] - above, box[2] + side, box[3] + above)
@@ -481,6 +482,20 @@ def _plan_flur_labels(
             placed.append(PlacedLabel("flur", (text,), (px, py), 0.0, (w, h), box))
             break
     return placed
+
+
+def _boundary_not_on(piece, rect: tuple[float, float, float, float]):
+    """The boundary of a polygon clipped to `rect` without the edges the clip made along it (those
+    have exactly the rectangle's coordinates): where the polygon really ends."""
+    segments = []
+    for ring in shapely.get_rings(piece):
+        xy = shapely.get_coordinates(ring)
+        a, b = xy[:-1], xy[1:]
+        along_x = (a[:, 1] == b[:, 1]) & np.isin(a[:, 1], (rect[1], rect[3]))
+        along_y = (a[:, 0] == b[:, 0]) & np.isin(a[:, 0], (rect[0], rect[2]))
+        keep = ~(along_x | along_y)
+        segments.append(np.stack((a[keep], b[keep]), axis=1))
+    return shapely.multilinestrings(shapely.linestrings(np.concatenate(segments)))
 
 
 def _minus_buildings(parcels: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

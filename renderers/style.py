@@ -33,6 +33,9 @@ FLUR_LABEL_COLOUR: RGB = (0, 0, 0)
 # Free space beside and above/below a Flur number. Beside it, it is wide: at the usual label padding
 # "Flur 2" next to the number of parcel 3 on the same line reads as "Flur 23".
 FLUR_LABEL_CLEARANCE_MM = (4.0, 1.0)
+# A Flur number this much farther from where it belongs counts as bad as one across a parcel
+# boundary: a perfect spot at the far edge of the face names the Flur worse than a near one.
+FLUR_LABEL_DRIFT_MM = 40.0
 
 PARCEL_LABEL_MM = 2.2
 PARCEL_LABEL_COLOUR: RGB = (0, 0, 0)

@@ -147,3 +147,22 @@ def test_flur_boundary_is_visible_on_screen(dpi):
     line = to_face(layout, shapely.LineString([(X - 80, Y - 55), (X - 80, Y + 55)]))
     found = across_line(grey, line, layout.px(style.FLUR_LINE_MM) / 2 + 1)
     assert 0.3 <= found.mean() <= 0.8
+
+
+def test_in_a_dense_town_the_flur_numbers_face_each_other_near_the_middle(a4_96, town):
+    import render_synth
+
+    minx, miny, maxx, maxy = a4_96.bbox
+    features = town(a4_96)
+    features.fluren = render_synth.two_fluren(CENTRE, maxx - minx, maxy - miny)  # along a street, at 12°
+    labels = {label.text: label for label in plan_labels(a4_96, features) if label.kind == "flur"}
+    assert set(labels) == {"Flur 3", "Flur 4"}
+    shared = features.fluren[0].geometry.boundary.intersection(features.fluren[1].geometry.boundary)
+    nearest = shapely.shortest_line(shared, shapely.Point(CENTRE)).coords[0]
+    mm = a4_96.scale / 1000  # ground metres per millimetre on paper
+    for flur in features.fluren:
+        box = ground_box(a4_96, labels[flur.label].box)
+        assert flur.geometry.contains(box)
+        assert box.distance(shared) < 15 * mm
+        # near the stretch of boundary by the middle of the face, not at its far end
+        assert box.distance(shapely.Point(nearest)) < style.FLUR_LABEL_DRIFT_MM * mm

@@ -437,8 +437,19 @@ def _plan_flur_labels(
     middle = shapely.Point(layout.centre)
     is_polygon = (shapely.get_type_id(pieces[0]) == 3) & ~shapely.is_empty(pieces[0])
     pieces, owner = pieces[0][is_polygon], pieces[1][is_polygon]
-    parcel_tree = shapely.STRtree([p.geometry for p in features.parcels]) if features.parcels else None
+    # Clipped copies, prepared: "inside one parcel" is many containment tests, and the source's
+    # own geometries are left as they are.
+    parcels = shapely.clip_by_rect(np.array([p.geometry for p in features.parcels], dtype=object), *inner.bounds)
+    shapely.prepare(parcels)
+    parcel_tree = shapely.STRtree(parcels)
     street_tree = shapely.STRtree([s.line for s in features.streets]) if features.streets else None
+
+    def penalty(boxes: np.ndarray) -> np.ndarray:
+        """2 on a street, 1 across a parcel boundary, 1 on a building or house number."""
+        box_i, parcel_j = parcel_tree.query(boxes)
+        inside = shapely.contains(parcels[parcel_j], boxes[box_i])
+        in_one = np.bincount(box_i[inside], minlength=len(boxes)) > 0
+        return 2 * _covers_obstacle(street_tree, boxes) + ~in_one + _covers_obstacle(tree, boxes)
 
     placed: list[PlacedLabel] = []
     for piece, flur in sorted(zip(pieces, owner), key=lambda item: -item[0].area):
@@ -459,28 +470,38 @@ def _plan_flur_labels(
             towards = shapely.shortest_line(boundary, middle)  # from the boundary towards the middle
         centre = shapely.get_coordinates(shapely.get_point(towards, 0))
         points = np.vstack((centre, np.column_stack((gx.ravel(), gy.ravel()))))
-        x, y = points[:, 0], points[:, 1]
+        distance = np.hypot(points[:, 0] - centre[0, 0], points[:, 1] - centre[0, 1])
         shapely.prepare(piece)
-        fits = shapely.contains(piece, shapely.box(x - hw, y - hh, x + hw, y + hh))
-        points, x, y = points[fits], x[fits], y[fits]
-        if len(points) == 0:
-            continue
-        boxes = shapely.box(x - hw + keep, y - hh + keep, x + hw - keep, y + hh - keep)
-        crosses = np.zeros(len(points), dtype=bool)
-        if parcel_tree is not None:
-            hits = parcel_tree.query(boxes, predicate="intersects")[0]
-            crosses = np.bincount(hits, minlength=len(points)) > 1
-        penalty = 2 * _covers_obstacle(street_tree, boxes) + crosses + _covers_obstacle(tree, boxes)
-        distance = np.hypot(x - centre[0, 0], y - centre[0, 1])
-        for i in np.argsort(penalty + distance / drift, kind="stable"):
-            px, py = (x[i] - minx) / res, (maxy - y[i]) / res
+
+        def padded_px(gx: float, gy: float):
+            px, py = (gx - minx) / res, (maxy - gy) / res
             box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
-            padded = (box[0] - side, box[1] - above, box[2] + side, box[3] + above)
-            if collider.hits(padded):
+            return box, (box[0] - side, box[1] - above, box[2] + side, box[3] + above)
+
+        # The nearest candidates first, a few dozen at a time: once the distance alone costs more
+        # than the best free spot found, no farther one can beat it (and most are never tested).
+        best: tuple[float, float, float] | None = None
+        order = np.argsort(distance, kind="stable")
+        for chunk in np.split(order, np.arange(64, len(order), 64)):
+            if best is not None and distance[chunk[0]] / drift >= best[0]:
+                break
+            x, y, d = points[chunk, 0], points[chunk, 1], distance[chunk]
+            fits = shapely.contains(piece, shapely.box(x - hw, y - hh, x + hw, y + hh))
+            x, y, d = x[fits], y[fits], d[fits]
+            if len(x) == 0:
                 continue
+            score = penalty(shapely.box(x - hw + keep, y - hh + keep, x + hw - keep, y + hh - keep)) + d / drift
+            for k in np.argsort(score, kind="stable"):
+                if best is not None and score[k] >= best[0]:
+                    break
+                if not collider.hits(padded_px(x[k], y[k])[1]):
+                    best = (score[k], x[k], y[k])
+                    break
+        if best is not None:
+            box, padded = padded_px(best[1], best[2])
             collider.add(padded)
-            placed.append(PlacedLabel("flur", (text,), (px, py), 0.0, (w, h), box))
-            break
+            centre_px = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+            placed.append(PlacedLabel("flur", (text,), centre_px, 0.0, (w, h), box))
     return placed
 
 

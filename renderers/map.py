@@ -439,7 +439,8 @@ def _plan_flur_labels(
     pieces, owner = pieces[0][is_polygon], pieces[1][is_polygon]
     # Clipped copies, prepared: "inside one parcel" is many containment tests, and the source's
     # own geometries are left as they are.
-    parcels = shapely.clip_by_rect(np.array([p.geometry for p in features.parcels], dtype=object), *inner.bounds)
+    parcels = np.array([p.geometry for p in features.parcels], dtype=object)
+    parcels = shapely.clip_by_rect(parcels, *inner.bounds)
     shapely.prepare(parcels)
     parcel_tree = shapely.STRtree(parcels)
     street_tree = shapely.STRtree([s.line for s in features.streets]) if features.streets else None
@@ -473,8 +474,9 @@ def _plan_flur_labels(
         distance = np.hypot(points[:, 0] - centre[0, 0], points[:, 1] - centre[0, 1])
         shapely.prepare(piece)
 
-        def padded_px(gx: float, gy: float):
-            px, py = (gx - minx) / res, (maxy - gy) / res
+        def boxes_px(ground_x: float, ground_y: float):
+            """The label's box on the face at a ground point, and the box with its clearance."""
+            px, py = (ground_x - minx) / res, (maxy - ground_y) / res
             box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
             return box, (box[0] - side, box[1] - above, box[2] + side, box[3] + above)
 
@@ -490,15 +492,16 @@ def _plan_flur_labels(
             x, y, d = x[fits], y[fits], d[fits]
             if len(x) == 0:
                 continue
-            score = penalty(shapely.box(x - hw + keep, y - hh + keep, x + hw - keep, y + hh - keep)) + d / drift
+            labels = shapely.box(x - hw + keep, y - hh + keep, x + hw - keep, y + hh - keep)
+            score = penalty(labels) + d / drift
             for k in np.argsort(score, kind="stable"):
                 if best is not None and score[k] >= best[0]:
                     break
-                if not collider.hits(padded_px(x[k], y[k])[1]):
+                if not collider.hits(boxes_px(x[k], y[k])[1]):
                     best = (score[k], x[k], y[k])
                     break
         if best is not None:
-            box, padded = padded_px(best[1], best[2])
+            box, padded = boxes_px(best[1], best[2])
             collider.add(padded)
             centre_px = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
             placed.append(PlacedLabel("flur", (text,), centre_px, 0.0, (w, h), box))

@@ -21,7 +21,11 @@ CASES = {
     "A4-landscape-500-96dpi": ("A4", "landscape", 500, 96, 20, None),
     "A3-portrait-1000-300dpi": ("A3", "portrait", 1000, 300, 5, None),
     "A3-landscape-1000-300dpi": ("A3", "landscape", 1000, 300, 5, None),
+    "A4-portrait-1000-96dpi-fluren": ("A4", "portrait", 1000, 96, 20, None),
+    "A3-portrait-1000-300dpi-fluren": ("A3", "portrait", 1000, 300, 5, None),
 }
+# These cases split the town into two Fluren along a street: Flur boundary and Flur numbers drawn.
+FLUREN_CASES = {"A4-portrait-1000-96dpi-fluren", "A3-portrait-1000-300dpi-fluren"}
 CENTRE = (353210.0, 5703420.0)
 
 
@@ -40,6 +44,8 @@ def run_case(name: str) -> dict:
     layout = make_layout(paper, orientation, scale, dpi, CENTRE)
     minx, miny, maxx, maxy = layout.bbox
     features = render_synth.town(CENTRE, maxx - minx, maxy - miny)
+    if name in FLUREN_CASES:
+        features.fluren = render_synth.two_fluren(CENTRE, maxx - minx, maxy - miny)
     parcel = render_synth.pick_parcel(features, CENTRE, with_nenner=True)
     title = TitleBlock.for_parcel(parcel, layout, created="2024-06-01")
     attribution = "© Übungsamt für Bodenmanagement, dl-de/zero-2-0 (synthetische Daten)"

@@ -1,4 +1,4 @@
-"""Records every source delivers and every renderer draws: parcels, buildings, addresses, streets."""
+"""Records every source delivers and every renderer draws: parcels, Fluren, buildings, addresses, streets."""
 
 from __future__ import annotations
 
@@ -68,6 +68,19 @@ class Street:
 
 
 @dataclass
+class Flur:
+    """One Flur of a Gemarkung as an area: the union of its parcels, in the native CRS."""
+
+    gemarkungsschluessel: str  # Land + Gemarkung, e.g. "059871"
+    nummer: int
+    geometry: BaseGeometry
+
+    @property
+    def label(self) -> str:
+        return f"Flur {self.nummer}"
+
+
+@dataclass
 class MapFeatures:
     """Everything a map face shows inside one extent."""
 
@@ -75,3 +88,5 @@ class MapFeatures:
     buildings: list[Building] = field(default_factory=list)
     addresses: list[Address] = field(default_factory=list)
     streets: list[Street] = field(default_factory=list)
+    # Only sources that hold whole Fluren fill this; an upstream's WMS draws its own boundaries.
+    fluren: list[Flur] = field(default_factory=list)

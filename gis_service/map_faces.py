@@ -16,7 +16,7 @@ from gis_service.cache import Cache, CacheEntry
 from gis_service.errors import map_unavailable
 from gis_service.time_budget import call_bounded
 from gis_service.upstream_source import UpstreamSource
-from renderers import export
+from renderers import export, style
 from renderers.compose import german_date
 from renderers.layout import Layout
 from renderers.map import draw_map_face
@@ -166,7 +166,7 @@ class LocalMapFaces(MapFaceProvider):
         self.cache = cache
         config = getattr(source, "config", None)
         identity = str(getattr(config, "dataset", "")) or f"{type(source).__name__}:{id(source)}"
-        self.cache_id = f"local:{_digest(identity)}"
+        self.cache_id = f"local:{_digest(identity + '|' + style.DRAWING_VERSION)}"
 
     def currency(self) -> str | None:
         return self.source.info().data_currency

@@ -1,4 +1,4 @@
-"""Draws a map face from vector features (parcels, buildings, addresses, streets) in an ALKIS-like style."""
+"""Draws a map face from vector features (parcels, Fluren, buildings, addresses, streets) in an ALKIS-like style."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw, ImageFilter
 
-from cadastre.model import MapFeatures, Parcel
+from cadastre.model import Flur, MapFeatures, Parcel
 from renderers import fonts, style
 from renderers.layout import Layout
 
@@ -24,7 +24,7 @@ from renderers.layout import Layout
 class PlacedLabel:
     """One label the map face shows, in face pixel coordinates at output resolution."""
 
-    kind: str  # "parcel", "house_number" or "street"
+    kind: str  # "parcel", "flur", "house_number" or "street"
     lines: tuple[str, ...]  # ("40", "4") for Flurstück 40/4: Zähler over Nenner
     centre: tuple[float, float]
     angle: float  # degrees counter-clockwise; 0 for everything but street names
@@ -51,6 +51,7 @@ def draw_map_face(layout: Layout, features: MapFeatures, *, supersample: int | N
     image = Image.new("RGB", (width * ss, height * ss), style.WHITE)
     draw = ImageDraw.Draw(image)
     _draw_buildings(draw, layout, features, ss)
+    _draw_flur_boundaries(draw, layout, features.fluren, ss)
     _draw_parcel_lines(draw, layout, features.parcels, ss)
     if ss > 1:
         image = image.reduce(ss)
@@ -140,6 +141,64 @@ def _draw_parcel_lines(draw: ImageDraw.ImageDraw, layout: Layout, parcels: list[
         draw.line(path, fill=style.PARCEL_LINE, width=width, joint=joint)
 
 
+def flur_boundary_lines(layout: Layout, fluren: list[Flur]) -> np.ndarray:
+    """The Flur boundaries around the face (ground coordinates) as lines, each stretch once."""
+    geoms = np.array([f.geometry for f in fluren], dtype=object)
+    parts = _polygon_parts(geoms, _clip_margin_rect(layout))
+    if len(parts) == 0:
+        return np.empty(0, dtype=object)
+    # Two neighbouring Fluren both have their common boundary; drawn twice, the two dash patterns
+    # would interleave into a solid band. Noding all rings into one set of lines keeps one copy; the
+    # grid of a quarter pixel also merges stretches where the two outlines differ only by float
+    # noise or a vertex one of them lacks.
+    grid = layout.metres_per_px / 4
+    merged = shapely.line_merge(shapely.union_all(shapely.get_rings(parts), grid_size=grid))
+    lines = shapely.get_parts(merged)
+    return lines[shapely.get_type_id(lines) == 1]
+
+
+def _dash(xy: np.ndarray, period: float, dash: tuple[float, float], dots: tuple[float, ...]):
+    """The dashes (arrays of points) and dot centres of a repeating pattern along the polyline xy;
+    all lengths in the units of xy."""
+    along = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))))
+    total = along[-1]
+    starts = np.arange(0.0, total, period) if total > 0 else np.empty(0)
+
+    def at(distances: np.ndarray) -> np.ndarray:
+        return np.column_stack((np.interp(distances, along, xy[:, 0]), np.interp(distances, along, xy[:, 1])))
+
+    a, b = starts + dash[0], np.minimum(starts + dash[1], total)
+    a, b = a[a < b], b[a < b]
+    first, last = at(a), at(b)
+    # The vertices a dash passes (where the boundary bends under it) lie between its two ends.
+    inner_from, inner_to = np.searchsorted(along, a, "right"), np.searchsorted(along, b, "left")
+    dashes = [
+        np.vstack((first[k], xy[i:j], last[k])) if j > i else np.vstack((first[k], last[k]))
+        for k, (i, j) in enumerate(zip(inner_from, inner_to))
+    ]
+    positions = (starts[:, None] + np.asarray(dots)[None, :]).ravel()
+    return dashes, at(positions[positions <= total])
+
+
+def _draw_flur_boundaries(draw: ImageDraw.ImageDraw, layout: Layout, fluren: list[Flur], ss: int) -> None:
+    # Under the parcel lines: the band accompanies a parcel boundary, which stays black on top.
+    if not fluren:
+        return
+    width = _line_px(layout, style.FLUR_LINE_MM, ss)
+    radius = width / 2
+    k = layout.px(1.0) * ss  # pixels per millimetre on the (supersampled) face
+    dash = (style.FLUR_DASH_MM[0] * k, style.FLUR_DASH_MM[1] * k)
+    dots = tuple(d * k for d in style.FLUR_DOTS_MM)
+    for line in flur_boundary_lines(layout, fluren):
+        xy = face_xy(shapely.get_coordinates(line), layout) * ss
+        dashes, centres = _dash(xy, style.FLUR_PATTERN_MM * k, dash, dots)
+        for part in dashes:
+            path = np.floor(part).astype(np.int64).ravel().tolist()
+            draw.line(path, fill=style.FLUR_LINE, width=width, joint="curve")
+        for x, y in centres:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=style.FLUR_LINE)
+
+
 # --- labels -------------------------------------------------------------------------------------
 
 
@@ -190,7 +249,7 @@ def _padded(box: tuple[float, float, float, float], pad: float) -> tuple[float, 
 
 
 def plan_labels(layout: Layout, features: MapFeatures) -> list[PlacedLabel]:
-    """Where each label goes: parcel numbers first, then house numbers, then street names.
+    """Where each label goes: parcel numbers first, then house numbers, street names, Flur numbers.
 
     A label that would overlap one already placed, leave the map face, or (for parcel numbers)
     not fit inside its parcel is left out: a sliver too narrow at this scale carries no number.
@@ -199,9 +258,12 @@ def plan_labels(layout: Layout, features: MapFeatures) -> list[PlacedLabel]:
     collider = _Collider(layout.px(10.0))
     pad = layout.px(style.LABEL_PAD_MM)
     house_boxes = _house_number_boxes(layout, features)
-    placed = _plan_parcel_labels(layout, features, collider, pad, house_boxes, (width, height))
+    obstacles = _obstacle_tree(layout, features, house_boxes)
+    placed = _plan_parcel_labels(layout, features, collider, pad, obstacles, (width, height))
     placed += _plan_house_numbers(layout, house_boxes, collider, pad)
     placed += _plan_street_names(layout, features, collider, pad, (width, height))
+    # Last: a Flur number may go anywhere in its Flur, the other labels have one place each.
+    placed += _plan_flur_labels(layout, features, collider, pad, obstacles)
     return placed
 
 
@@ -209,12 +271,32 @@ def _inside_face(box: tuple[float, float, float, float], size: tuple[int, int], 
     return box[0] >= margin and box[1] >= margin and box[2] <= size[0] - margin and box[3] <= size[1] - margin
 
 
+def _obstacle_tree(
+    layout: Layout, features: MapFeatures, house_boxes: list[tuple[str, tuple[float, float, float, float]]]
+) -> shapely.STRtree | None:
+    """Buildings and house numbers (ground): a label on them is allowed, but a free spot is better."""
+    res = layout.metres_per_px
+    minx, _, _, maxy = layout.bbox
+    obstacles = [b.geometry for b in features.buildings] + [
+        shapely.box(minx + b[0] * res, maxy - b[3] * res, minx + b[2] * res, maxy - b[1] * res)
+        for _, b in house_boxes
+    ]
+    return shapely.STRtree(obstacles) if obstacles else None
+
+
+def _covers_obstacle(tree: shapely.STRtree | None, boxes: np.ndarray) -> np.ndarray:
+    blocked = np.zeros(len(boxes), dtype=bool)
+    if tree is not None and len(boxes):
+        blocked[np.unique(tree.query(boxes, predicate="intersects")[0])] = True
+    return blocked
+
+
 def _plan_parcel_labels(
     layout: Layout,
     features: MapFeatures,
     collider: _Collider,
     pad: float,
-    house_boxes: list[tuple[str, tuple[float, float, float, float]]],
+    tree: shapely.STRtree | None,
     face_size: tuple[int, int],
 ) -> list[PlacedLabel]:
     parcels = features.parcels
@@ -257,11 +339,6 @@ def _plan_parcel_labels(
     # L-shaped or curved one) and four points around that one. Only parcels whose centroid does
     # not do get the others: the inscribed circles are the costliest step of a preview.
     buildings = np.array([b.geometry for b in features.buildings], dtype=object)
-    obstacles = list(buildings) + [
-        shapely.box(minx + b[0] * res, maxy - b[3] * res, minx + b[2] * res, maxy - b[1] * res)
-        for _, b in house_boxes
-    ]
-    tree = shapely.STRtree(obstacles) if obstacles else None
     shapely.prepare(visible)  # each parcel is tested against several boxes
     half = sizes * res / 2  # ground
     keep_off = pad * res / 2
@@ -277,11 +354,8 @@ def _plan_parcel_labels(
         fit = shapely.contains(parcels_here, shapely.box(x - hw, y - hh, x + hw, y + hh))
         c = clearance
         clear = shapely.contains(parcels_here, shapely.box(x - hw - c, y - hh - c, x + hw + c, y + hh + c))
-        blocked = np.zeros(len(points), dtype=bool)
-        if tree is not None:
-            near = shapely.box(x - hw - keep_off, y - hh - keep_off, x + hw + keep_off, y + hh + keep_off)
-            blocked[np.unique(tree.query(near, predicate="intersects")[0])] = True
-        return np.where(fit, 2 * ~clear + blocked, -1)
+        near = shapely.box(x - hw - keep_off, y - hh - keep_off, x + hw + keep_off, y + hh + keep_off)
+        return np.where(fit, 2 * ~clear + _covers_obstacle(tree, near), -1)
 
     n = len(idx)
     cand_rows: list[np.ndarray] = []
@@ -331,6 +405,121 @@ def _plan_parcel_labels(
             placed.append(PlacedLabel("parcel", lines_of[row], (px, py), 0.0, (w, h), box))
             break
     return placed
+
+
+def _plan_flur_labels(
+    layout: Layout, features: MapFeatures, collider: _Collider, pad: float, tree: shapely.STRtree | None
+) -> list[PlacedLabel]:
+    """"Flur 3" once in each piece of a Flur the face shows, where no other label is.
+
+    It goes beside the Flur boundary, at the free spot nearest the stretch of boundary closest to
+    the middle of the face (where the parcel asked for lies), so the numbers of two Fluren face each
+    other across their boundary; a piece with no boundary in view has it in its middle. It prefers
+    spots off the streets (in a street it reads as part of the street's name), inside one parcel
+    (across a parcel boundary its halo hides bits of the line) and off buildings, but not at any
+    distance (style.FLUR_LABEL_DRIFT_MM).
+    """
+    if not features.fluren:
+        return []
+    res = layout.metres_per_px
+    minx, miny, maxx, maxy = layout.bbox
+    cap = layout.px(style.FLUR_LABEL_MM)
+    font = fonts.font_for_cap_height("bold", cap)
+    edge = layout.px(style.LABEL_EDGE_MM) * res
+    # Ground distance a label keeps from the Flur band: half the band and the usual label padding.
+    keep = (layout.px(style.FLUR_LINE_MM) / 2 + pad) * res
+    side, above = (layout.px(mm) for mm in style.FLUR_LABEL_CLEARANCE_MM)
+    drift = layout.px(style.FLUR_LABEL_DRIFT_MM) * res
+    step = 2 * cap * res  # candidate grid; finer costs time and finds hardly better spots
+    inner = shapely.box(minx + edge, miny + edge, maxx - edge, maxy - edge)
+    areas = np.array([f.geometry for f in features.fluren], dtype=object)
+    pieces = shapely.get_parts(shapely.clip_by_rect(areas, *inner.bounds), return_index=True)
+    middle = shapely.Point(layout.centre)
+    is_polygon = (shapely.get_type_id(pieces[0]) == 3) & ~shapely.is_empty(pieces[0])
+    pieces, owner = pieces[0][is_polygon], pieces[1][is_polygon]
+    # Clipped copies, prepared: "inside one parcel" is many containment tests, and the source's
+    # own geometries are left as they are.
+    parcels = np.array([p.geometry for p in features.parcels], dtype=object)
+    parcels = shapely.clip_by_rect(parcels, *inner.bounds)
+    shapely.prepare(parcels)
+    parcel_tree = shapely.STRtree(parcels)
+    street_tree = shapely.STRtree([s.line for s in features.streets]) if features.streets else None
+
+    def penalty(boxes: np.ndarray) -> np.ndarray:
+        """2 on a street, 1 across a parcel boundary, 1 on a building or house number."""
+        box_i, parcel_j = parcel_tree.query(boxes)
+        inside = shapely.contains(parcels[parcel_j], boxes[box_i])
+        in_one = np.bincount(box_i[inside], minlength=len(boxes)) > 0
+        return 2 * _covers_obstacle(street_tree, boxes) + ~in_one + _covers_obstacle(tree, boxes)
+
+    placed: list[PlacedLabel] = []
+    for piece, flur in sorted(zip(pieces, owner), key=lambda item: -item[0].area):
+        text = features.fluren[flur].label
+        _, top, _, bottom = font.getbbox(text, anchor="ls")
+        w = font.getlength(text)
+        # paste_rotated_text centres the middle of the cap height; the block must cover the ascenders.
+        h = 2 * max(-top - cap / 2, bottom + cap / 2)
+        hw, hh = w / 2 * res + keep, h / 2 * res + keep
+        if piece.area < 4 * hw * hh:
+            continue
+        x0, y0, x1, y1 = piece.bounds
+        gx, gy = np.meshgrid(np.arange(x0 + hw, x1 - hw, step), np.arange(y0 + hh, y1 - hh, step))
+        boundary = _boundary_not_on(piece, inner.bounds)
+        if shapely.is_empty(boundary):
+            towards = shapely.maximum_inscribed_circle(piece, step / 2)  # from its centre outwards
+        else:
+            towards = shapely.shortest_line(boundary, middle)  # from the boundary towards the middle
+        centre = shapely.get_coordinates(shapely.get_point(towards, 0))
+        points = np.vstack((centre, np.column_stack((gx.ravel(), gy.ravel()))))
+        distance = np.hypot(points[:, 0] - centre[0, 0], points[:, 1] - centre[0, 1])
+        shapely.prepare(piece)
+
+        def boxes_px(ground_x: float, ground_y: float):
+            """The label's box on the face at a ground point, and the box with its clearance."""
+            px, py = (ground_x - minx) / res, (maxy - ground_y) / res
+            box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
+            return box, (box[0] - side, box[1] - above, box[2] + side, box[3] + above)
+
+        # The nearest candidates first, a few dozen at a time: once the distance alone costs more
+        # than the best free spot found, no farther one can beat it (and most are never tested).
+        best: tuple[float, float, float] | None = None
+        order = np.argsort(distance, kind="stable")
+        for chunk in np.split(order, np.arange(64, len(order), 64)):
+            if best is not None and distance[chunk[0]] / drift >= best[0]:
+                break
+            x, y, d = points[chunk, 0], points[chunk, 1], distance[chunk]
+            fits = shapely.contains(piece, shapely.box(x - hw, y - hh, x + hw, y + hh))
+            x, y, d = x[fits], y[fits], d[fits]
+            if len(x) == 0:
+                continue
+            labels = shapely.box(x - hw + keep, y - hh + keep, x + hw - keep, y + hh - keep)
+            score = penalty(labels) + d / drift
+            for k in np.argsort(score, kind="stable"):
+                if best is not None and score[k] >= best[0]:
+                    break
+                if not collider.hits(boxes_px(x[k], y[k])[1]):
+                    best = (score[k], x[k], y[k])
+                    break
+        if best is not None:
+            box, padded = boxes_px(best[1], best[2])
+            collider.add(padded)
+            centre_px = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+            placed.append(PlacedLabel("flur", (text,), centre_px, 0.0, (w, h), box))
+    return placed
+
+
+def _boundary_not_on(piece, rect: tuple[float, float, float, float]):
+    """The boundary of a polygon clipped to `rect` without the edges the clip made along it (those
+    have exactly the rectangle's coordinates): where the polygon really ends."""
+    segments = []
+    for ring in shapely.get_rings(piece):
+        xy = shapely.get_coordinates(ring)
+        a, b = xy[:-1], xy[1:]
+        along_x = (a[:, 1] == b[:, 1]) & np.isin(a[:, 1], (rect[1], rect[3]))
+        along_y = (a[:, 0] == b[:, 0]) & np.isin(a[:, 0], (rect[0], rect[2]))
+        keep = ~(along_x | along_y)
+        segments.append(np.stack((a[keep], b[keep]), axis=1))
+    return shapely.multilinestrings(shapely.linestrings(np.concatenate(segments)))
 
 
 def _minus_buildings(parcels: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -499,6 +688,7 @@ def draw_labels(image: Image.Image, layout: Layout, labels: list[PlacedLabel]) -
     parcel_font = fonts.font_for_cap_height("regular", parcel_cap)
     house_cap = layout.px(style.HOUSE_NUMBER_MM)
     house_font = fonts.font_for_cap_height("regular", house_cap)
+    flur_cap = layout.px(style.FLUR_LABEL_MM)
     gap = layout.px(style.FRACTION_GAP_MM)
     fraction_line = max(1, round(layout.px(style.FRACTION_LINE_MM)))
     for label in labels:
@@ -518,6 +708,10 @@ def draw_labels(image: Image.Image, layout: Layout, labels: list[PlacedLabel]) -
                 draw.rectangle(
                     (round(cx - half), top, round(cx + half) - 1, top + fraction_line - 1), fill=colour
                 )
+        elif label.kind == "flur":
+            paste_rotated_text(
+                image, label.text, "bold", flur_cap, (cx, cy), 0.0, style.FLUR_LABEL_COLOUR, halo=halo
+            )
         elif label.kind == "house_number":
             draw.text(
                 (cx, cy + house_cap / 2),

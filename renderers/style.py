@@ -6,6 +6,9 @@ from __future__ import annotations
 # screen preview and a 300 dpi print show the same proportions. Text sizes are cap heights (the
 # height of a digit or capital letter), which is what a reader measures on paper, not the em size.
 
+# Part of every cache key of drawn faces: change it whenever the drawing changes, so no old picture is served.
+DRAWING_VERSION = "2026-12-flur"
+
 RGB = tuple[int, int, int]
 
 WHITE: RGB = (255, 255, 255)
@@ -18,6 +21,24 @@ BUILDING_OUTLINE_MM = 0.18
 PARCEL_LINE: RGB = (0, 0, 0)
 PARCEL_LINE_MM = 0.25
 MIN_LINE_PX = 1  # at the output resolution: thinner lines vanish on screen
+
+# The Flurgrenze follows signature 2012 "Grenze der Flur" of the GeoInfoDok ALKIS sign catalogue in
+# its black-and-white variant (the colour one is the same band in violet): a band 1 mm wide in 60 %
+# black, a 5 mm dash and three 1 mm dots repeating every 16 mm. It lies under the parcel boundaries,
+# so the boundary it accompanies stays a crisp black line on top of it.
+FLUR_LINE: RGB = (102, 102, 102)
+FLUR_LINE_MM = 1.0
+FLUR_PATTERN_MM = 16.0  # one period of the pattern
+FLUR_DASH_MM = (2.5, 7.5)  # start and end of the dash within a period
+FLUR_DOTS_MM = (10.0, 13.0, 16.0)  # dot centres within a period
+FLUR_LABEL_MM = 3.2  # "Flur 3": larger than parcel numbers, so it reads as naming an area
+FLUR_LABEL_COLOUR: RGB = (0, 0, 0)
+# Free space beside and above/below a Flur number. Beside it, it is wide: at the usual label padding
+# "Flur 2" next to the number of parcel 3 on the same line reads as "Flur 23".
+FLUR_LABEL_CLEARANCE_MM = (4.0, 1.0)
+# A Flur number this much farther from where it belongs counts as bad as one across a parcel
+# boundary: a perfect spot at the far edge of the face names the Flur worse than a near one.
+FLUR_LABEL_DRIFT_MM = 40.0
 
 PARCEL_LABEL_MM = 2.2
 PARCEL_LABEL_COLOUR: RGB = (0, 0, 0)

@@ -260,3 +260,94 @@ def test_generator_is_deterministic(tmp_path, data, facts):
             assert attrs[name].tolist() == committed_attrs[name].tolist(), f"{layer}.{name} differs"
         assert list(wkb) == list(committed_wkb), f"{layer} geometries differ"
     assert json.loads(out.with_name("again.facts.json").read_text(encoding="utf-8")) == facts
+
+
+# --- Fluren on the map: LocalSource's Flur areas and the map face where two Fluren meet ------------
+
+
+@pytest.fixture(scope="module")
+def demo_source():
+    from wms_clients.local import LocalSource, LocalSourceConfig
+
+    return LocalSource(LocalSourceConfig(dataset=GPKG))
+
+
+@pytest.fixture(scope="module")
+def flur_areas(parcels):
+    """Each Flur straight from the GeoPackage: the union of its parcels."""
+    flur = parcels["a"]["flur"]
+    return {int(f): shapely.union_all(parcels["g"][flur == f]) for f in sorted(set(flur.tolist()))}
+
+
+def test_local_source_has_each_flur_as_the_union_of_its_parcels(demo_source, flur_areas, parcels):
+    assert [(f.gemarkungsschluessel, f.nummer) for f in demo_source.fluren] == [("059871", n) for n in flur_areas]
+    for flur in demo_source.fluren:
+        assert flur.geometry.symmetric_difference(flur_areas[flur.nummer]).area < 0.01
+    # map_features gives the Fluren its extent touches, no others
+    deep_in_3 = parcels["g"][parcels["idx"]["059871003000900001__"]].centroid
+    assert [f.nummer for f in demo_source.map_features(deep_in_3.buffer(10).bounds).fluren] == [3]
+    everything = demo_source.info().extent
+    assert sorted(f.nummer for f in demo_source.map_features(everything).fluren) == [1, 2, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def where_flur_1_meets_3(demo_source, flur_areas, parcels):
+    """A 1:1000 face at 300 dpi centred on the boundary of Flur 1 and Flur 3 beside parcel 90/1 of
+    Flur 3 (the citizen's complaint: 90/1–90/3 of Flur 3 stand next to 90 of Flur 1)."""
+    from renderers.layout import make_layout
+    from renderers.map import draw_map_face, plan_labels
+
+    shared = shapely.line_merge(flur_areas[1].boundary.intersection(flur_areas[3].boundary))
+    parcel_90_1 = parcels["g"][parcels["idx"]["059871003000900001__"]]
+    centre = shapely.shortest_line(shared, parcel_90_1.centroid).coords[0]
+    layout = make_layout("A4", "portrait", 1000, 300, centre)
+    features = demo_source.map_features(layout.bbox)
+    return layout, features, plan_labels(layout, features), draw_map_face(layout, features), shared
+
+
+def face_pixels(layout, geometry):
+    minx, _, _, maxy = layout.bbox
+    res = layout.metres_per_px
+    return shapely.transform(geometry, lambda c: np.column_stack(((c[:, 0] - minx) / res, (maxy - c[:, 1]) / res)))
+
+
+def test_face_draws_the_flur_boundary_along_the_real_boundary(where_flur_1_meets_3, flur_areas):
+    from gis_testing import across_line, assert_flur_pattern, flur_band_mask
+    from renderers import style
+
+    layout, features, labels, face, shared = where_flur_1_meets_3
+    assert sorted(f.nummer for f in features.fluren) == [1, 3]
+    mask = flur_band_mask(face, labels)
+    # Along the real boundary (projected as the layout defines it, 3 mm off the face edge): the
+    # ALKIS dash-and-dots pattern, with the black parcel boundary on top all along.
+    inset = shapely.box(*layout.bbox).buffer(-3.0 * layout.scale / 1000, join_style="mitre")
+    line = face_pixels(layout, shapely.line_merge(shared.intersection(inset)))
+    assert line.geom_type == "LineString" and line.length * 25.4 / 300 > 150  # mm across the face
+    reach = layout.px(style.FLUR_LINE_MM) / 2 + 2
+    assert_flur_pattern(across_line(mask, line, reach), 300)
+    dark = np.asarray(face.convert("L")) < 60
+    assert across_line(dark, line, 2).mean() > 0.97
+    # ... and the band's colour nowhere else: every such pixel lies within half the band (and a
+    # pixel) of a Flur boundary in the data.
+    ys, xs = np.nonzero(mask)
+    outlines = face_pixels(layout, shapely.union_all([area.boundary for area in flur_areas.values()]))
+    assert len(xs) > 1000
+    assert shapely.distance(shapely.points(xs + 0.5, ys + 0.5), outlines).max() <= reach
+
+
+def test_face_names_each_flur_inside_it_beside_the_boundary(where_flur_1_meets_3, flur_areas):
+    layout, _, labels, face, shared = where_flur_1_meets_3
+    res, (minx, _, _, maxy) = layout.metres_per_px, layout.bbox
+    named = {label.text: label for label in labels if label.kind == "flur"}
+    assert set(named) == {"Flur 1", "Flur 3"}
+    pixels = np.asarray(face.convert("L"))
+    for number in (1, 3):
+        x0, y0, x1, y1 = named[f"Flur {number}"].box
+        ground = shapely.box(minx + x0 * res, maxy - y1 * res, minx + x1 * res, maxy - y0 * res)
+        assert flur_areas[number].contains(ground)
+        assert ground.distance(shared) < 15 * layout.scale / 1000  # within 15 mm on paper
+        assert (pixels[round(y0) : round(y1), round(x0) : round(x1)] < 60).mean() > 0.1  # bold ink
+    # no label overlaps another
+    boxes = [shapely.box(*label.box) for label in labels]
+    left, right = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    assert (left == right).all()

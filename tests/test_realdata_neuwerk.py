@@ -190,3 +190,23 @@ def test_address_with_place_after_the_street(neuwerk_client, typed):
     body = neuwerk_client.get("/api/v1/parcels", query_string={"q": typed}).get_json()
     assert found_keys(neuwerk_client, typed) == found_keys(neuwerk_client, "Insel Neuwerk 7a")
     assert body["total"] == 1 and "Insel Neuwerk 7a" in body["parcels"][0]["properties"]["lage"]
+def test_no_flur_in_hamburg_so_no_flur_boundary_or_number(neuwerk_app, neuwerk_rows):
+    """Hamburg keys have no Flur (___): no Flur areas, and a face where parcels are densest has
+    nothing in the Flur boundary's colour and no Flur number."""
+    from gis_testing import flur_band_mask
+    from renderers.layout import make_layout
+    from renderers.map import draw_map_face, plan_labels
+
+    source = neuwerk_app.extensions["gis_source"]
+    assert source.fluren == []
+    assert source.map_features(source.info().extent).fluren == []
+    centres = shapely.centroid(np.array([geometry for _, _, geometry in neuwerk_rows], dtype=object))
+    tree = shapely.STRtree(centres)
+    densest = max(centres, key=lambda c: len(tree.query(c.buffer(100))))
+    layout = make_layout("A4", "portrait", 1000, 300, (densest.x, densest.y))
+    features = source.map_features(layout.bbox)
+    assert len(features.parcels) >= 20
+    labels = plan_labels(layout, features)
+    assert [label for label in labels if label.kind == "flur"] == []
+    assert sum(label.kind == "parcel" for label in labels) >= 10
+    assert not flur_band_mask(draw_map_face(layout, features), labels).any()

@@ -24,7 +24,7 @@ from cadastre.kennzeichen import (
     KennzeichenError,
     parse_kennzeichen,
 )
-from cadastre.model import Address, Building, MapFeatures, Parcel, Street
+from cadastre.model import Address, Building, Flur, MapFeatures, Parcel, Street
 from wms_clients.base import AddressFieldMapping, BBox, CadastreSource, FieldMapping, SourceInfo
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ class LocalSource(CadastreSource):
         self.buildings = self._load_buildings()
         self.addresses = self._load_addresses()
         self.streets = self._load_streets()
+        self.fluren = self._union_fluren()
         self._build_indexes()
 
     # --- loading -------------------------------------------------------------------------
@@ -265,6 +266,19 @@ class LocalSource(CadastreSource):
             if g is not None and not g.is_empty
         ]
 
+    def _union_fluren(self) -> list[Flur]:
+        # Simplified ALKIS exports carry no Flur outlines, so each Flur is the union of its parcels,
+        # done once here and not per map. Parcels without a Flur (Hamburg writes "___") form none.
+        members: dict[tuple[str, int], list] = defaultdict(list)
+        for parcel in self.parcels:
+            k = parcel.kennzeichen
+            if k.flur is not None:
+                members[(k.gemarkungsschluessel, k.flur)].append(parcel.geometry)
+        return [
+            Flur(gemarkungsschluessel=gemarkung, nummer=nummer, geometry=shapely.union_all(geometries))
+            for (gemarkung, nummer), geometries in sorted(members.items())
+        ]
+
     def _build_indexes(self) -> None:
         self._by_key = {p.key: i for i, p in enumerate(self.parcels)}
         self._tree = shapely.STRtree([p.geometry for p in self.parcels])
@@ -283,6 +297,7 @@ class LocalSource(CadastreSource):
         self._address_tree = shapely.STRtree([a.point for a in self.addresses])
         self._street_tree = shapely.STRtree([s.line for s in self.streets])
         self._index_places()
+        self._flur_tree = shapely.STRtree([f.geometry for f in self.fluren])
         dates = [p.aktualitaet for p in self.parcels if p.aktualitaet]
         self._data_currency = self.config.data_currency or (max(dates) if dates else None)
         self._extent = tuple(float(v) for v in shapely.total_bounds(self._tree.geometries))
@@ -392,4 +407,5 @@ class LocalSource(CadastreSource):
             buildings=[self.buildings[i] for i in self._building_tree.query(area, predicate="intersects")],
             addresses=[self.addresses[i] for i in self._address_tree.query(area, predicate="intersects")],
             streets=[self.streets[i] for i in self._street_tree.query(area, predicate="intersects")],
+            fluren=[self.fluren[i] for i in self._flur_tree.query(area, predicate="intersects")],
         )

@@ -10,7 +10,7 @@ from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 
 from cadastre.kennzeichen import Flurstueckskennzeichen
-from cadastre.model import Address, Building, MapFeatures, Parcel, Street
+from cadastre.model import Address, Building, Flur, MapFeatures, Parcel, Street
 from renderers.compose import DEFAULT_HEADING, DEFAULT_WATERMARK, TitleBlock, compose_page
 from renderers.layout import Layout
 from renderers.map import draw_map_face
@@ -140,6 +140,17 @@ def town(
     buildings = [b for b in buildings if b.geometry.intersects(keep)]
     addresses = [a for a in addresses if a.point.intersects(keep)]
     return MapFeatures(parcels=parcels, buildings=buildings, addresses=addresses, streets=streets)
+
+
+def two_fluren(centre: tuple[float, float], width: float, height: float, *, angle: float = 12.0) -> list[Flur]:
+    """Flur 3 west and Flur 4 east of the north–south street nearest `centre` in a town() of the
+    same defaults, covering width × height metres around it."""
+    cx, cy = centre
+    street_x = cx - 10 * 10.0 / 2 - 12.0 / 2  # block_w / 2 + street_width / 2 west of the centre
+    reach = math.hypot(width, height)
+    west = affinity.rotate(box(cx - reach, cy - reach, street_x, cy + reach), angle, origin=(cx, cy))
+    east = affinity.rotate(box(street_x, cy - reach, cx + reach, cy + reach), angle, origin=(cx, cy))
+    return [Flur("059990", 3, west), Flur("059990", 4, east)]
 
 
 def pick_parcel(features: MapFeatures, near: tuple[float, float], with_nenner: bool | None = None) -> Parcel:

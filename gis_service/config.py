@@ -277,6 +277,22 @@ class ServerSettings(_Strict):
     threads: int = Field(8, ge=1, le=256)
 
 
+class LimitSettings(_Strict):
+    """What one request may cost and how many renders run at once in a process (issue: fit for the open internet)."""
+
+    # Pixels one image request may allocate, supersampling included; A3 at 300 dpi is about 30 million.
+    max_megapixels_per_request: float = Field(40.0, ge=1.0, le=1000.0)
+    # Pixels rendering at once in one process; more wait in the queue below, then get 503.
+    render_megapixels_in_flight: float = Field(64.0, ge=1.0, le=4000.0)
+    # Requests waiting for a render at once; keep it below server.threads so liveness still answers.
+    render_queue: int = Field(4, ge=0, le=1000)
+    render_queue_seconds: float = Field(10.0, gt=0, le=300)
+    # A web map view may reach this far beyond the data (metres) and span at most this much ground.
+    view_margin_m: float = Field(2000.0, ge=0, le=1_000_000)
+    max_view_ground_m: float = Field(20_000.0, ge=100, le=2_000_000)
+    retry_after_seconds: int = Field(5, ge=1, le=3600)
+
+
 class EmbedSettings(_Strict):
     allowed_origins: list[str] = Field(default_factory=list, description="origins allowed to frame /embed")
     # The picker that /demo/formular embeds; another origin exercises the origin checks (default: /embed here).
@@ -317,6 +333,7 @@ class Settings(_Strict):
     search: SearchSettings = SearchSettings()
     cache: CacheSettings = CacheSettings()
     ogc: OgcSettings = OgcSettings()
+    limits: LimitSettings = LimitSettings()
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from gis_service.admission import RenderLimiter, affordable_supersample, drawing_megapixels
 from gis_service.cache import Cache, CacheEntry
+from gis_service.config import LimitSettings
 from gis_service.errors import map_unavailable
 from gis_service.time_budget import call_bounded
 from gis_service.upstream_source import UpstreamSource
@@ -161,9 +163,11 @@ def _bbox_key(layout: Layout) -> str:
 class LocalMapFaces(MapFaceProvider):
     """Faces drawn by renderers.map from the source's vector features."""
 
-    def __init__(self, source: CadastreSource, cache: Cache | None = None):
+    def __init__(self, source: CadastreSource, cache: Cache | None, limiter: RenderLimiter, limits: LimitSettings):
         self.source = source
         self.cache = cache
+        self.limiter = limiter
+        self.limits = limits
         config = getattr(source, "config", None)
         identity = str(getattr(config, "dataset", "")) or f"{type(source).__name__}:{id(source)}"
         self.cache_id = f"local:{_digest(identity + '|' + style.DRAWING_VERSION)}"
@@ -177,7 +181,10 @@ class LocalMapFaces(MapFaceProvider):
             entry = self.cache.get(key)
             if entry is not None and self.cache.is_fresh(entry):
                 return MapFace(MapSource("local"), png=entry.data)
-        image = draw_map_face(layout, self.source.map_features(layout.bbox))
+        features = self.source.map_features(layout.bbox)
+        supersample = affordable_supersample(layout, self.limits)
+        with self.limiter.admit(drawing_megapixels(layout, supersample)):
+            image = draw_map_face(layout, features, supersample=supersample)
         face = MapFace(MapSource("local"), image_=image)
         if encoded and self.cache is not None:
             self.cache.put(key, face.encoded())
@@ -192,10 +199,12 @@ class UpstreamMapFaces(MapFaceProvider):
     under is still the upstream's; older ones are kept for outages.
     """
 
-    def __init__(self, source: UpstreamSource, cache: Cache, fallback: LocalMapFaces | None = None):
+    def __init__(self, source: UpstreamSource, cache: Cache, limiter: RenderLimiter,
+                 fallback: LocalMapFaces | None = None):
         self.source = source
         self.wms = source.wms
         self.cache = cache
+        self.limiter = limiter
         self.fallback = fallback
         wms = self.wms
         self.cache_id = "wms:" + _digest(
@@ -244,8 +253,10 @@ class UpstreamMapFaces(MapFaceProvider):
     def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
         width, height = layout.map_face_size_px
-        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
-        image = _on_paper(image)
+        # Decoded, then on paper in RGB: two face-sized images at the peak.
+        with self.limiter.admit(2 * width * height / 1_000_000):
+            image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
+            image = _on_paper(image)
         png = raw if raw is not None and raw.startswith(_PNG_MAGIC) else None
         face = MapFace(MapSource("upstream"), image_=image, png=png)
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from cadastre.model import NATIVE_CRS, Parcel
+from gis_service.admission import RenderLimiter, page_megapixels
 from gis_service.errors import bad_parameter
 from gis_service.fit_rule import FitAssessment, assess_fit
 from gis_service.map_faces import MapFace, MapFaceProvider, MapSource
@@ -100,11 +101,13 @@ class Page:
 class PagePipeline:
     """Plans and composes pages over one source and one map-face provider."""
 
-    def __init__(self, parcels: ParcelService, source: CadastreSource, faces: MapFaceProvider, choices: PageChoices):
+    def __init__(self, parcels: ParcelService, source: CadastreSource, faces: MapFaceProvider, choices: PageChoices,
+                 limiter: RenderLimiter):
         self.parcels = parcels
         self.source = source
         self.faces = faces
         self.choices = choices
+        self.limiter = limiter
 
     @property
     def settings(self):
@@ -154,7 +157,8 @@ class PagePipeline:
             note=face.source.note(marking.lang),
             lang=marking.lang,
         )
-        image = compose.compose_page(plan.layout, face.image, parcel=parcel, title=title,
-                                     attribution=face.attribution or info.attribution,
-                                     watermark=marking.watermark, heading=marking.heading)
+        with self.limiter.admit(page_megapixels(plan.layout)):
+            image = compose.compose_page(plan.layout, face.image, parcel=parcel, title=title,
+                                         attribution=face.attribution or info.attribution,
+                                         watermark=marking.watermark, heading=marking.heading)
         return Page(image, plan, face)

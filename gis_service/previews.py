@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gis_service.admission import check_view
 from gis_service.cache import Cache
+from gis_service.config import LimitSettings
 from gis_service.map_faces import MapSource
 from gis_service.page_pipeline import Marking, PagePipeline, PagePlan
 from renderers import export
@@ -26,9 +28,10 @@ class PreviewService:
     Only pages whose face is current are cached: a stand-in must not outlive the outage.
     """
 
-    def __init__(self, pipeline: PagePipeline, cache: Cache):
+    def __init__(self, pipeline: PagePipeline, cache: Cache, limits: LimitSettings):
         self.pipeline = pipeline
         self.cache = cache
+        self.limits = limits
 
     @property
     def settings(self):
@@ -63,6 +66,7 @@ class PreviewService:
 
     def map_png(self, view: Layout) -> Rendered:
         """A bare map image for a screen view (see renderers.layout.make_view): the upstream's GetMap
-        through the cache, or the local drawing."""
+        through the cache, or the local drawing; refused when it would cost too much or lies far from the data."""
+        check_view(view, self.pipeline.source.info().extent, self.limits)
         face = self.pipeline.face(view, encoded=True)
         return Rendered(face.encoded(), face.source)

@@ -10,6 +10,7 @@ from pathlib import Path
 from cadastre.errors import CadastreError
 from cadastre.gemarkung_files import load_gemarkungen_file
 from cadastre.kennzeichen import GemarkungIndex, GemarkungRef
+from gis_service.admission import RenderLimiter
 from gis_service.cache import Cache, DiskCache, MemoryCache, RedisCache, TieredCache
 from gis_service.config import (
     PROJECT_ROOT,
@@ -70,19 +71,21 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
     examples = settings.search.examples
     parcels = ParcelService(source, default_land=getattr(settings.source, "default_land", None),
                             examples=SearchExamples(address=examples.address, parcel=tuple(examples.parcel)))
+    limits = settings.limits
+    limiter = RenderLimiter(limits)  # one per process: every render of this process counts against it
     if isinstance(source, UpstreamSource):
         # The upstream's parcels and images share one cache with the rendered pages.
         cache = source.cache
-        fallback = LocalMapFaces(source.fallback, cache) if source.fallback is not None else None
-        faces: MapFaceProvider = UpstreamMapFaces(source, cache, fallback)
+        fallback = LocalMapFaces(source.fallback, cache, limiter, limits) if source.fallback is not None else None
+        faces: MapFaceProvider = UpstreamMapFaces(source, cache, limiter, fallback)
     else:
         cache = build_cache(settings.cache, instance)
-        faces = LocalMapFaces(source, cache)
+        faces = LocalMapFaces(source, cache, limiter, limits)
     choices = PageChoices(settings.preview, lambda: source.info().extent)
-    pipeline = PagePipeline(parcels, source, faces, choices)
+    pipeline = PagePipeline(parcels, source, faces, choices, limiter)
     orders = build_orders(settings, instance, secret_key, pipeline) if settings.orders.enabled else None
     return Services(settings=settings, instance_path=instance, secret_key=secret_key, source=source, parcels=parcels,
-                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache), orders=orders)
+                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache, limits), orders=orders)
 
 
 def build_order_services(settings: Settings) -> Orders:

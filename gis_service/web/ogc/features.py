@@ -49,7 +49,7 @@ def provider_error(error: CadastreError, lang: str = "de") -> Exception:
     """Our errors as pygeoapi's: 404, 400, or 503 with the citizen's message and Retry-After."""
     if isinstance(error, NotFound):
         return ProviderItemNotFoundError(user_msg=error.message(lang))
-    if isinstance(error, UpstreamUnavailable):
+    if isinstance(error, UpstreamUnavailable) or getattr(error, "status", 400) == 503:
         # pygeoapi builds the response and drops our headers; the mount adds Retry-After to every 503.
         return ServiceUnavailable(user_msg=error.message(lang))
     return ProviderInvalidQueryError(user_msg=error.message(lang))

@@ -13,8 +13,6 @@ from gis_service.web.ogc.features import provider_error
 from renderers.layout import LayoutError, make_view
 
 MAX_PX = 4096
-# A web map of a cadastral service; beyond this a GetMap would ask for a district in one image.
-MAX_GROUND_M = 20_000.0
 
 
 class LiegenschaftskarteProvider(BaseProvider):
@@ -38,8 +36,6 @@ class LiegenschaftskarteProvider(BaseProvider):
         bbox = [float(v) for v in (bbox or [])]
         if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox):
             raise ProviderInvalidQueryError(user_msg="bbox must be four finite numbers")
-        if bbox[2] - bbox[0] > MAX_GROUND_M or bbox[3] - bbox[1] > MAX_GROUND_M:
-            raise ProviderInvalidQueryError(user_msg=f"bbox spans more than {MAX_GROUND_M / 1000:.0f} km")
         try:
             view = make_view(tuple(bbox), width, height)
         except LayoutError as exc:

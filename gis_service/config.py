@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wms_clients.base import AddressFieldMapping, FieldMapping
+from wms_clients.http import DEFAULT_BODY_LIMITS, MIB
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATASET = PROJECT_ROOT / "fixtures" / "demo" / "demo_gemarkung.gpkg"
@@ -78,6 +79,14 @@ class BasicAuthSettings(_Strict):
     password: str
 
 
+class BodyLimitSettings(_Strict):
+    """The largest answer accepted per kind of request, in MiB; refused while it streams in."""
+
+    getmap: int = Field(DEFAULT_BODY_LIMITS["getmap"] // MIB, ge=1, le=1024)
+    getfeature: int = Field(DEFAULT_BODY_LIMITS["getfeature"] // MIB, ge=1, le=1024)
+    capabilities: int = Field(DEFAULT_BODY_LIMITS["capabilities"] // MIB, ge=1, le=1024)
+
+
 class HttpSettings(_Strict):
     """One UpstreamSession per service (WMS, WFS), each with these limits."""
 
@@ -92,8 +101,16 @@ class HttpSettings(_Strict):
     auth: BasicAuthSettings | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     verify: bool | str = True  # TLS: true, false or the path of a CA bundle
-    max_body_mb: int = Field(64, ge=1, le=1024)
+    max_body_mb: BodyLimitSettings = BodyLimitSettings()
     pool_size: int = Field(16, ge=1, le=256)
+
+    @field_validator("max_body_mb", mode="before")
+    @classmethod
+    def _one_number_for_every_kind(cls, value: Any) -> Any:
+        # The earlier form, one number for every answer, still reads.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return dict.fromkeys(BodyLimitSettings.model_fields, value)
+        return value
 
     @property
     def effective_total_timeout(self) -> float:
@@ -124,6 +141,8 @@ class WmsSettings(_Strict):
     capabilities_ttl: float = Field(3600.0, ge=0)
     extra_params: dict[str, str] = Field(default_factory=dict)
     use_advertised_url: bool = False
+    # Pillow's MAX_IMAGE_PIXELS for the process; default: the largest image the service asks for, twice.
+    max_image_pixels: int | None = Field(None, ge=1_000_000, le=1_000_000_000)
 
 
 class WfsSettings(_Strict):

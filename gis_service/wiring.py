@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from cadastre.errors import CadastreError
 from cadastre.gemarkung_files import load_gemarkungen_file
@@ -27,8 +30,9 @@ from gis_service.page_request import PageChoices
 from gis_service.parcels import ParcelService, SearchExamples
 from gis_service.previews import PreviewService
 from gis_service.upstream_source import UpstreamSource
+from renderers.layout import PAPER_SIZES_MM, mm_to_px
 from wms_clients.base import CadastreSource
-from wms_clients.http import UpstreamSession
+from wms_clients.http import MIB, UpstreamSession
 from wms_clients.local import LocalLayers, LocalSource, LocalSourceConfig
 from wms_clients.wfs import WfsClient
 from wms_clients.wfs_source import WfsSource
@@ -163,6 +167,29 @@ def build_local_source(source: LocalSourceSettings, where: str = "source") -> Lo
         raise ConfigError(f"{where}.dataset: {exc.en}") from exc
 
 
+# The web map (/api/v1/map.png) and OGC Maps ask for at most this many pixels a side.
+WEB_MAP_MAX_PX = 4096
+# Room above the largest legitimate image (tile buffers, rounding); a decompression bomb declares far more.
+IMAGE_PIXELS_SAFETY = 2
+
+
+def image_pixel_limit(settings: Settings) -> int:
+    """Pillow's MAX_IMAGE_PIXELS: source.wms.max_image_pixels, else the largest image the service asks for, twice.
+
+    The largest image is the largest page rendered automatically (preview papers, automatic
+    products) at the highest dpi (preview.max_dpi, orders.extract.dpi), or the web map.
+    """
+    source = settings.source
+    if isinstance(source, UpstreamSourceSettings) and source.wms.max_image_pixels:
+        return source.wms.max_image_pixels
+    papers = set(settings.preview.papers)
+    automatic = [product for product in settings.orders.products if product.fulfilment == "automatic"]
+    papers.update(paper for product in automatic for paper in product.papers)
+    dpi = max(settings.preview.max_dpi, settings.orders.extract.dpi)
+    pages = [math.ceil(mm_to_px(w, dpi)) * math.ceil(mm_to_px(h, dpi)) for w, h in map(PAPER_SIZES_MM.get, papers)]
+    return IMAGE_PIXELS_SAFETY * max([WEB_MAP_MAX_PX**2, *pages])
+
+
 def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instance_path: Path,
                           fallback: CadastreSource | None) -> UpstreamSource:
     """WfsSource + WmsClient with one UpstreamSession each; asks nothing of the network yet."""
@@ -181,7 +208,7 @@ def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instanc
             reset_timeout=http.reset_timeout,
             auth=(http.auth.user, http.auth.password) if http.auth else None,
             headers=http.headers,
-            max_body_bytes=http.max_body_mb * 1024 * 1024,
+            max_body_bytes={kind: mb * MIB for kind, mb in http.max_body_mb.model_dump().items()},
             verify=http.verify,
             pool_size=http.pool_size,
         )
@@ -193,6 +220,8 @@ def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instanc
         except (OSError, ValueError, AttributeError) as exc:
             raise ConfigError(f"source.gemarkungen_file: cannot read {s.gemarkungen_file}: {exc}") from exc
     w, f = s.wms, s.wfs
+    # Pillow's own guard for every image this process decodes; WmsClient also checks each header.
+    Image.MAX_IMAGE_PIXELS = image_pixel_limit(settings)
     try:
         wms = WmsClient(
             w.url, w.layers, session(f"WMS {w.url}"), version=w.version, crs=w.crs, format=w.format,

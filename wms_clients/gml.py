@@ -253,10 +253,8 @@ class GmlReader:
         if _local(ring) == "LinearRing":
             points = self._points(ring, swap)
         elif _local(ring) == "Ring":
-            points = []
-            for member in _children(ring, "curveMember"):
-                for curve in _children(member):
-                    points = _join(points, self._curve(curve, swap))
+            members = _children(ring, "curveMember")
+            points = join_segments([self._curve(curve, swap) for member in members for curve in _children(member)])
         else:
             raise GmlError(f"gml:{_local(ring)} is not a ring")
         if len(points) >= 3 and points[0] != points[-1]:
@@ -273,16 +271,10 @@ class GmlReader:
             segments = next(_children(element, "segments"), None)
             if segments is None:
                 raise GmlError("gml:Curve without segments")
-            points: list[tuple[float, float]] = []
-            for segment in _children(segments):
-                points = _join(points, self._segment(segment, swap))
-            return points
+            return join_segments([self._segment(segment, swap) for segment in _children(segments)])
         if name == "CompositeCurve":
-            points = []
-            for member in _children(element, "curveMember"):
-                for curve in _children(member):
-                    points = _join(points, self._curve(curve, swap))
-            return points
+            members = _children(element, "curveMember")
+            return join_segments([self._curve(curve, swap) for member in members for curve in _children(member)])
         if name in ("Arc", "ArcString", "Circle"):
             return self._segment(element, swap)
         raise GmlError(f"gml:{name} is not a curve we can read")
@@ -295,10 +287,8 @@ class GmlReader:
         if name in ("Arc", "ArcString"):
             if len(points) < 3 or len(points) % 2 == 0:
                 raise GmlError(f"gml:{name} needs an odd number (≥ 3) of points, has {len(points)}")
-            result: list[tuple[float, float]] = []
-            for i in range(0, len(points) - 2, 2):
-                result = _join(result, arc_points(points[i], points[i + 1], points[i + 2]))
-            return result
+            arcs = [arc_points(points[i], points[i + 1], points[i + 2]) for i in range(0, len(points) - 2, 2)]
+            return join_segments(arcs)
         if name == "Circle":
             if len(points) != 3:
                 raise GmlError("gml:Circle needs three points")
@@ -306,10 +296,51 @@ class GmlReader:
         raise GmlError(f"curve segment gml:{name} is not supported")
 
 
-def _join(points: list, more: list) -> list:
-    if points and more and points[-1] == more[0]:
-        return points + more[1:]
-    return points + more
+def join_segments(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """The parts (curve segments, ring members) as one line, each continuing where the line ends; linear time.
+
+    GML lists them in order, and then each part follows the one before. Where the next part
+    does not start at the line's end, the unused part that does is looked up by its first point
+    (or, reversed, by its last); only if none does is the next part appended as it is. A shared
+    point is kept once.
+    """
+    parts = [part for part in parts if part]
+    if not parts:
+        return []
+    # Index lists in descending order, so that pop() gives the earliest part first.
+    starts: dict[tuple[float, float], list[int]] = {}
+    ends: dict[tuple[float, float], list[int]] = {}
+    for index in range(len(parts) - 1, -1, -1):
+        starts.setdefault(parts[index][0], []).append(index)
+        ends.setdefault(parts[index][-1], []).append(index)
+    used = [False] * len(parts)
+    used[0] = True
+    points = list(parts[0])
+    following = 1  # the earliest part not used yet
+    for _ in range(len(parts) - 1):
+        while used[following]:
+            following += 1
+        end = points[-1]
+        index, reverse = following, False
+        if parts[following][0] != end:
+            found = _earliest_unused(starts.get(end), used)
+            if found is None and (found := _earliest_unused(ends.get(end), used)) is not None:
+                reverse = True
+            if found is not None:
+                index = found
+        used[index] = True
+        part = parts[index][::-1] if reverse else parts[index]
+        points.extend(part[1:] if part[0] == end else part)
+    return points
+
+
+def _earliest_unused(indices: list[int] | None, used: list[bool]) -> int | None:
+    # Each index leaves its list once, so all lookups together stay linear.
+    while indices:
+        index = indices.pop()
+        if not used[index]:
+            return index
+    return None
 
 
 def arc_points(p1, p2, p3, full_circle: bool = False) -> list[tuple[float, float]]:
@@ -385,7 +416,10 @@ class FeatureCollection:
 def parse_feature_collection(
     content: bytes, reader: GmlReader, *, geometry_property: str | None = None
 ) -> FeatureCollection:
-    """wfs:FeatureCollection (WFS 2.0, or 1.x/GML 2) → features; raises GmlError on anything else."""
+    """wfs:FeatureCollection (WFS 2.0, or 1.x/GML 2) → features; raises GmlError on anything else.
+
+    A document with a DOCTYPE raises UnsafeXmlError (from parse_xml) before it is parsed.
+    """
     try:
         root = parse_xml(content)
     except etree.XMLSyntaxError as exc:

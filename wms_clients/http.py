@@ -17,8 +17,14 @@ import requests
 from wms_clients.ows import ogc_exception_message, server_message
 
 USER_AGENT = "gis-service/0.1"
-KINDS = ("timeout", "unavailable", "bad-response", "circuit-open", "exception-report")
+KINDS = ("timeout", "unavailable", "bad-response", "circuit-open", "exception-report", "too-large", "unsafe-xml")
 RETRY_STATUS = frozenset({502, 503, 504})
+MIB = 1024 * 1024
+# Largest answer accepted per kind of request, checked while it streams in. A cadastral GetMap
+# tile of 4096 px is a few MiB of PNG, a page of 2000 parcels a few MiB of GML, a capabilities
+# document well under one; "other" is for requests that name no kind.
+DEFAULT_BODY_LIMITS = {"getmap": 32 * MIB, "getfeature": 32 * MIB, "capabilities": 8 * MIB, "other": 64 * MIB}
+BODY_KINDS = tuple(DEFAULT_BODY_LIMITS)
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +205,8 @@ class UpstreamSession:
     connect_timeout / read_timeout bound each socket operation; total_timeout bounds a whole
     call including retries, backoff and waiting for a coalesced twin. Retries happen only for
     idempotent requests, on connection errors, timeouts and 502/503/504, and only while the
-    budget lasts.
+    budget lasts. max_body_bytes is one limit for every answer, or a limit per body kind
+    (BODY_KINDS; missing kinds keep DEFAULT_BODY_LIMITS); each call names its body kind.
     """
 
     def __init__(
@@ -216,7 +223,7 @@ class UpstreamSession:
         reset_timeout: float = 30.0,
         auth: tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        max_body_bytes: int = 64 * 1024 * 1024,
+        max_body_bytes: int | Mapping[str, int] = DEFAULT_BODY_LIMITS,
         coalesce: bool = True,
         verify: bool | str = True,
         pool_size: int = 16,
@@ -228,7 +235,7 @@ class UpstreamSession:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.backoff_max = backoff_max
-        self.max_body_bytes = max_body_bytes
+        self.body_limits = _body_limits(max_body_bytes)
         self.coalesce = coalesce
         self.breaker = CircuitBreaker(failure_threshold, reset_timeout)
         self.stats = SessionStats()
@@ -249,9 +256,14 @@ class UpstreamSession:
     # ------------------------------------------------------------------ public
 
     def get(
-        self, url: str, params: Mapping[str, object] | None = None, *, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body_kind: str = "other",
     ) -> UpstreamResponse:
-        return self.request("GET", url, params=params, headers=headers, idempotent=True)
+        return self.request("GET", url, params=params, headers=headers, idempotent=True, body_kind=body_kind)
 
     def post(
         self,
@@ -262,10 +274,13 @@ class UpstreamSession:
         params: Mapping[str, object] | None = None,
         idempotent: bool = False,
         headers: Mapping[str, str] | None = None,
+        body_kind: str = "other",
     ) -> UpstreamResponse:
         """POST; pass idempotent=True (e.g. a WFS GetFeature) to allow retries and coalescing."""
         merged = {"Content-Type": content_type, **(headers or {})}
-        return self.request("POST", url, params=params, data=data, headers=merged, idempotent=idempotent)
+        return self.request(
+            "POST", url, params=params, data=data, headers=merged, idempotent=idempotent, body_kind=body_kind
+        )
 
     def request(
         self,
@@ -276,13 +291,16 @@ class UpstreamSession:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = False,
+        body_kind: str = "other",
     ) -> UpstreamResponse:
+        if body_kind not in self.body_limits:
+            raise ValueError(f"body_kind must be one of {BODY_KINDS}, not {body_kind!r}")
         self.stats.add(calls=1)
         params = {k: v for k, v in (params or {}).items() if v is not None}
         if not (self.coalesce and idempotent):
-            return self._call(method, url, params, data, headers, idempotent)
+            return self._call(method, url, params, data, headers, idempotent, body_kind)
 
-        key = self._key(method, url, params, data, headers)
+        key = self._key(method, url, params, data, headers, body_kind)
         with self._flights_lock:
             flight = self._flights.get(key)
             leader = flight is None
@@ -290,7 +308,7 @@ class UpstreamSession:
                 flight = self._flights[key] = _Flight()
         if leader:
             try:
-                flight.response = self._call(method, url, params, data, headers, idempotent)
+                flight.response = self._call(method, url, params, data, headers, idempotent, body_kind)
             except UpstreamError as error:
                 flight.error = error
                 raise
@@ -329,9 +347,9 @@ class UpstreamSession:
     # ------------------------------------------------------------------ internals
 
     @staticmethod
-    def _key(method, url, params, data, headers) -> str:
+    def _key(method, url, params, data, headers, body_kind) -> str:
         digest = hashlib.sha256()
-        digest.update(method.encode() + b"\0" + url.encode() + b"\0")
+        digest.update(method.encode() + b"\0" + url.encode() + b"\0" + body_kind.encode() + b"\0")
         for name, value in sorted((str(k).upper(), str(v)) for k, v in params.items()):
             digest.update(name.encode() + b"=" + value.encode() + b"\0")
         for name, value in sorted((headers or {}).items()):
@@ -339,7 +357,7 @@ class UpstreamSession:
         digest.update(data or b"")
         return digest.hexdigest()
 
-    def _call(self, method, url, params, data, headers, idempotent) -> UpstreamResponse:
+    def _call(self, method, url, params, data, headers, idempotent, body_kind) -> UpstreamResponse:
         try:
             probe = self.breaker.acquire()
         except _BreakerOpen as open_:
@@ -351,7 +369,7 @@ class UpstreamSession:
             ) from None
 
         try:
-            response = self._with_retries(method, url, params, data, headers, idempotent, probe)
+            response = self._with_retries(method, url, params, data, headers, idempotent, probe, body_kind)
         except UpstreamError as error:
             self._record(error)
             raise
@@ -361,7 +379,7 @@ class UpstreamSession:
         self.breaker.success()
         return response
 
-    def _with_retries(self, method, url, params, data, headers, idempotent, probe) -> UpstreamResponse:
+    def _with_retries(self, method, url, params, data, headers, idempotent, probe, body_kind) -> UpstreamResponse:
         deadline = time.monotonic() + self.total_timeout
         # A probe tells whether the upstream is back; retrying it would only delay the answer.
         attempts = 1 if (probe or not idempotent) else self.retries + 1
@@ -370,7 +388,7 @@ class UpstreamSession:
             if deadline - time.monotonic() <= 0.05:
                 break
             try:
-                return self._attempt(method, url, params, data, headers, deadline)
+                return self._attempt(method, url, params, data, headers, deadline, body_kind)
             except _Retryable as retryable:
                 last, retry_after = retryable.error, retryable.retry_after
             if attempt + 1 >= attempts:
@@ -395,7 +413,7 @@ class UpstreamSession:
         else:
             self.breaker.neutral()
 
-    def _attempt(self, method, url, params, data, headers, deadline) -> UpstreamResponse:
+    def _attempt(self, method, url, params, data, headers, deadline, body_kind) -> UpstreamResponse:
         self.stats.add(attempts=1)
         start = time.monotonic()
         remaining = deadline - start
@@ -414,7 +432,7 @@ class UpstreamSession:
             raise self._error("bad-response", f"request to {self.name} failed ({_why(exc)})", url) from exc
 
         with response:
-            body = self._read_body(response, deadline, url)
+            body = self._read_body(response, deadline, url, body_kind)
         elapsed = time.monotonic() - start
         status = response.status_code
         if 200 <= status < 300:
@@ -433,11 +451,14 @@ class UpstreamSession:
             raise self._error("unavailable", f"{self.name} answered HTTP {status}", url, said, status)
         raise self._error("bad-response", f"{self.name} answered HTTP {status}", url, said, status)
 
-    def _read_body(self, response: requests.Response, deadline: float, url: str) -> bytes:
+    def _read_body(self, response: requests.Response, deadline: float, url: str, body_kind: str) -> bytes:
+        limit = self.body_limits[body_kind]
         length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > self.max_body_bytes:
+        if length and length.isdigit() and int(length) > limit:
             raise self._error(
-                "bad-response", f"{self.name} sent {int(length)} bytes, more than the limit of {self.max_body_bytes}", url
+                "too-large",
+                f"{self.name} announced {int(length)} bytes, more than the limit of {limit} for {body_kind} answers",
+                url,
             )
         # requests' read timeout is per socket read: a server that trickles bytes would never
         # trip it. A watchdog shuts the socket down at the deadline so the read returns.
@@ -449,11 +470,14 @@ class UpstreamSession:
             watchdog.start()
         chunks, size = [], 0
         try:
+            # Counted after decoding (gzip), chunk by chunk: nothing past the limit is kept.
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
-                if size > self.max_body_bytes:
+                if size > limit:
                     raise self._error(
-                        "bad-response", f"{self.name} sent more than the limit of {self.max_body_bytes} bytes", url
+                        "too-large",
+                        f"{self.name} sent more than the limit of {limit} bytes for {body_kind} answers",
+                        url,
                     )
                 if time.monotonic() > deadline:
                     raise _Retryable(self._error("timeout", f"{self.name} did not finish its answer in time", url))
@@ -471,6 +495,15 @@ class UpstreamSession:
 
     def _error(self, kind, message, url, said=None, status=None) -> UpstreamError:
         return UpstreamError(message, kind=kind, server_message=said, upstream=self.name, url=url, status=status)
+
+
+def _body_limits(limits: int | Mapping[str, int]) -> dict[str, int]:
+    if isinstance(limits, int):
+        return dict.fromkeys(BODY_KINDS, limits)
+    unknown = set(limits) - set(BODY_KINDS)
+    if unknown:
+        raise ValueError(f"unknown body kind(s) {sorted(unknown)}; known: {BODY_KINDS}")
+    return {**DEFAULT_BODY_LIMITS, **limits}
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:

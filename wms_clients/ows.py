@@ -16,7 +16,16 @@ T = TypeVar("T")
 # error(kind, message, server_message=None) → the exception to raise (a client's UpstreamError factory).
 ErrorFactory = Callable[..., Exception]
 
-_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+# No DTD is loaded, no entity expanded, nothing fetched; parse_xml() refuses entity declarations.
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False
+)
+# OGC answers never declare entities: one that does is an attack (billion laughs, external
+# entities), refused before any parser, ours or OWSLib's, sees it. WMS 1.1.1 capabilities and
+# exception reports do carry a DOCTYPE naming their DTD (MapServer, GeoServer): that one is
+# accepted where they are read, without entities and without ever loading the DTD.
+_ENTITY_MARKER = b"<!ENTITY"
+_DOCTYPE_MARKER = b"<!DOCTYPE"
 _EXCEPTION_ROOTS = {"ServiceExceptionReport", "ExceptionReport"}
 # UpstreamError kinds after which capabilities from before are still good (the server, not its answer, failed).
 _PASSING_FAILURES = ("timeout", "unavailable", "circuit-open")
@@ -35,9 +44,34 @@ def looks_like_html(content: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:300]
 
 
-def parse_xml(content: bytes) -> etree._Element:
-    """Parse untrusted XML without entities or network access; raises etree.XMLSyntaxError."""
-    return etree.fromstring(content, parser=_SAFE_PARSER)
+class UnsafeXmlError(ValueError):
+    """Upstream XML that declares entities (or a DOCTYPE where none belongs): refused, never parsed further."""
+
+
+def refuse_dtd(content: bytes, *, doctype: bool = False) -> None:
+    """Raise UnsafeXmlError when the bytes declare an entity, or a DOCTYPE unless `doctype` (anywhere, even in a comment)."""
+    if _ENTITY_MARKER in content:
+        raise UnsafeXmlError("the document declares an entity; upstream XML must not")
+    if not doctype and _DOCTYPE_MARKER in content:
+        raise UnsafeXmlError("the document declares a DOCTYPE; upstream XML must not")
+
+
+def parse_xml(content: bytes, *, doctype: bool = False) -> etree._Element:
+    """Parse untrusted XML without entities, DTD loading or network access.
+
+    A DOCTYPE is refused unless `doctype` (then it may name a DTD, never loaded, and declare no
+    entity). Raises etree.XMLSyntaxError or UnsafeXmlError.
+    """
+    refuse_dtd(content, doctype=doctype)
+    root = etree.fromstring(content, parser=_SAFE_PARSER)
+    # The byte checks miss other encodings (UTF-16); the parsed document tells for sure.
+    docinfo = root.getroottree().docinfo
+    internal = docinfo.internalDTD
+    if internal is not None and any(True for _ in internal.iterentities()):
+        raise UnsafeXmlError("the document declares an entity; upstream XML must not")
+    if not doctype and (docinfo.doctype or internal is not None):
+        raise UnsafeXmlError("the document declares a DOCTYPE; upstream XML must not")
+    return root
 
 
 def ogc_exception_message(content: bytes) -> str | None:
@@ -45,8 +79,8 @@ def ogc_exception_message(content: bytes) -> str | None:
     if b"Exception" not in content[:4096]:
         return None
     try:
-        root = parse_xml(content)
-    except etree.XMLSyntaxError:
+        root = parse_xml(content, doctype=True)  # WMS 1.1.1 reports name their DTD
+    except (etree.XMLSyntaxError, UnsafeXmlError):
         return None
     if etree.QName(root).localname not in _EXCEPTION_ROOTS:
         return None
@@ -118,13 +152,18 @@ def fetch_capabilities(
 ) -> tuple[bytes, etree._Element, T]:
     """GetCapabilities through an UpstreamSession, checked: (raw bytes, XML root, read(raw), e.g. OWSLib's object).
 
-    The document must be XML with the root element `root_name`; `read` may raise anything
-    (OWSLib does), which becomes a bad-response error like every other failed check.
+    The document must be XML with the root element `root_name` and without entity declarations
+    (a DOCTYPE naming the DTD is accepted: WMS 1.1.1 has one); `read` (OWSLib, which parses again
+    with lxml's defaults) only sees documents parse_xml accepted. `read` may raise anything,
+    which becomes a bad-response error like every other failed check.
     """
-    content = session.get(url, {"SERVICE": service, "REQUEST": "GetCapabilities", "VERSION": version}).content
+    params = {"SERVICE": service, "REQUEST": "GetCapabilities", "VERSION": version}
+    content = session.get(url, params, body_kind="capabilities").content
     check_answer(content, "GetCapabilities", error)
     try:
-        root = parse_xml(content)
+        root = parse_xml(content, doctype=True)
+    except UnsafeXmlError as exc:
+        raise error("unsafe-xml", f"GetCapabilities refused: {exc}") from exc
     except etree.XMLSyntaxError as exc:
         raise error("bad-response", f"GetCapabilities returned no valid XML ({exc})") from exc
     if etree.QName(root).localname != root_name:

@@ -17,7 +17,7 @@ from wms_clients.crs import crs_code, crs_is_north_east, urn
 from wms_clients.fes import FES20_NS, BBoxFilter, filter_xml
 from wms_clients.gml import GML32_NS, Feature, FeatureCollection, GmlError, GmlReader, parse_feature_collection
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.ows import CapabilitiesCache, check_answer, fetch_capabilities
+from wms_clients.ows import CapabilitiesCache, UnsafeXmlError, check_answer, fetch_capabilities
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class WfsClient:
         namespaces = self._namespaces(typename)
         if self.method == "POST":
             body = self._post_body(typename, filter, count, start_index, sort_by, property_names, hits_only, namespaces)
-            response = self.session.post(self.url, body, idempotent=True)
+            response = self.session.post(self.url, body, idempotent=True, body_kind="getfeature")
         else:
             params: dict[str, object] = {
                 "SERVICE": "WFS",
@@ -152,7 +152,7 @@ class WfsClient:
                 params["SORTBY"] = ",".join(f"{self.property_name(typename, p)} {o}" for p, o in sort_by)
             if property_names:
                 params["PROPERTYNAME"] = ",".join(self.property_name(typename, p) for p in property_names)
-            response = self.session.get(self.url, params)
+            response = self.session.get(self.url, params, body_kind="getfeature")
         return self._parse(response.content, geometry_property)
 
     def _namespaces(self, typename: str) -> dict[str, str]:
@@ -191,6 +191,8 @@ class WfsClient:
         except GmlError as exc:
             snippet = " ".join(content[:200].decode("utf-8", "replace").split())
             raise self._error("bad-response", f"GetFeature returned invalid GML: {exc}", snippet) from exc
+        except UnsafeXmlError as exc:
+            raise self._error("unsafe-xml", f"GetFeature refused: {exc}") from exc
 
     def iter_features(
         self,

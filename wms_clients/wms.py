@@ -29,6 +29,10 @@ _MAGIC = {
     "image/tiff": (b"II*\x00", b"MM\x00*"),
     "image/webp": (b"RIFF",),
 }
+# Modes a map image comes in and that convert to RGBA; none takes more than 4 bytes a pixel.
+MAP_IMAGE_MODES = frozenset(
+    {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I;16", "I;16B", "I;16L"}
+)
 
 
 def swap_axes(crs: str, version: str, override: str | None) -> bool:
@@ -231,9 +235,12 @@ class WmsClient:
             return image.crop((b, b, b + tile.x1 - tile.x0, b + tile.y1 - tile.y0)) if b else image
 
         log.debug("%s: %d×%d in %d tiles of at most %d×%d", self.url, width, height, len(tiles), max_w, max_h)
-        canvas = Image.new("RGBA", (width, height))
+        canvas = None
+        # pool.map cancels the tiles not yet started when one fails.
         with ThreadPoolExecutor(min(self.tile_workers, len(tiles)), thread_name_prefix="wms-tile") as pool:
             for tile, image in zip(tiles, pool.map(fetch, tiles)):
+                if canvas is None:  # only once a tile is good: a failing upstream costs no full-size canvas
+                    canvas = Image.new("RGBA", (width, height))
                 canvas.paste(image, (tile.x0, tile.y0))
         return canvas
 
@@ -249,7 +256,9 @@ class WmsClient:
         width, height = int(width), int(height)
         max_w, max_h = self.max_size()
         if width <= max_w and height <= max_h and width > 0 and height > 0 and bbox[2] > bbox[0] and bbox[3] > bbox[1]:
-            response = self.session.get(self._getmap_url(), self.get_map_params(bbox, width, height, dpi))
+            response = self.session.get(
+                self._getmap_url(), self.get_map_params(bbox, width, height, dpi), body_kind="getmap"
+            )
             return self.decode_image(response, width, height), response.content
         return self.get_map(bbox, width, height, dpi), None
 
@@ -295,7 +304,8 @@ class WmsClient:
             return self.url
 
     def _get_tile(self, bbox: BBox, width: int, height: int, dpi: float) -> Image.Image:
-        response = self.session.get(self._getmap_url(), self.get_map_params(bbox, width, height, dpi))
+        params = self.get_map_params(bbox, width, height, dpi)
+        response = self.session.get(self._getmap_url(), params, body_kind="getmap")
         return self.check_image(response, width, height)
 
     def check_image(self, response: UpstreamResponse, width: int, height: int) -> Image.Image:
@@ -304,7 +314,11 @@ class WmsClient:
         return image if image.mode == "RGBA" else image.convert("RGBA")
 
     def decode_image(self, response: UpstreamResponse, width: int, height: int) -> Image.Image:
-        """The answer decoded in the server's own mode (RGB, P, RGBA …), or UpstreamError."""
+        """The answer decoded in the server's own mode (RGB, P, RGBA …), or UpstreamError.
+
+        Size and mode are read from the image header and checked before a pixel is decoded: a
+        small PNG can declare 13000×13000 pixels and would take hundreds of MiB to decode.
+        """
         content, content_type = response.content, response.content_type
         check_answer(content, "GetMap", self._error, html_instead=" instead of an image")
         if looks_like_xml(content) or "xml" in content_type:
@@ -320,15 +334,31 @@ class WmsClient:
                 f"GetMap returned {len(content)} bytes that are not {expected} (starting {content[:8]!r})",
             )
         try:
-            image = Image.open(io.BytesIO(content))
-            image.load()
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            image = Image.open(io.BytesIO(content))  # reads the header only
+        except Image.DecompressionBombError as exc:
+            raise self._error("too-large", f"GetMap returned an image over the decoding limit ({exc})") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
             raise self._error("bad-response", f"GetMap returned a truncated or corrupt image ({exc})") from exc
-        if image.size != (width, height):
+        declared_w, declared_h = image.size
+        if (declared_w, declared_h) != (width, height):
+            larger = declared_w > width or declared_h > height
             raise self._error(
-                "bad-response",
-                f"GetMap returned an image of {image.size[0]}×{image.size[1]} pixels instead of {width}×{height}",
+                "too-large" if larger else "bad-response",
+                f"GetMap returned an image of {declared_w}×{declared_h} pixels instead of {width}×{height}"
+                + (" (not decoded)" if larger else ""),
             )
+        if image.mode not in MAP_IMAGE_MODES:
+            raise self._error("bad-response", f"GetMap returned an image in mode {image.mode}, not a map image")
+        # Pillow itself only warns between MAX_IMAGE_PIXELS and twice that; here the limit holds.
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit and declared_w * declared_h > limit:
+            raise self._error(
+                "too-large", f"a {declared_w}×{declared_h} image exceeds the decoding limit of {limit} pixels"
+            )
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise self._error("bad-response", f"GetMap returned a truncated or corrupt image ({exc})") from exc
         return image
 
     def _error(self, kind: str, message: str, said: str | None = None) -> UpstreamError:

@@ -73,7 +73,8 @@ class SwitchableProxy:
 
     Tests switch a healthy upstream into a failing one without changing the service's URL (and
     so its cache keys): pass → answers as the target does; hang → holds the connection and says
-    nothing; error500 → HTTP 500; html → a proxy's HTML error page with status 200.
+    nothing; error500 → HTTP 500; html → a proxy's HTML error page with status 200; bomb → every
+    GetMap answered with a small PNG that declares 13000×13000 pixels, the rest passed on.
     """
 
     def __init__(self, target: str):
@@ -97,6 +98,10 @@ class SwitchableProxy:
             return self._send(handler, 500, "text/plain", b"Internal Server Error")
         if mode == "html":
             return self._send(handler, 200, "text/html", b"<html><head><title>Wartung</title></head><body>Wartungsarbeiten</body></html>")
+        if mode == "bomb" and "request=getmap" in handler.path.lower():
+            from upstream_fakes import png_bomb
+
+            return self._send(handler, 200, "image/png", png_bomb())
         path = handler.path if handler.path.startswith("/") else "/" + handler.path
         try:
             if handler.command == "POST":

@@ -194,7 +194,7 @@ def test_user_agent_extra_headers_and_basic_auth(faults):
 def test_an_oversized_body_is_refused(faults):
     with pytest.raises(UpstreamError) as caught:
         session(max_body_bytes=100_000).get(faults.url("big"))
-    assert caught.value.kind == "bad-response"
+    assert caught.value.kind == "too-large"
     assert "limit" in caught.value.message
 
 

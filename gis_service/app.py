@@ -14,7 +14,7 @@ from gis_service.orders.worker import OrderWorker
 from gis_service.time_budget import begin_shared_budget
 from gis_service.web import api, demo, embed, orders_api, staff
 from gis_service.web.ogc import mount as ogc_mount
-from gis_service.web import orders as order_pages
+from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
 from gis_service.web.responses import register_error_handlers, register_security_headers
 from gis_service.wiring import Services, build_services
 from wms_clients.base import CadastreSource
@@ -72,7 +72,7 @@ def _add_orders(app: Flask, services: Services) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=staff_settings.session_minutes),
     )
     _guard_request_size(app, staff_settings.max_upload_mb * 1024 * 1024)
-    for blueprint in (order_pages.blueprint, orders_api.blueprint, staff.blueprint):
+    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint):
         app.register_blueprint(blueprint)
     worker = services.settings.orders.worker
     if worker.enabled:

@@ -133,7 +133,8 @@ def cmd_purge_personal_data(args) -> int:
         orders.close()
     verb = "would anonymise" if report.dry_run else "anonymised"
     print(f"{verb} {len(report.anonymised)} orders, purged {len(report.justifications_purged)} justifications, "
-          f"deleted {report.files_deleted} files")
+          f"deleted {report.files_deleted} files; {'would delete' if report.dry_run else 'deleted'} "
+          f"{report.drafts_deleted} expired order drafts")
     for number in report.anonymised:
         print(f"  {number}")
     return 0
@@ -195,12 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--config")
     admin.set_defaults(func=cmd_create_admin)
 
-    purge = sub.add_parser("purge-personal-data", help="anonymise orders closed longer ago than the retention period")
+    purge = sub.add_parser("purge-personal-data", help="anonymise orders closed longer ago than the retention period, delete expired drafts")
     purge.add_argument("--dry-run", action="store_true")
     purge.add_argument("--config")
     purge.set_defaults(func=cmd_purge_personal_data)
 
-    tasks = sub.add_parser("run-order-tasks", help="once: reconcile payments, produce, refund, cancel abandoned, send mail")
+    tasks = sub.add_parser("run-order-tasks", help="once: reconcile payments, produce, refund, cancel abandoned, send mail, delete expired drafts")
     tasks.add_argument("--config")
     tasks.set_defaults(func=cmd_run_order_tasks)
     return parser

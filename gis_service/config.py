@@ -639,6 +639,9 @@ class DataProtectionSettings(_Strict):
     personal_data_days: int = Field(default=90, ge=1)  # after an order is closed
     justification_days: int = Field(default=3 * 365, ge=1)  # audit period for owner-data justifications
     delete_files: bool = True
+    # An order in progress holds the citizen's contact data before any order exists; a day is ample
+    # for one sitting, and a week is the most a deployment may allow.
+    draft_hours: int = Field(default=24, ge=1, le=168)
 
 
 class FormServerSettings(_Strict):

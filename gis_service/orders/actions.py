@@ -232,7 +232,7 @@ class OrderActions:
         outcome: dict = {}
 
         def change(session: Session, order: Order):
-            if citizen and order.status not in (lc.SUBMITTED, lc.AWAITING_PAYMENT):
+            if citizen and order.status not in lc.CITIZEN_CANCELLABLE:
                 raise ActionError(*texts.CITIZEN_CANNOT_CANCEL_PAID)
             lc.transition(order, to, actor, reason=reason, action="rejected" if to == lc.REJECTED else "cancelled")
             order.closing_reason = reason

@@ -1,4 +1,4 @@
-"""Purges personal data of closed orders after the configured period and keeps an anonymised record."""
+"""Purges personal data of closed orders (keeping an anonymised record) and of expired drafts after their periods."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gis_service.config import DataProtectionSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import transaction, utcnow
+from gis_service.orders.drafts import delete_expired
 from gis_service.orders.models import MailMessage, Order
 from gis_service.orders.storage import FileStore
 
@@ -24,18 +25,21 @@ class PurgeReport:
     justifications_purged: list[str]
     files_deleted: int
     dry_run: bool
+    drafts_deleted: int = 0
 
 
 def purge_personal_data(factory: sessionmaker[Session], settings: DataProtectionSettings, store: FileStore | None,
                         now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
     """Anonymise orders closed more than `personal_data_days` ago; justifications of owner-data
-    orders stay until `justification_days` (the audit period) and go then."""
+    orders stay until `justification_days` (the audit period) and go then; drafts older than
+    `draft_hours` are deleted."""
     now = now or utcnow()
     personal_limit = now - timedelta(days=settings.personal_data_days)
     justification_limit = now - timedelta(days=settings.justification_days)
     report = PurgeReport([], [], 0, dry_run)
     files: list[str] = []
     with transaction(factory) as session:
+        report.drafts_deleted = delete_expired(session, settings.draft_hours, now, dry_run)
         closed = Order.status.in_(tuple(lc.CLOSED))
         for order in session.scalars(select(Order).where(closed, Order.closed_at <= personal_limit,
                                                          Order.anonymised_at.is_(None))):

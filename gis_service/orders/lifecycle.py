@@ -16,6 +16,8 @@ CANCELLED = "cancelled"
 
 STATUSES = (SUBMITTED, AWAITING_PAYMENT, PAID, IN_PROGRESS, COMPLETED, REJECTED, CANCELLED)
 CLOSED = frozenset({COMPLETED, REJECTED, CANCELLED})
+# A citizen may cancel only before paying; a paid order is cancelled (and refunded) by staff.
+CITIZEN_CANCELLABLE = frozenset({SUBMITTED, AWAITING_PAYMENT})
 SYSTEM = "system"  # the actor of changes no person made
 
 TRANSITIONS: dict[str, frozenset[str]] = {

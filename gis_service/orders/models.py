@@ -1,4 +1,4 @@
-"""ORM tables of the order domain: orders, their audit events, payments, documents, mail, staff."""
+"""ORM tables of the order domain: orders, their audit events, payments, documents, mail, staff, citizens' drafts."""
 
 from __future__ import annotations
 
@@ -195,3 +195,22 @@ class StaffUser(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=1)  # raised to end all sessions
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SavedDraft(Base):
+    """An order in progress on the citizen pages, kept here because the iframe cannot rely on cookies.
+
+    Only the hash of the draft id is stored: the id in the URL is the capability, and the database
+    alone must not open a draft (nor, through it, the order made from it).
+    """
+
+    __tablename__ = "order_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    form_values: Mapped[dict] = mapped_column(JSON)
+    lang: Mapped[str] = mapped_column(String(2))
+    revision: Mapped[int] = mapped_column(Integer)  # raised on every change: a summary names the one it shows
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

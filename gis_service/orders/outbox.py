@@ -36,7 +36,7 @@ class Outbox:
         if not order.contact_email:
             return
         values.setdefault("number", order.order_number)
-        values.setdefault("product", order.product_name)
+        values.setdefault("product", self._product_name(order))
         values.setdefault("parcel", order.parcel_label)
         values.setdefault("amount", format_money(order.amount_cents, order.lang, order.currency))
         values.setdefault("status_url", self.urls.status(order.order_number, self.tokens.for_order(order), order.lang))
@@ -45,6 +45,11 @@ class Outbox:
         session.add(MailMessage(order_id=order.id, recipient=order.contact_email, subject=subject[:250], body=body,
                                 created_at=now, next_attempt_at=now, attempts=0, failed=False))
         lc.record(order, lc.SYSTEM, "mail_queued", details={"kind": kind})
+
+    def _product_name(self, order: Order) -> str:
+        # The order keeps the German name (the official record); a mail speaks the order's language.
+        product = next((p for p in self.settings.products if p.id == order.product_id), None)
+        return product.name.get(order.lang) if product else order.product_name
 
     def document_links(self, order: Order) -> str:
         token = self.tokens.for_order(order)

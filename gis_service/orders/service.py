@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
+from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.notifications import Mailer
 from gis_service.orders.outbox import Outbox
@@ -48,6 +49,7 @@ class OrderService:
         self.payments = PaymentReconciler(factory=factory, settings=settings, repository=self.repository,
                                           tokens=self.tokens, urls=urls, outbox=self.outbox, refunds=self.refunds,
                                           actions=self.actions, provider=provider, wake=self._wake_worker)
+        self.drafts = DraftStore(factory, settings.data_protection.draft_hours)
         self.queries = StaffQueries(factory)
         self.views = OrderViews(self.tokens, urls)
 
@@ -65,6 +67,8 @@ class OrderService:
                 ("refunded", self.refunds.process),
                 ("abandoned", self.payments.abandon_unpaid),
                 ("mailed", self.outbox.send_pending),
+                # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
+                ("drafts_purged", self.drafts.purge_expired),
             ]
             for name, step in steps:
                 try:

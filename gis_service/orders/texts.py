@@ -143,6 +143,21 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
                         "en": "This personal link shows the status of your order at any time (please do not share it):"},
     "order_status_link": {"de": "Stand meiner Bestellung", "en": "Status of my order"},
     "order_cancel": {"de": "Bestellung stornieren", "en": "Cancel the order"},
+    "order_details_changed_heading": {"de": "Ihre Angaben haben sich geändert", "en": "Your details have changed"},
+    "order_details_changed": {"de": "Die Angaben wurden inzwischen geändert (zum Beispiel in einem anderen Fenster). Bitte prüfen Sie die Übersicht und bestellen Sie dann.",
+                              "en": "The details were changed meanwhile (for example in another window). Please check the summary, then order."},
+    "order_cancel_heading": {"de": "Möchten Sie die Bestellung wirklich stornieren?", "en": "Do you really want to cancel the order?"},
+    "order_cancel_final": {"de": "Eine stornierte Bestellung kann nicht wiederhergestellt werden. Sie erhalten eine Bestätigung per E-Mail.",
+                           "en": "A cancelled order cannot be restored. You will receive a confirmation by e-mail."},
+    "order_cancel_unpaid": {"de": "Die Bestellung ist noch nicht bezahlt; es wird nichts abgebucht.",
+                            "en": "The order has not been paid; nothing will be charged."},
+    "order_cancel_late_payment": {"de": "Die Bestellung ist noch nicht bezahlt. Geht eine begonnene Zahlung doch noch ein, wird sie Ihnen erstattet.",
+                                  "en": "The order has not been paid. Should a payment you started still arrive, it will be refunded to you."},
+    "order_cancel_reason": {"de": "Grund der Stornierung", "en": "Reason for cancelling"},
+    "order_cancel_reason_hint": {"de": "Der Grund wird mit der Bestellung gespeichert und in der Bestätigung genannt.",
+                                 "en": "The reason is stored with the order and named in the confirmation."},
+    "order_cancel_confirm": {"de": "Ja, Bestellung stornieren", "en": "Yes, cancel the order"},
+    "order_cancel_keep": {"de": "Nein, Bestellung behalten", "en": "No, keep the order"},
 }
 
 
@@ -164,6 +179,17 @@ MAIL_NOTES: dict[str, tuple[str, str]] = {
 
 # Why an action cannot be done now: (German, English) where a citizen may read it, German alone where only
 # clerks do (the back office is German).
+PRODUCT_MISSING = ("Bitte wählen Sie ein Produkt.", "Please choose a product.")
+DRAFT_UNKNOWN = ("Diese Bestellung in Bearbeitung gibt es nicht, oder der Link ist nicht gültig.",
+                 "There is no such order in progress, or the link is not valid.")
+DRAFT_GONE = ("Diese Bestellung in Bearbeitung ist abgelaufen: Ihre Eingaben werden zum Schutz Ihrer Daten nach "
+              "{hours} Stunden gelöscht. Bitte wählen Sie das Flurstück erneut aus und beginnen Sie die Bestellung neu.",
+              "This order in progress has expired: to protect your data, your entries are deleted after {hours} hours. "
+              "Please choose the parcel again and start the order anew.")
+FORM_OUTDATED = ("Dieses Bestellformular stammt aus einer früheren Fassung der Seiten und kann nicht mehr bestellen. "
+                 "Bitte wählen Sie das Flurstück erneut aus und beginnen Sie die Bestellung neu.",
+                 "This order form comes from an earlier version of the pages and can no longer order. "
+                 "Please choose the parcel again and start the order anew.")
 ORDER_NOT_STORED = ("Die Bestellung konnte nicht gespeichert werden. Bitte versuchen Sie es erneut.",
                     "The order could not be stored. Please try again.")
 PAID_BY_INVOICE = ("Diese Bestellung wird per Rechnung bezahlt.", "This order is paid by invoice.")

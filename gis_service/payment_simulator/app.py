@@ -176,38 +176,37 @@ def create_simulator_app(config: SimulatorConfig) -> Flask:
     def payment_page(transaction_id: str):
         tx = transactions.get(transaction_id)
         if tx is None:
-            return _page("Unbekannte Zahlung", "<p>Diese Zahlung gibt es nicht.</p>", "de"), 404
-        en = tx.lang == "en"
+            return _page("unknown_title", f"<p>{_text('unknown', 'de')}</p>", "de"), 404
+        lang = tx.lang
         amount = f"{tx.amount} {tx.currency}"
         if tx.status != xbz.INITIAL:
-            body = (f"<p>{'This payment is already' if en else 'Diese Zahlung ist bereits abgeschlossen'}: "
-                    f"<strong>{escape(tx.status)}</strong>.</p>"
-                    f"<p><a href=\"{escape(tx.redirect_url)}\">{'Back to the online service' if en else 'Zurück zum Online-Dienst'}</a></p>")
-            return _page("Payment" if en else "Bezahlung", body, tx.lang)
+            body = (f"<p>{_text('already_done', lang)}: <strong>{escape(tx.status)}</strong>.</p>"
+                    f"<p><a href=\"{escape(tx.redirect_url)}\">{_text('back', lang)}</a></p>")
+            return _page("title", body, lang)
         body = f"""
-<p>{'Test payment service – no real money is moved.' if en else 'Test-Bezahldienst – es wird kein echtes Geld bewegt.'}</p>
+<p>{_text('test_notice', lang)}</p>
 <dl>
-  <dt>{'Purpose' if en else 'Verwendungszweck'}</dt><dd>{escape(tx.purpose)}</dd>
-  <dt>{'Amount' if en else 'Betrag'}</dt><dd><strong>{escape(amount)}</strong></dd>
+  <dt>{_text('purpose', lang)}</dt><dd>{escape(tx.purpose)}</dd>
+  <dt>{_text('amount', lang)}</dt><dd><strong>{escape(amount)}</strong></dd>
 </dl>
 <form method="post" action="/pay/{escape(tx.id)}">
   <fieldset>
-    <legend>{'Outcome of the simulated payment' if en else 'Ergebnis der simulierten Zahlung'}</legend>
-    <button type="submit" name="action" value="success">{'Pay (success)' if en else 'Bezahlen (erfolgreich)'}</button>
-    <button type="submit" name="action" value="failure">{'Payment fails' if en else 'Zahlung schlägt fehl'}</button>
-    <button type="submit" name="action" value="cancel">{'Cancel' if en else 'Abbrechen'}</button>
+    <legend>{_text('outcome', lang)}</legend>
+    <button type="submit" name="action" value="success">{_text('pay_success', lang)}</button>
+    <button type="submit" name="action" value="failure">{_text('pay_failure', lang)}</button>
+    <button type="submit" name="action" value="cancel">{_text('pay_cancel', lang)}</button>
   </fieldset>
 </form>"""
-        return _page("Payment" if en else "Bezahlung", body, tx.lang)
+        return _page("title", body, lang)
 
     @app.post("/pay/<transaction_id>")
     def pay(transaction_id: str):
         tx = transactions.get(transaction_id)
         if tx is None:
-            return _page("Unbekannte Zahlung", "<p>Diese Zahlung gibt es nicht.</p>", "de"), 404
+            return _page("unknown_title", f"<p>{_text('unknown', 'de')}</p>", "de"), 404
         outcome = {"success": xbz.PAYED, "failure": xbz.FAILED, "cancel": xbz.CANCELED}.get(request.form.get("action", ""))
         if outcome is None:
-            return _page("Bezahlung", "<p>Unbekannte Aktion.</p>", tx.lang), 400
+            return _page("title", f"<p>{_text('unknown_action', tx.lang)}</p>", tx.lang), 400
         with lock:
             changed = tx.status == xbz.INITIAL
             if changed:
@@ -282,10 +281,37 @@ def create_simulator_app(config: SimulatorConfig) -> Flask:
     return app
 
 
-def _page(title: str, body: str, lang: str) -> str:
+# The simulator stands for a provider of its own, so its page texts live here, not in gis_service.orders.texts;
+# it speaks the language of the payment request (German unless the request says "en").
+TEXTS: dict[str, tuple[str, str]] = {
+    "title": ("Bezahlung", "Payment"),
+    "unknown_title": ("Unbekannte Zahlung", "Unknown payment"),
+    "service": ("Bezahldienst (Simulator)", "Payment service (simulator)"),
+    "unknown": ("Diese Zahlung gibt es nicht.", "There is no such payment."),
+    "unknown_action": ("Unbekannte Aktion.", "Unknown action."),
+    "already_done": ("Diese Zahlung ist bereits abgeschlossen", "This payment is already completed"),
+    "back": ("Zurück zum Online-Dienst", "Back to the online service"),
+    "test_notice": ("Test-Bezahldienst – es wird kein echtes Geld bewegt.",
+                    "Test payment service – no real money is moved."),
+    "purpose": ("Verwendungszweck", "Purpose"),
+    "amount": ("Betrag", "Amount"),
+    "outcome": ("Ergebnis der simulierten Zahlung", "Outcome of the simulated payment"),
+    "pay_success": ("Bezahlen (erfolgreich)", "Pay (success)"),
+    "pay_failure": ("Zahlung schlägt fehl", "Payment fails"),
+    "pay_cancel": ("Abbrechen", "Cancel"),
+}
+
+
+def _text(key: str, lang: str) -> str:
+    de, en = TEXTS[key]
+    return en if lang == "en" else de
+
+
+def _page(title_key: str, body: str, lang: str) -> str:
+    title = _text(title_key, lang)
     return f"""<!doctype html>
 <html lang="{'en' if lang == 'en' else 'de'}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{escape(title)} – Bezahldienst (Simulator)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{escape(title)} – {_text('service', lang)}</title>
 <style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}}
 button{{font:inherit;min-height:2.75rem;margin:.25rem;padding:.5rem 1rem;border:2px solid #00549f;background:#fff;color:#00549f;border-radius:3px}}
 button[value=success]{{background:#00549f;color:#fff}} :focus-visible{{outline:3px solid #ffbf47;outline-offset:2px}}</style>

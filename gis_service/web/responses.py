@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -17,6 +18,7 @@ _TITLES = {
     400: ("Ungültige Anfrage", "Bad request"),
     404: ("Nicht gefunden", "Not found"),
     405: ("Methode nicht erlaubt", "Method not allowed"),
+    410: ("Nicht mehr verfügbar", "No longer available"),
     413: ("Anfrage zu groß", "Request too large"),
     500: ("Interner Fehler", "Internal error"),
     503: ("Dienst vorübergehend nicht verfügbar", "Service temporarily unavailable"),
@@ -114,3 +116,17 @@ def register_security_headers(app: Flask, allowed_origins: list[str]) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
+
+
+def file_response(store, document) -> Response:
+    """A stored order document as a download (citizen and staff pages alike), never cached by others."""
+    response = Response(store.read(document.storage_name), mimetype=document.content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{_ascii_name(document.filename)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _ascii_name(name: str) -> str:
+    folded = name.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("Ä", "Ae").replace("Ö", "Oe") \
+        .replace("Ü", "Ue").replace("ß", "ss")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", folded)[:120] or "datei"

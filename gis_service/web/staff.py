@@ -32,6 +32,7 @@ from gis_service.orders.products import format_money
 from gis_service.orders.queries import SearchFilters
 from gis_service.orders.wiring import Orders
 from gis_service.page_request import PreviewRequest
+from gis_service.web.responses import file_response
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -298,9 +299,7 @@ def file(number: str, document_id: int):
     document = next((d for d in order.documents if d.id == document_id), None)
     if document is None or not o.store.exists(document.storage_name):
         abort(404)
-    from gis_service.web.orders import _file_response
-
-    return _file_response(o, document)
+    return file_response(o.store, document)
 
 
 # --- accounts (admin) -------------------------------------------------------------------------------

@@ -184,10 +184,35 @@ def _order_confirmation(page: Page, base: str) -> None:
     expect(page.get_by_role("link", name=re.compile(r"\.pdf herunterladen$"))).to_be_visible()
 
 
-def _order_cancelled_by_citizen(page: Page, base: str) -> None:
+def _order_cancel_confirmation(page: Page, base: str) -> None:
     _order_received(page, base)
-    page.get_by_role("button", name="Bestellung stornieren").click()  # POST /embed/order/<n>/cancel
+    page.get_by_role("button", name="Bestellung stornieren").click()  # GET /embed/order/<n>/cancel: it only asks
+    expect(page.locator("h1")).to_have_text("Möchten Sie die Bestellung wirklich stornieren?")
+
+
+def _order_cancel_confirmation_en(page: Page, base: str) -> None:
+    page.goto(api_order(base, EXAMPLE_KEY, lang="en")["status_url"])
+    page.get_by_role("button", name="Cancel the order").click()
+    expect(page.locator("h1")).to_have_text("Do you really want to cancel the order?")
+
+
+def _order_cancelled_by_citizen(page: Page, base: str) -> None:
+    _order_cancel_confirmation(page, base)
+    page.locator("#field-reason").fill("Versehentlich bestellt")
+    page.get_by_role("button", name="Ja, Bestellung stornieren").click()  # POST /embed/order/<n>/cancel
     expect(page.locator("#order-status")).to_have_text("Storniert")
+
+
+def _order_summary_details_changed(page: Page, base: str) -> None:
+    """The summary shown again because the details changed in another tab before ordering."""
+    _order_summary(page, base)
+    other = page.context.new_page()
+    other.goto(page.url.replace("/summary", "/contact"))
+    other.locator("#field-email").fill(unique_email("anderer-tab"))
+    to_summary(other)
+    other.close()
+    page.get_by_role("button", name="zahlungspflichtig bestellen").click()
+    expect(page.get_by_role("heading", name="Ihre Angaben haben sich geändert")).to_be_visible()
 
 
 # --- the staff back office, logged in -----------------------------------------------------------------
@@ -270,7 +295,11 @@ PAGES: dict[str, str | Callable[[Page, str], None]] = {
     "order-payment-cancelled": _order_payment_cancelled,
     "order-payment-failed": _order_payment_failed,
     "order-confirmation": _order_confirmation,
+    "order-summary-details-changed": _order_summary_details_changed,
+    "order-cancel-confirmation": _order_cancel_confirmation,
+    "order-cancel-confirmation-en": _order_cancel_confirmation_en,
     "order-cancelled": _order_cancelled_by_citizen,
+    "order-draft-expired": "/embed/order/d/" + "A" * 32 + "/contact?lang=de",
     "staff-login-failed": _staff_login_failed,
     "staff-login-locked-out": _staff_login_locked_out,
     "staff-queue": _staff_queue,
@@ -328,7 +357,7 @@ def test_no_axe_violations_on_other_pages(make_page, origins, browser_app):
 REFLOW_PAGES = ["search", "results", "preview", "preview-not-fitting", "selected", "picker-with-parcel", "search-error",
                 # order steps the 320 px journey (test_order_journey.py) does not pass through
                 "order-options-errors", "order-contact-owner-data-errors", "order-summary-invoice",
-                "order-payment-cancelled"]
+                "order-payment-cancelled", "order-cancel-confirmation"]
 
 
 @pytest.mark.parametrize("name", REFLOW_PAGES)

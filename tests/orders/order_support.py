@@ -277,6 +277,41 @@ def absolute(live: LiveApp, location: str) -> str:
     return live.url(location) if location.startswith("/") else location
 
 
+DRAFT_PAGE = re.compile(r"/embed/order/d/([A-Za-z0-9_-]{32})/(contact|summary)")
+
+
+def walk_to_summary(live: LiveApp, session: requests.Session, email: str, *, product: str = "karte-online",
+                    parcel: str = PARCEL, lang: str = "de", contact: dict | None = None,
+                    **options) -> tuple[str, requests.Response]:
+    """The citizen pages as a browser without JavaScript walks them, each POST answered by 303 and a GET;
+    returns the draft id and the summary page."""
+    opts = {"parcel": parcel, "product": product, "scale": "1000", "paper": "A4", "orientation": "portrait",
+            "lang": lang, **options}
+    page = session.get(live.url("/embed/order/options"), params=opts, timeout=10)
+    assert page.status_code == 200, page.text
+    started = session.post(live.url("/embed/order/contact"), data=opts, allow_redirects=False, timeout=10)
+    assert started.status_code == 303, started.text
+    found = DRAFT_PAGE.search(started.headers["Location"])
+    assert found and found.group(2) == "contact", started.headers["Location"]
+    draft_id = found.group(1)
+    page = session.get(absolute(live, started.headers["Location"]), timeout=10)
+    assert page.status_code == 200 and 'id="field-email"' in page.text
+    fields = {"name": "Erika Mustermann", "email": email, **(contact or {}), "lang": lang}
+    saved = session.post(live.url(f"/embed/order/d/{draft_id}/contact"), data=fields, allow_redirects=False, timeout=10)
+    assert saved.status_code == 303 and DRAFT_PAGE.search(saved.headers["Location"]).group(2) == "summary", \
+        saved.headers["Location"]
+    summary = session.get(absolute(live, saved.headers["Location"]), timeout=30)
+    assert summary.status_code == 200, summary.text
+    return draft_id, summary
+
+
+def submit_summary(live: LiveApp, session: requests.Session, draft_id: str, summary_html: str,
+                   **changes) -> requests.Response:
+    """'zahlungspflichtig bestellen' on a summary page (its hidden fields, with changes if any); not followed."""
+    return session.post(live.url(f"/embed/order/d/{draft_id}/submit"), data={**hidden_fields(summary_html), **changes},
+                        allow_redirects=False, timeout=30)
+
+
 class Structure(HTMLParser):
     def __init__(self):
         super().__init__()

@@ -208,14 +208,30 @@ def test_hostile_page_requests_get_a_4xx_page(quiet_sqlite, path):
 
 
 @pytest.mark.parametrize("path,data", [
-    ("/embed/order/contact", {"parcel": PARCEL}),
-    ("/embed/order/contact", {"parcel": PARCEL, "product": "karte-online", "paper": "Z9"}),
     ("/embed/order/summary", {"parcel": PARCEL, "product": "karte-online", "email": "x" * 5000}),
     ("/embed/order/submit", {"form_token": "short"}),
     ("/embed/order/submit", {"form_token": "a" * 30, "parcel": PARCEL, "product": "karte-online"}),
-    ("/embed/order/LK-2026-AAAAAA/cancel", {"t": "x"}),
+    ("/embed/order/d/short/contact", {"name": "x"}),
+    ("/embed/order/d/" + "A" * 32 + "/contact", {"name": "x"}),
+    ("/embed/order/d/" + "A" * 32 + "/submit", {"revision": "1"}),
+    ("/embed/order/d/%2e%2e%2f" + "A" * 29 + "/submit", {"revision": "1"}),
+    ("/embed/order/LK-2026-AAAAAA/cancel", {"t": "x", "confirm": "yes"}),
     ("/embed/order/handover", {"parcel": PARCEL}),
 ])
 def test_hostile_form_posts_get_a_4xx_page(quiet_sqlite, path, data):
     response = requests.post(quiet_sqlite.url(path), data=data, timeout=10, allow_redirects=False)
     assert 400 <= response.status_code < 500, response.status_code
+    assert "<h1>" in response.text
+
+
+@pytest.mark.parametrize("data", [
+    {"parcel": PARCEL},
+    {"parcel": PARCEL, "product": "karte-online", "paper": "Z9"},
+    {"parcel": "x" * 5000, "product": "karte-online", "copies": "abc", "center": "a,b"},
+])
+def test_invalid_options_lead_to_the_options_page_with_the_errors(quiet_sqlite, data):
+    """Post/Redirect/Get for errors too: the answer is the page to GET, which says what is wrong (4xx)."""
+    response = requests.post(quiet_sqlite.url("/embed/order/contact"), data=data, timeout=10, allow_redirects=False)
+    assert response.status_code == 303 and response.headers["Location"].startswith("/embed/order/options?")
+    shown = requests.get(quiet_sqlite.url(response.headers["Location"]), timeout=10)
+    assert shown.status_code == 422 and 'id="error-summary"' in shown.text

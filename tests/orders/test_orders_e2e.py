@@ -17,10 +17,12 @@ from order_support import (
     order_body,
     order_state,
     pay_order,
+    submit_summary,
     token_of,
     unique_email,
     wait_status,
     wait_until,
+    walk_to_summary,
 )
 from sqlalchemy import select, update
 
@@ -34,23 +36,15 @@ def citizen_orders(live, email: str, product: str = "karte-online", parcel: str 
     s = requests.Session()
     page = s.get(live.url("/embed/order"), params={"parcel": parcel, "scale": 1000, "paper": "A4"}, timeout=10)
     assert page.status_code == 200 and 'name="product"' in page.text
-    opts = {"parcel": parcel, "product": product, "scale": "1000", "paper": "A4", "orientation": "portrait", **options}
-    page = s.get(live.url("/embed/order/options"), params=opts, timeout=10)
-    assert page.status_code == 200, page.text
-    assert "Summe" in page.text  # the fee is shown before anything is committed
-    page = s.post(live.url("/embed/order/contact"), data=opts, timeout=10)
-    assert page.status_code == 200 and 'id="field-email"' in page.text
-    contact = {**opts, "name": "Erika Mustermann", "email": email}
-    page = s.post(live.url("/embed/order/summary"), data=contact, timeout=10)
-    assert page.status_code == 200, page.text
-    assert "zahlungspflichtig bestellen" in page.text
-    fields = hidden_fields(page.text)
-    assert fields["form_token"] and fields["expected_amount_cents"]
-    first = s.post(live.url("/embed/order/submit"), data=fields, allow_redirects=False, timeout=30)
+    draft_id, summary = walk_to_summary(live, s, email, product=product, parcel=parcel, **options)
+    assert "Summe" in summary.text and "zahlungspflichtig bestellen" in summary.text
+    fields = hidden_fields(summary.text)
+    assert fields["revision"] and fields["expected_amount_cents"]
+    first = submit_summary(live, s, draft_id, summary.text)
     # A double click / reload sends the same form again: still one order.
-    second = s.post(live.url("/embed/order/submit"), data=fields, allow_redirects=False, timeout=30)
+    second = submit_summary(live, s, draft_id, summary.text)
     assert first.status_code == second.status_code == 303
-    assert first.headers["Location"] == second.headers["Location"]
+    assert number_and_token(first.headers["Location"]) == number_and_token(second.headers["Location"])
     return first
 
 
@@ -138,8 +132,8 @@ def test_payment_cancelled_then_order_cancelled_then_late_payment_refunded(live,
     back = pay_order(live, simulator, number, token, action="cancel")
     assert "abgebrochen" in requests.get(absolute(live, back.headers["Location"]), timeout=10).text
     assert order_state(live, number, token)["payment"]["status"] == "CANCELED"
-    cancelled = requests.post(live.url(f"/embed/order/{number}/cancel"), data={"t": token}, allow_redirects=False,
-                              timeout=10)
+    cancelled = requests.post(live.url(f"/embed/order/{number}/cancel"), data={"t": token, "confirm": "yes"},
+                              allow_redirects=False, timeout=10)
     assert cancelled.status_code == 303
     assert order_state(live, number, token)["status"] == "cancelled"
 

@@ -6,8 +6,10 @@ import re
 
 import pytest
 import requests
-from order_support import PARCEL, api_order, hidden_fields, order_body
+from order_support import PARCEL, absolute, api_order, hidden_fields, order_body, submit_summary, walk_to_summary
 from order_support import check_page as check
+
+from gis_service.orders.drafts import idempotency_key
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -21,16 +23,20 @@ def test_order_pages_are_labelled_in_both_languages(quiet_sqlite, lang):
     options = s.get(live.url("/embed/order/options"), params={**base, "product": "karte-amt"}, timeout=10)
     check(options.text, lang)
     assert 'aria-live="polite"' in options.text and "<caption>" in options.text
+    # "Weiter zu den Kontaktdaten" makes a draft and answers with its contact page (POST → 303 → GET)
     contact = s.post(live.url("/embed/order/contact"), data={**base, "product": "eigentuemernachweis", "delivery": "post"},
                      timeout=10)
+    assert [r.status_code for r in contact.history] == [303] and "/embed/order/d/" in contact.url
     page = check(contact.text, lang)
     assert {"field-name", "field-email", "field-street", "field-postcode", "field-city", "field-justification"} <= set(page.ids)
-    errors = s.post(live.url("/embed/order/summary"), data={**base, "product": "eigentuemernachweis",
-                                                              "delivery": "post", "email": "kaputt"}, timeout=10)
+    # what is wrong comes back on a page to GET too: back and reload never repeat a POST
+    errors = s.post(contact.url.split("?")[0], data={"email": "kaputt", "lang": lang}, timeout=10)
+    assert [r.status_code for r in errors.history] == [303] and "check=1" in errors.url
     assert errors.status_code == 422
     page = check(errors.text, lang)
     assert {"field-name", "field-email", "field-justification"} <= set(page.links)
     assert 'aria-invalid="true"' in errors.text and 'aria-describedby="field-email-hint field-email-error"' in errors.text
+    assert 'value="kaputt"' in errors.text  # what was typed is kept in the draft
     assert ("Fehler:" if lang == "de" else "Error:") in errors.text  # not by colour alone
     assert errors.text.count('role="alert"') == 1
     assert re.search(r"<title>(Fehler|Error):", errors.text)
@@ -43,19 +49,22 @@ def test_no_contact_address_fields_for_download(quiet_sqlite):
 
 
 def test_summary_shows_the_fee_and_order_button(quiet_sqlite):
-    data = {"parcel": PARCEL, "product": "karte-amt", "paper": "A2", "delivery": "post", "copies": "2",
-            "name": "Erika Mustermann", "email": "e@example.org", "street": "Am Markt 1", "postcode": "59999",
-            "city": "Lindenhagen"}
-    summary = requests.post(quiet_sqlite.url("/embed/order/summary"), data=data, timeout=10)
+    s = requests.Session()
+    draft_id, summary = walk_to_summary(
+        quiet_sqlite, s, "e@example.org", product="karte-amt", paper="A2", delivery="post", copies="2",
+        contact={"street": "Am Markt 1", "postcode": "59999", "city": "Lindenhagen"})
     check(summary.text)
     assert "70,00\u00a0€" in summary.text and "zahlungspflichtig bestellen" in summary.text
     fields = hidden_fields(summary.text)
-    assert fields["expected_amount_cents"] == "7000" and len(fields["form_token"]) >= 20
+    assert fields["expected_amount_cents"] == "7000"
+    # nothing personal travels in the form: the details stay in the draft on the server
+    assert set(fields) == {"lang", "revision", "expected_amount_cents"}
     # the fee changed between summary and order (e.g. tampered hidden field): shown again, not ordered
-    changed = requests.post(quiet_sqlite.url("/embed/order/submit"), data={**fields, "expected_amount_cents": "100"},
-                            allow_redirects=False, timeout=10)
-    assert changed.status_code == 409 and "Die Gebühr hat sich geändert" in changed.text
-    assert quiet_sqlite.service.repository.find_by_idempotency_key(f"web:{fields['form_token']}") is None
+    changed = submit_summary(quiet_sqlite, s, draft_id, summary.text, expected_amount_cents="100")
+    assert changed.status_code == 303 and "notice=fee" in changed.headers["Location"]
+    again = s.get(absolute(quiet_sqlite, changed.headers["Location"]), timeout=10)
+    assert again.status_code == 200 and "Die Gebühr hat sich geändert" in again.text
+    assert quiet_sqlite.service.repository.find_by_idempotency_key(idempotency_key(draft_id)) is None
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -85,6 +85,9 @@ function start() {
       console.error('map picker failed to start', error);
     });
   }
+  if (document.querySelector('[data-fee-url]')) {
+    import('./fee.js').then((fee) => fee.start()).catch((error) => console.error('fee updates failed to start', error));
+  }
 }
 
 if (document.readyState === 'loading') {

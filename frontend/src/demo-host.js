@@ -6,6 +6,9 @@ const texts = JSON.parse(document.getElementById('demo-texts').textContent);
 const log = document.getElementById('demo-log');
 const status = document.getElementById('demo-status');
 const previewLink = document.getElementById('f-preview');
+// The form keeps what it took over while the citizen pays in the whole window (a real form keeps it on its server).
+const KEPT_KEY = 'demo-formular:received';
+const resumed = new URLSearchParams(window.location.search).has('gis_service_page');
 let resizeEntry = null;
 
 function logEntry(text, entry = null) {
@@ -19,8 +22,19 @@ function setField(id, value) {
   document.getElementById(id).value = value === undefined || value === null ? '' : String(value);
 }
 
-function received(message) {
+function keep(message) {
+  try {
+    const kept = JSON.parse(window.sessionStorage.getItem(KEPT_KEY) || '{}');
+    kept[message.type] = message;
+    window.sessionStorage.setItem(KEPT_KEY, JSON.stringify(kept));
+  } catch {
+    // storage blocked: the fields are then empty after the payment, as before
+  }
+}
+
+function received(message, restored = false) {
   if (typeof message.key !== 'string' || !/^[0-9A-Z_]{20}$/.test(message.key)) return;
+  keep(message);
   setField('f-key', message.key);
   setField('f-label', message.label);
   setField('f-scale', `1:${Number(message.scale)}`);
@@ -38,14 +52,16 @@ function received(message) {
     previewLink.hidden = true;
   }
   status.textContent = texts.received.replace('{label}', String(message.label));
-  logEntry(`gis-service:parcel-selected ${message.key}`);
+  if (!restored) logEntry(`gis-service:parcel-selected ${message.key}`);
 }
 
 // The order in the iframe: its number, state and status page (a link only into the picker's origin).
-function orderSubmitted(message) {
+function orderSubmitted(message, restored = false) {
   if (typeof message.order_number !== 'string' || !/^[A-Z]{1,4}-\d{4}-[0-9A-Z]{4,12}$/.test(message.order_number)) return;
+  keep(message);
   setField('f-order-number', message.order_number);
-  setField('f-order-status', message.status);
+  // the state in words; the code stays in the log
+  setField('f-order-status', Object.prototype.hasOwnProperty.call(texts.statuses, message.status) ? texts.statuses[message.status] : message.status);
   const link = document.getElementById('f-status-link');
   try {
     const url = new URL(message.status_url);
@@ -55,8 +71,23 @@ function orderSubmitted(message) {
     link.hidden = true;
   }
   status.textContent = texts.order.replace('{number}', message.order_number);
-  logEntry(`gis-service:order-submitted ${message.order_number} ${String(message.status)}`);
+  if (!restored) logEntry(`gis-service:order-submitted ${message.order_number} ${String(message.status)}`);
 }
+
+// Back from the payment: what the form had taken over before, checked again as when it arrived.
+function restore() {
+  if (!resumed) return;
+  let kept = {};
+  try {
+    kept = JSON.parse(window.sessionStorage.getItem(KEPT_KEY) || '{}');
+  } catch {
+    return;
+  }
+  if (kept['gis-service:parcel-selected']) received(kept['gis-service:parcel-selected'], true);
+  if (kept['gis-service:order-submitted']) orderSubmitted(kept['gis-service:order-submitted'], true);
+}
+
+restore();
 
 window.addEventListener('message', (event) => {
   if (event.origin !== pickerOrigin || event.source !== frame.contentWindow) {

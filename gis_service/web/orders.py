@@ -21,6 +21,7 @@ from gis_service.orders.validation import ADDRESS_FIELDS, CONTACT_FIELDS, reques
 from gis_service.orders.wiring import Orders
 from gis_service.page_request import ChoiceProblem, PreviewRequest
 from gis_service.web.embed import viewer_for
+from gis_service.web.origins import server_origins
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("orders", __name__, url_prefix="/embed/order")
@@ -311,7 +312,7 @@ def _return_target(url: str | None) -> str | None:
         return None
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     allowed = {o.rstrip("/").lower() for o in current_app.extensions["gis_settings"].embed.allowed_origins}
-    allowed.add(request.host_url.rstrip("/").lower())
+    allowed |= server_origins(request.host_url)  # on loopback under both names (the demo)
     return url if origin in allowed else None
 
 
@@ -324,6 +325,9 @@ def pay(number: str):
     lang = _lang()
     order, token = _citizen_order(number)
     o = orders()
+    if o.urls.base.lower() != request.host_url.rstrip("/").lower() and o.urls.base.lower() in server_origins(request.host_url):
+        # On loopback the payment comes back under public_base_url's name: the way back is kept there.
+        return redirect(o.urls.base + request.full_path, 303)
     try:
         url = o.service.payments.start_payment(order.order_number)
     except ActionError:

@@ -155,7 +155,11 @@ def test_order_journey_with_the_mouse(make_page, origins, smtp):
     assert status_link.get_attribute("href") == submitted["status_url"]
     done = wait_for_message(page, got, "order-submitted", order_number=number, status="completed")
     assert done["status_url"] == submitted["status_url"] and done["origin"] == origins.picker
-    expect(page.locator("#f-order-status")).to_have_value("completed")
+    # the form shows the state in words and kept what it had taken over before the payment
+    expect(page.locator("#f-order-status")).to_have_value("Erledigt")
+    expect(page.locator("#f-key")).to_have_value(picked)
+    expect(page.locator("#f-scale")).to_have_value("1:500")
+    expect(page.locator("#f-order-number")).to_have_value(number)
     expect(page.locator("#f-status-link")).to_have_attribute("href", submitted["status_url"])
     expect(page.locator("#demo-log")).to_contain_text(f"gis-service:order-submitted {number} completed")
 

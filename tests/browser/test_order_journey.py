@@ -19,6 +19,7 @@ from browser_helpers import (
     assert_no_inner_scrollbar,
     centre_offset,
     chosen_key,
+    expect_focused_in_view,
     open_demo,
     tab_to,
     wait_preview,
@@ -373,6 +374,8 @@ def test_order_journey_at_320px(make_page, origins):
     fits(page)
     page.get_by_role("button", name=PAY_SUCCESS).tap()
     frame = back_in_the_form(page, origins)
+    # back from the payment is a step too: the confirmation's heading has the focus and is in view
+    expect_focused_in_view(page, frame, frame.get_by_role("heading", level=1))
     wait_state(frame, "completed")
     fits(page, frame)
     assert problems.unexpected(allowed=("status of 422",)) == []

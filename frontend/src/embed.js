@@ -1,5 +1,6 @@
-// Runs on every page shown in the iframe: reports the page height to the host, hands a selection over, starts the map picker.
+// Runs on every page shown in the iframe: reports the page height to the host, hands a selection over, starts the map picker, marks the step.
 import { allowedOrigins, isFramed, onHostMessage, postToHost } from './messaging.js';
+import { repeatStep, startStep } from './steps.js';
 import { startViewers } from './viewer.js';
 
 let lastHeight = 0;
@@ -69,6 +70,13 @@ function start() {
     reportHeight(true);
     onHostMessage((message) => {
       if (message.type === 'gis-service:request-height') reportHeight(true);
+      // a host whose script started after this page had spoken asks again for what it hands over
+      if (message.type === 'gis-service:request-state') {
+        reportHeight(true);
+        handOverSelection();
+        handOverMessages();
+        repeatStep();
+      }
       if (message.type === 'gis-service:select-parcel' && typeof message.key === 'string') {
         document.dispatchEvent(new CustomEvent('gis-service:select-parcel', { detail: { key: message.key } }));
       }
@@ -79,12 +87,22 @@ function start() {
   handOverSelection();
   handOverMessages();
   startViewers();
+  let ready = Promise.resolve();
   if (document.getElementById('picker')) {
-    import('./picker.js').then((picker) => picker.start()).catch((error) => {
+    ready = import('./picker.js').then((picker) => picker.start()).catch((error) => {
       // The page without the map still works: the server-rendered flow is complete.
       console.error('map picker failed to start', error);
     });
   }
+  if (document.querySelector('[data-fee-url]')) {
+    import('./fee.js').then((fee) => fee.start()).catch((error) => console.error('fee updates failed to start', error));
+  }
+  // The map shows itself above the panel: where a refusal under it sits is known only then, and the host
+  // must have the page's new height before it can scroll that far.
+  ready.then(() => {
+    if (isFramed()) reportHeight();
+    startStep();
+  });
 }
 
 if (document.readyState === 'loading') {

@@ -29,6 +29,9 @@ const PREVIEW_DEBOUNCE_MS = 350;
 const FRAME_STEP_MM = 10; // one arrow press moves the print area 10 mm on paper
 const PAN_FRACTION = 0.2;
 const CENTRE_MARGIN_M = 900; // the server refuses centres more than 1 km off its data
+// The first view: at 1 m per CSS pixel street names and most parcel numbers can be read (a neighbourhood,
+// about 400 m across on a phone); the whole of a Gemarkung at once is a mass of lines nobody can read.
+const START_RESOLUTION = 1;
 const REDUCED_MOTION = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 // the parcel in the preview's highlight colour (renderers/style.py), the frame in the page's accent
@@ -169,7 +172,12 @@ class Picker {
       resolution: 4,
     });
 
-    const zoom = new Zoom({ zoomInTipLabel: this.t('map_zoom_in'), zoomOutTipLabel: this.t('map_zoom_out') });
+    // under the map, not on it: on a phone the frame fills the map and its grip would end up under the buttons
+    const zoom = new Zoom({
+      zoomInTipLabel: this.t('map_zoom_in'),
+      zoomOutTipLabel: this.t('map_zoom_out'),
+      target: byId('map-zoom'),
+    });
     this.map = new Map({
       target: this.elements.map,
       layers: [new ImageLayer({ source: imageSource }), new VectorLayer({ source: vectorSource, updateWhileInteracting: true })],
@@ -184,16 +192,24 @@ class Picker {
         pinchRotate: false,
       }).extend([new MouseWheelZoom({ onFocusOnly: true }), this.translate]),
     });
-    this.elements.map.querySelectorAll('.ol-zoom button').forEach((button) => {
+    byId('map-zoom').querySelectorAll('.ol-zoom button').forEach((button) => {
       button.setAttribute('aria-label', button.title);
     });
-    this.view.fit(dataExtent, { size: this.map.getSize() || [300, 300] });
+    this.showStart(dataExtent);
 
     this.map.on('singleclick', (event) => this.pickAt(event.coordinate, { fitIfSmall: true }));
     this.map.on('postrender', () => this.exposeFrame());
     this.map.on('pointermove', (event) => {
       if (!event.dragging) this.elements.map.classList.toggle('over-frame', this.featureUnder(event.pixel));
     });
+  }
+
+  // A readable neighbourhood in the middle of the data; a small dataset that fits at that scale is shown whole.
+  showStart(dataExtent) {
+    const size = this.map.getSize() || [300, 300];
+    const whole = Math.max(getWidth(dataExtent) / size[0], getHeight(dataExtent) / size[1]);
+    if (whole <= START_RESOLUTION) this.view.fit(dataExtent, { size });
+    else this.view.setResolution(START_RESOLUTION);
   }
 
   // Where the frame is on screen, in CSS pixels of the map element: lets tests and tools find the grip.

@@ -88,9 +88,10 @@ class OrderValidator:
     def product_of(self, data: Mapping) -> ProductConfig:
         product = self.catalogue.get(str(data.get("product") or "").strip()[:40])
         if product is None:
-            ids = ", ".join(p.id for p in self.catalogue.products)
-            raise OrderValidationError([FieldError("product", f"Bitte wählen Sie ein Produkt ({ids}).",
-                                                   f"Please choose a product ({ids}).")])
+            names = [p.name for p in self.catalogue.products]  # the citizen knows names, not our product ids
+            raise OrderValidationError([FieldError(
+                "product", "Bitte wählen Sie eines der Produkte: " + "; ".join(f"„{n.get('de')}“" for n in names) + ".",
+                "Please choose one of the products: " + "; ".join(f"“{n.get('en')}”" for n in names) + ".")])
         return product
 
     def options(self, data: Mapping, errors: list[FieldError] | None = None) -> OrderDraft:

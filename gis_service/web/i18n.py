@@ -172,6 +172,11 @@ TEXTS.update({
     "new_window": {"de": "(öffnet ein neues Fenster)", "en": "(opens a new window)"},
 })
 
+# The fee on the order options page, updated while the citizen changes the options (frontend/src/fee.js).
+TEXTS.update({
+    "fee_live_now": {"de": "Die Gebühr beträgt jetzt {total}.", "en": "The fee is now {total}."},
+})
+
 # The order pages' texts live beside the order code; pages look every text up here.
 TEXTS.update({key: value for key, value in ORDER_TEXTS.items() if key not in TEXTS})
 

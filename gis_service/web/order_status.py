@@ -14,6 +14,7 @@ from gis_service.orders.documents import current_document
 from gis_service.orders.errors import ActionError, PaymentError
 from gis_service.orders.handover import HandoverError, form_url_with_cache_id, post_selection
 from gis_service.web.order_pages import blueprint, orders, page_lang, render, status_redirect
+from gis_service.web.origins import server_origins
 from gis_service.web.responses import file_response
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _return_target(url: str | None) -> str | None:
         return None
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     allowed = {o.rstrip("/").lower() for o in current_app.extensions["gis_settings"].embed.allowed_origins}
-    allowed.add(request.host_url.rstrip("/").lower())
+    allowed |= server_origins(request.host_url)  # on loopback under both names (the demo)
     return url if origin in allowed else None
 
 
@@ -91,6 +92,9 @@ def _cookie_path(number: str) -> str:
 def pay(number: str):
     order, token, lang = _citizen_order(number)
     o = orders()
+    if o.urls.base.lower() != request.host_url.rstrip("/").lower() and o.urls.base.lower() in server_origins(request.host_url):
+        # On loopback the payment comes back under public_base_url's name: the way back is kept there.
+        return redirect(o.urls.base + request.full_path, 303)
     try:
         url = o.service.payments.start_payment(order.order_number)
     except ActionError:

@@ -9,9 +9,10 @@ import re
 from flask import Blueprint, current_app, jsonify, request
 
 from gis_service.errors import ApiError
-from gis_service.web.i18n import choose_language
+from gis_service.web.i18n import choose_language, text
 from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderValidationError, PaymentError
 from gis_service.orders.payments import InvalidNotification
+from gis_service.orders.products import format_money
 from gis_service.orders.validation import flatten_api_payload, request_hash
 from gis_service.orders.wiring import Orders
 
@@ -20,6 +21,9 @@ blueprint = Blueprint("orders_api", __name__, url_prefix="/api/v1")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
 MAX_NOTIFICATION_BYTES = 16 * 1024
+# What the options page sends for its fee (its form's fields), each cut to a sane length.
+FEE_FIELDS = ("parcel", "product", "paper", "orientation", "scale", "center", "partial_ok", "copies", "delivery",
+              "certified", "payment_method", "lang")
 
 
 def orders() -> Orders:
@@ -67,6 +71,33 @@ def products():
     o = orders()
     return jsonify({"currency": o.catalogue.currency, "vat": "none",
                     "products": [o.catalogue.describe(p) for p in o.catalogue.products]})
+
+
+@blueprint.get("/fee")
+def fee():
+    """The fee of the order options as they stand: the options page shows it at once (frontend/src/fee.js).
+
+    The same check as the page's "Weiter", so a fee is given only for options the order would take; else
+    422 with the fields' problems, in the page's language.
+    """
+    lang = _lang()
+    values = {name: request.args[name][:200] for name in FEE_FIELDS if name in request.args}
+    current = orders().validator.options(values).fee
+
+    def money(cents: int) -> str:
+        return format_money(cents, lang, current.currency)
+
+    response = jsonify({
+        "currency": current.currency,
+        "total_cents": current.total_cents,
+        "total": money(current.total_cents),
+        "items": [{"code": item.code, "label": item.label(lang), "quantity": item.quantity,
+                   "unit_cents": item.unit_cents, "unit": money(item.unit_cents),
+                   "amount_cents": item.amount_cents, "amount": money(item.amount_cents)} for item in current.items],
+        "announcement": text("fee_live_now", lang, total=money(current.total_cents)),
+    })
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.post("/orders")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import FrameLocator, Page, expect
 
@@ -114,3 +115,28 @@ def touch_drag(page: Page, start: tuple[float, float], end: tuple[float, float],
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
+
+
+def place_in_host(page: Page, frame: FrameLocator, target) -> dict:
+    """Where an element of the picker's page is in the host page's viewport, and whether it has the focus."""
+    frame_top = page.locator("#picker-frame").evaluate("f => f.getBoundingClientRect().top + f.clientTop")
+    inner = target.evaluate(
+        "e => { const r = e.getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom, focused: e === document.activeElement && document.hasFocus()}; }"
+    )
+    viewport = page.evaluate("() => window.innerHeight")
+    return {"top": frame_top + inner["top"], "bottom": frame_top + inner["bottom"], "viewport": viewport,
+            "focused": inner["focused"]}
+
+
+def expect_focused_in_view(page: Page, frame: FrameLocator, target, timeout: float = 5.0) -> dict:
+    """The step's heading (or error summary) has the focus and the host has scrolled it into its viewport."""
+    expect(target).to_be_visible()
+    deadline = time.monotonic() + timeout
+    while True:
+        place = place_in_host(page, frame, target)
+        if place["focused"] and 0 <= place["top"] and place["bottom"] <= place["viewport"]:
+            return place
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not focused inside the host's viewport: {place}")
+        page.wait_for_timeout(100)

@@ -105,6 +105,15 @@ def _order_options_with_errors(page: Page, base: str) -> None:
     expect(page.locator("#field-copies")).to_have_attribute("aria-invalid", "true")
 
 
+def _order_options_fee_refused(page: Page, base: str) -> None:
+    """The fee followed the options in place, then a further copy by download struck it through with the reason."""
+    _order_options(page, base, STAFF_MADE)
+    page.locator("#field-paper").select_option("A2")
+    expect(page.locator("#fee-live")).to_contain_text("60,00")
+    page.locator("#field-copies").fill("2")
+    expect(page.locator("table.fee")).to_have_class(re.compile("fee-stale"))
+
+
 def _order_contact(page: Page, base: str) -> None:
     _order_options(page, base)
     to_contact(page)
@@ -285,6 +294,7 @@ PAGES: dict[str, str | Callable[[Page, str], None]] = {
     "order-options": _order_options,
     "order-options-staff-made": _order_options_staff_made,
     "order-options-errors": _order_options_with_errors,
+    "order-options-fee-refused": _order_options_fee_refused,
     "order-contact": _order_contact,
     "order-contact-errors": _order_contact_with_errors,
     "order-contact-owner-data-errors": _order_contact_owner_data_with_errors,

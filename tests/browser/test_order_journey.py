@@ -19,6 +19,7 @@ from browser_helpers import (
     assert_no_inner_scrollbar,
     centre_offset,
     chosen_key,
+    expect_focused_in_view,
     open_demo,
     tab_to,
     wait_preview,
@@ -155,7 +156,11 @@ def test_order_journey_with_the_mouse(make_page, origins, smtp):
     assert status_link.get_attribute("href") == submitted["status_url"]
     done = wait_for_message(page, got, "order-submitted", order_number=number, status="completed")
     assert done["status_url"] == submitted["status_url"] and done["origin"] == origins.picker
-    expect(page.locator("#f-order-status")).to_have_value("completed")
+    # the form shows the state in words and kept what it had taken over before the payment
+    expect(page.locator("#f-order-status")).to_have_value("Erledigt")
+    expect(page.locator("#f-key")).to_have_value(picked)
+    expect(page.locator("#f-scale")).to_have_value("1:500")
+    expect(page.locator("#f-order-number")).to_have_value(number)
     expect(page.locator("#f-status-link")).to_have_attribute("href", submitted["status_url"])
     expect(page.locator("#demo-log")).to_contain_text(f"gis-service:order-submitted {number} completed")
 
@@ -369,6 +374,8 @@ def test_order_journey_at_320px(make_page, origins):
     fits(page)
     page.get_by_role("button", name=PAY_SUCCESS).tap()
     frame = back_in_the_form(page, origins)
+    # back from the payment is a step too: the confirmation's heading has the focus and is in view
+    expect_focused_in_view(page, frame, frame.get_by_role("heading", level=1))
     wait_state(frame, "completed")
     fits(page, frame)
     assert problems.unexpected(allowed=("status of 422",)) == []

@@ -90,7 +90,7 @@ def cmd_payment_simulator(args) -> int:
 
 def cmd_db_upgrade(args) -> int:
     from gis_service.orders import db
-    from gis_service.orders.wiring import redacted_url
+    from gis_service.orders.db import redacted_url
 
     orders = _orders(args)
     print(f"database {redacted_url(str(orders.engine.url))} at revision {db.current_revision(orders.engine)}")

@@ -102,3 +102,10 @@ def transaction(factory: sessionmaker[Session]):
     """One short transaction; never hold it across network calls or rendering."""
     with factory() as session, session.begin():
         yield session
+
+
+def redacted_url(url: str) -> str:
+    """A database URL fit for logs and terminals: the password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, u
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.errors import OrderValidationError
 from gis_service.orders.products import format_money
-from gis_service.orders.wiring import Orders
+from gis_service.orders.installation import Orders
 from gis_service.web.i18n import choose_language, page_context
 
 # One blueprint for the order steps (web/orders.py) and the pages of an order (web/order_status.py).

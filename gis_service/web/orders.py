@@ -10,7 +10,7 @@ from gis_service.orders.drafts import Draft, idempotency_key, valid_draft_id
 from gis_service.orders.errors import FieldError, IdempotencyMismatch, OrderValidationError
 from gis_service.orders.models import Order
 from gis_service.orders.validation import ADDRESS_FIELDS, CONTACT_FIELDS, request_hash
-from gis_service.orders.wiring import Orders
+from gis_service.orders.installation import Orders
 from gis_service.page_request import ChoiceProblem, PreviewRequest
 from gis_service.web import order_status  # noqa: F401 - the pages of a placed order join the blueprint
 from gis_service.web.embed import viewer_for

@@ -14,7 +14,7 @@ from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderV
 from gis_service.orders.payments import InvalidNotification
 from gis_service.orders.products import format_money
 from gis_service.orders.validation import flatten_api_payload, request_hash
-from gis_service.orders.wiring import Orders
+from gis_service.orders.installation import Orders
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("orders_api", __name__, url_prefix="/api/v1")

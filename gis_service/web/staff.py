@@ -30,7 +30,7 @@ from gis_service.orders.accounts import AccountError
 from gis_service.orders.csvexport import orders_csv
 from gis_service.orders.products import format_money
 from gis_service.orders.queries import SearchFilters
-from gis_service.orders.wiring import Orders
+from gis_service.orders.installation import Orders
 from gis_service.page_request import PreviewRequest
 from gis_service.web.responses import file_response
 

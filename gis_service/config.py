@@ -1,4 +1,4 @@
-"""One YAML file + ${VAR:-default} from the environment, validated at start with errors that name the key."""
+"""One YAML file + ${VAR:-default} from the environment, validated at start with errors that name the key (one module: the whole configuration reference in one place)."""
 
 from __future__ import annotations
 

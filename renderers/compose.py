@@ -1,4 +1,4 @@
-"""A page around a map face: highlight, frame, UTM ticks, scale bar, north arrow, title block, watermark."""
+"""A page around a map face: highlight, frame, UTM ticks, scale bar, north arrow, title block, watermark (one module: each part is placed against the others on one page)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from PIL import Image, ImageDraw
 
 from cadastre.model import Parcel
 from renderers import fonts, style
-from renderers.layout import Layout
-from renderers.map import face_xy, paste_rotated_text, rotated_text_mask
+from renderers.labels import paste_rotated_text, rotated_text_mask
+from renderers.layout import Layout, face_xy
 
 CRS_LABEL = "ETRS89 / UTM Zone 32N (EPSG:25832)"
 DEFAULT_WATERMARK = "Vorschau – kein amtlicher Auszug"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from cadastre.model import BBox
 
 MM_PER_INCH = 25.4
@@ -199,3 +201,10 @@ def make_view(bbox: BBox, width: int, height: int, dpi: int = 96) -> Layout:
         bbox=square,
         title_block_px=(0, height, width, height),
     )
+
+
+def face_xy(coords: np.ndarray, layout: Layout) -> np.ndarray:
+    """Ground coordinates (n, 2) → face pixel edge coordinates (floats), vectorised: (0, 0) is the top-left corner of the top-left pixel."""
+    minx, _, _, maxy = layout.bbox
+    res = layout.metres_per_px
+    return np.column_stack(((coords[:, 0] - minx) / res, (maxy - coords[:, 1]) / res))

@@ -295,7 +295,8 @@ def where_flur_1_meets_3(demo_source, flur_areas, parcels):
     """A 1:1000 face at 300 dpi centred on the boundary of Flur 1 and Flur 3 beside parcel 90/1 of
     Flur 3 (the citizen's complaint: 90/1–90/3 of Flur 3 stand next to 90 of Flur 1)."""
     from renderers.layout import make_layout
-    from renderers.map import draw_map_face, plan_labels
+    from renderers.labels import plan_labels
+    from renderers.map import draw_map_face
 
     shared = shapely.line_merge(flur_areas[1].boundary.intersection(flur_areas[3].boundary))
     parcel_90_1 = parcels["g"][parcels["idx"]["059871003000900001__"]]

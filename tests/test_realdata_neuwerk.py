@@ -195,7 +195,8 @@ def test_no_flur_in_hamburg_so_no_flur_boundary_or_number(neuwerk_app, neuwerk_r
     nothing in the Flur boundary's colour and no Flur number."""
     from gis_testing import flur_band_mask
     from renderers.layout import make_layout
-    from renderers.map import draw_map_face, plan_labels
+    from renderers.labels import plan_labels
+    from renderers.map import draw_map_face
 
     source = neuwerk_app.extensions["gis_source"]
     assert source.fluren == []

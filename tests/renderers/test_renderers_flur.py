@@ -13,7 +13,8 @@ from cadastre.model import Flur, MapFeatures
 from gis_testing import across_line, assert_flur_pattern, flur_band_mask
 from renderers import style
 from renderers.layout import MM_PER_INCH, make_layout
-from renderers.map import draw_map_face, plan_labels
+from renderers.labels import plan_labels
+from renderers.map import draw_map_face
 
 X, Y = CENTRE
 

@@ -13,7 +13,8 @@ from shapely.geometry import LineString
 from cadastre.model import MapFeatures, Street
 from renderers import style
 from renderers.layout import MM_PER_INCH, make_layout
-from renderers.map import draw_map_face, plan_labels, upright_angle
+from renderers.labels import plan_labels, upright_angle
+from renderers.map import draw_map_face
 
 
 def dark_bbox(image, box, threshold=128):

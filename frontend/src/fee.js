@@ -95,4 +95,15 @@ export function start() {
     clearTimeout(timer);
     timer = setTimeout(update, TYPING_DEBOUNCE_MS);
   });
+  // This module loads after the page: a choice made before it listened would otherwise go unseen.
+  if (changedSinceRendered(form)) update();
+}
+
+// Whether any field differs from what the server rendered (the elements' default values).
+function changedSinceRendered(form) {
+  return [...form.elements].some((element) => {
+    if (element.type === 'checkbox' || element.type === 'radio') return element.checked !== element.defaultChecked;
+    if (element.tagName === 'SELECT') return [...element.options].some((o) => o.selected !== o.defaultSelected);
+    return 'defaultValue' in element && element.value !== element.defaultValue;
+  });
 }

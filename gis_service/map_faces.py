@@ -253,9 +253,9 @@ class UpstreamMapFaces(MapFaceProvider):
     def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
         width, height = layout.map_face_size_px
-        # Decoded, then on paper in RGB: two face-sized images at the peak.
-        with self.limiter.admit(2 * width * height / 1_000_000):
-            image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
+        # The client decodes under the limiter (wiring sets its decode_guard); the network wait holds nothing.
+        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
+        with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
             image = _on_paper(image)
         png = raw if raw is not None and raw.startswith(_PNG_MAGIC) else None
         face = MapFace(MapSource("upstream"), image_=image, png=png)

@@ -95,6 +95,7 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
         cache = source.cache
         fallback = LocalMapFaces(source.fallback, cache, limiter, limits) if source.fallback is not None else None
         faces: MapFaceProvider = UpstreamMapFaces(source, cache, limiter, fallback)
+        source.wms.decode_guard = limiter.admit
     else:
         cache = build_cache(settings.cache, instance)
         faces = LocalMapFaces(source, cache, limiter, limits)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, ContextManager, Mapping, Sequence
 
 from owslib.wms import WebMapService
 from PIL import Image
@@ -147,6 +148,9 @@ class WmsClient:
         self.tile_size = tile_size
         self.tile_buffer = tile_buffer
         self.tile_workers = max(1, tile_workers)
+        # Wraps each decoding with its size in megapixels; the service sets its render limiter here,
+        # so that waiting for the network never holds an allowance meant for pixel work.
+        self.decode_guard: Callable[[float], ContextManager[object]] = lambda megapixels: contextlib.nullcontext()
         self.axis_order = axis_order
         self.capabilities_ttl = capabilities_ttl
         self.extra_params = dict(extra_params or {})
@@ -356,7 +360,8 @@ class WmsClient:
                 "too-large", f"a {declared_w}×{declared_h} image exceeds the decoding limit of {limit} pixels"
             )
         try:
-            image.load()
+            with self.decode_guard(declared_w * declared_h / 1_000_000):
+                image.load()
         except (OSError, SyntaxError, ValueError) as exc:
             raise self._error("bad-response", f"GetMap returned a truncated or corrupt image ({exc})") from exc
         return image

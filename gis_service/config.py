@@ -355,10 +355,18 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
-    secret_key: str | None = None
+    secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder
     orders: OrdersSettings = Field(default_factory=lambda: OrdersSettings())
 
     config_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        # Sessions are signed with it: a short key can be guessed offline from one cookie.
+        if value is not None and len(value.encode()) < 32:
+            raise ValueError("must be at least 32 bytes long (e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        return value
 
 
 def substitute_environment(value: Any, where: str = "") -> Any:

@@ -67,6 +67,8 @@ def test_every_html_page_carries_the_policy(app):
         expected = "'self' https://gemeinde.example" if path.startswith("/embed") else "'none'"
         assert policy["frame-ancestors"] == expected, path
         assert "unsafe-inline" not in response.headers["Content-Security-Policy"], path
+        # the policy would block them in the browser: styles and scripts come from files only
+        assert "<style" not in response.text and " style=" not in response.text, path
     assert seen >= 10
     # the demo host page keeps the frame of the picker
     assert directives(client.get("/demo/formular"))["frame-src"].startswith("'self'")

@@ -105,4 +105,4 @@ def test_login_flood_does_not_block_an_order_write_on_sqlite(quiet_sqlite):
             thread.join()
     # Before, each argon2 check (tens of ms, more on a busy machine) held the write lock, and eight of
     # them queued ahead of the order; now only the counter's short UPDATE does.
-    assert slowest < 0.5, slowest
+    assert slowest < 1.0, slowest

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gis_service.config import PROJECT_ROOT, Settings, load_settings
 from gis_service.orders.worker import OrderWorker
@@ -49,7 +51,8 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
         _add_orders(app, services)
     ogc_mount.init_app(app, settings)
     register_error_handlers(app)
-    register_security_headers(app, settings.embed.allowed_origins)
+    register_security_headers(app, settings)
+    _behind_proxies(app, settings)
     _share_one_upstream_budget_per_request(app)
 
     @app.get("/healthz")
@@ -68,7 +71,7 @@ def _add_orders(app: Flask, services: Services) -> None:
         SESSION_COOKIE_NAME="gis_staff_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=staff_settings.cookie_secure,
+        SESSION_COOKIE_SECURE=services.settings.cookies_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=staff_settings.session_minutes),
     )
     _guard_request_size(app, staff_settings.max_upload_mb * 1024 * 1024)
@@ -78,6 +81,19 @@ def _add_orders(app: Flask, services: Services) -> None:
     if worker.enabled:
         orders.worker = OrderWorker(orders.service, worker.interval_seconds)
         orders.worker.start()
+
+
+def _behind_proxies(app: Flask, settings: Settings) -> None:
+    """Scheme and host as the client used them, taken only from proxies that are known to be there."""
+    hops = settings.server.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    base = settings.orders.public_base_url if settings.orders.enabled else None
+    host = urlsplit(base).hostname if base else None
+    if host:
+        # External links (preview URLs for the form server, payment return) are built from the Host
+        # header: only the public name is accepted, and loopback for the demo and the tests.
+        app.config["TRUSTED_HOSTS"] = sorted({host, "localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 def _share_one_upstream_budget_per_request(app: Flask) -> None:

@@ -294,6 +294,9 @@ class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     threads: int = Field(8, ge=1, le=256)
+    # Reverse proxies in front that set X-Forwarded-For/-Proto/-Host/-Port. 0: those headers are
+    # ignored, since anyone can send them; set the exact number, or a client can forge its scheme and host.
+    trusted_proxies: int = Field(0, ge=0, le=10)
 
 
 class LimitSettings(_Strict):
@@ -355,10 +358,28 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
-    secret_key: str | None = None
+    secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder
     orders: OrdersSettings = Field(default_factory=lambda: OrdersSettings())
 
     config_file: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def served_over_https(self) -> bool:
+        """Citizens reach the service over https (orders.public_base_url): HSTS, Secure cookies."""
+        return self.orders.enabled and (self.orders.public_base_url or "").lower().startswith("https://")
+
+    @property
+    def cookies_secure(self) -> bool:
+        configured = self.orders.staff.cookie_secure
+        return self.served_over_https if configured is None else configured
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        # Sessions are signed with it: a short key can be guessed offline from one cookie.
+        if value is not None and len(value.encode()) < 32:
+            raise ValueError("must be at least 32 bytes long (e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        return value
 
 
 def substitute_environment(value: Any, where: str = "") -> Any:
@@ -615,7 +636,7 @@ class SmtpSettings(_Strict):
 
 
 class StaffSettings(_Strict):
-    cookie_secure: bool = False  # set true behind https
+    cookie_secure: bool | None = None  # default: true when orders.public_base_url is https
     session_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
     max_failed_logins: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)

@@ -121,9 +121,11 @@ def instance_secret(instance: Path) -> str:
     """
     path = instance / "secret_key"
     if not path.exists():
-        candidate = instance / f".secret_key.{os.getpid()}"
-        candidate.write_text(secrets.token_hex(32))
-        candidate.chmod(0o600)
+        candidate = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        # Created 0600 in one step: a write-then-chmod leaves a moment in which others may read it.
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
         try:
             os.link(candidate, path)
         except FileExistsError:

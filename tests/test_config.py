@@ -51,6 +51,7 @@ def test_relative_dataset_path_is_relative_to_the_config_file(tmp_path):
         ("- a\n- b\n", "top level must be a mapping"),
         ("server: [\n", "not valid YAML"),
         ("embed:\n  allowed_origins: ['javascript:alert(1)']\n", "is not an origin"),
+        ("secret_key: too-short\n", "secret_key: must be at least 32 bytes long"),
     ],
 )
 def test_wrong_config_names_the_key_and_what_is_wrong(tmp_path, monkeypatch, text, fragment):
@@ -63,3 +64,14 @@ def test_wrong_config_names_the_key_and_what_is_wrong(tmp_path, monkeypatch, tex
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_instance_secret_is_created_private_and_kept(tmp_path):
+    import stat
+
+    from gis_service.wiring import instance_secret
+
+    first = instance_secret(tmp_path)
+    assert len(first) == 64 and instance_secret(tmp_path) == first
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no candidate file left behind

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,12 @@ MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the user does not exist, so timing does not tell which names exist.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+# One answer for a wrong name, a wrong password and a locked account: none of them is told apart.
+LOGIN_REFUSED = ("Anmeldung fehlgeschlagen: Benutzername oder Passwort ist falsch, oder das Konto ist nach zu vielen "
+                 "Fehlversuchen vorübergehend gesperrt. Bitte versuchen Sie es später erneut oder wenden Sie sich an "
+                 "die Administration.")
 
 
 class AccountError(Exception):
@@ -86,37 +92,55 @@ class Accounts:
             raise AccountError(f"Den Benutzer „{username}“ gibt es schon.") from None
 
     def authenticate(self, username: str, password: str) -> StaffIdentity:
-        """The identity, or AccountError with a message that does not tell which part was wrong."""
-        wrong = AccountError("Benutzername oder Passwort ist falsch.")
+        """The identity, or AccountError with one message for a wrong name, a wrong password and a lock-out.
+
+        The argon2 check runs outside any write transaction (on SQLite a write transaction holds the
+        database's one write lock, and a login flood would stall every order); the counter is then
+        raised in SQL, so parallel wrong guesses cannot overwrite each other's count.
+        """
+        refused = AccountError(LOGIN_REFUSED)
         username = (username or "").strip().lower()[:80]
         password = (password or "")[:1024]
+        with self.factory() as session:
+            row = session.execute(select(StaffUser.id, StaffUser.password_hash, StaffUser.active, StaffUser.locked_until)
+                                  .where(StaffUser.username == username)).first()
+        if row is None or not row.active:
+            _verify(_DUMMY_HASH, password)
+            raise refused
+        # Verified even when locked, so the answer's timing does not tell a locked account apart.
+        correct = _verify(row.password_hash, password)
+        now = utcnow()
+        if row.locked_until and row.locked_until > now:
+            raise refused
+        if not correct:
+            self._count_failure(row.id, now)
+            raise refused
         with transaction(self.factory) as session:
-            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-            now = utcnow()
-            if user is None or not user.active:
-                _verify(_DUMMY_HASH, password)
-                raise wrong
-            if user.locked_until and user.locked_until > now:
-                raise AccountError("Das Konto ist wegen zu vieler Fehlversuche vorübergehend gesperrt. "
-                                   "Bitte versuchen Sie es später erneut oder wenden Sie sich an die Administration.")
-            if not _verify(user.password_hash, password):
-                user.failed_logins += 1
-                if user.failed_logins >= self.settings.max_failed_logins:
-                    user.locked_until = now + timedelta(minutes=self.settings.lockout_minutes)
-                    user.failed_logins = 0
-                # The failed attempt must be stored even though the login fails: commit, then raise.
-                failed = True
-            else:
-                failed = False
-                user.failed_logins = 0
-                user.locked_until = None
-                user.last_login_at = now
-                if _hasher.check_needs_rehash(user.password_hash):
-                    user.password_hash = _hasher.hash(password)
-                identity = _identity(user)
-        if failed:
-            raise wrong
+            values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+            if _hasher.check_needs_rehash(row.password_hash):
+                values["password_hash"] = _hasher.hash(password)
+            # Only if nothing changed meanwhile: a lock-out by parallel guesses or a new password wins.
+            done = session.execute(
+                update(StaffUser)
+                .where(StaffUser.id == row.id, StaffUser.active.is_(True),
+                       StaffUser.password_hash == row.password_hash,
+                       or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now))
+                .values(**values)).rowcount
+            user = session.get(StaffUser, row.id) if done else None
+            identity = _identity(user) if user is not None else None
+        if identity is None:
+            raise refused
         return identity
+
+    def _count_failure(self, user_id: int, now) -> None:
+        limit = self.settings.max_failed_logins
+        with transaction(self.factory) as session:
+            session.execute(update(StaffUser).where(StaffUser.id == user_id)
+                            .values(failed_logins=StaffUser.failed_logins + 1))
+            # Same transaction, row already locked by the UPDATE above: the count read here is exact.
+            session.execute(update(StaffUser).where(StaffUser.id == user_id, StaffUser.failed_logins >= limit)
+                            .values(failed_logins=0,
+                                    locked_until=now + timedelta(minutes=self.settings.lockout_minutes)))
 
     def current(self, user_id: int, epoch: int) -> StaffIdentity | None:
         with self.factory() as session:
@@ -139,6 +163,12 @@ class Accounts:
             user.session_epoch += 1  # ends all sessions of this user
             user.failed_logins = 0
             user.locked_until = None
+
+    def end_sessions(self, user_id: int) -> None:
+        """Every session of this user ends: the generation in the cookie no longer matches."""
+        with transaction(self.factory) as session:
+            session.execute(update(StaffUser).where(StaffUser.id == user_id)
+                            .values(session_epoch=StaffUser.session_epoch + 1))
 
     def unlock(self, user_id: int) -> None:
         with transaction(self.factory) as session:

@@ -9,13 +9,8 @@ from gis_service.web.i18n import TEXTS, choose_language, page_context, search_he
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
-# The page's own scripts and styles only: the bundle is served from our origin, data travel in
-# <script type="application/json"> blocks, so neither inline script nor a CDN is ever needed.
-# frame-ancestors is added by app._register_security_headers from the allow-list.
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'"
-)
+# The pages' Content-Security-Policy (own scripts and styles only, data in <script type="application/json">
+# blocks, frame-ancestors from the allow-list) is the app-wide one of web.responses.register_security_headers.
 
 # Texts the picker script shows or announces; rendered into the page so the bundle holds no language.
 SCRIPT_TEXTS = (
@@ -24,13 +19,6 @@ SCRIPT_TEXTS = (
     "fits_no", "fits_suggest", "fits_none", "suggestions_label", "suggestions_count", "suggestions_one",
     "suggestions_none", "portrait", "landscape", "area", "viewer_caption",
 )
-
-
-@blueprint.after_request
-def content_security_policy(response):
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-    return response
 
 
 @blueprint.app_context_processor

@@ -107,7 +107,7 @@ def pay(number: str):
     path = _cookie_path(order.order_number)
     if back:
         response.set_cookie(RETURN_COOKIE, quote(back, safe=""), max_age=RETURN_COOKIE_SECONDS, path=path,
-                            secure=request.is_secure, httponly=True, samesite="Lax")
+                            secure=request.is_secure or current_app.extensions["gis_settings"].cookies_secure, httponly=True, samesite="Lax")
     else:
         response.delete_cookie(RETURN_COOKIE, path=path)
     return response

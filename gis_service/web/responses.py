@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 
 from cadastre.errors import CadastreError
+from gis_service.config import Settings
 from gis_service.map_faces import MapSource
 from gis_service.web.i18n import choose_language, page_context
 
@@ -68,7 +71,8 @@ def tell_data_source(response: Response, origins) -> Response:
 def register_error_handlers(app: Flask) -> None:
     def render_error(status: int, message: str, code: str, headers: dict | None = None):
         lang = choose_language()
-        if wants_json():
+        # A Host outside TRUSTED_HOSTS leaves no URL adapter: the HTML page could not build its links.
+        if wants_json() or request_ctx.url_adapter is None:
             return problem_response(status, status_title(status, lang), message, code, headers)
         html = render_template("error.html", status=status, title=status_title(status, lang), message=message,
                                **page_context(lang))
@@ -100,21 +104,68 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(500, message, "internal-error")
 
 
-def register_security_headers(app: Flask, allowed_origins: list[str]) -> None:
-    allowed = " ".join(allowed_origins)
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def page_policy(settings: Settings) -> dict[str, str]:
+    """The Content-Security-Policy of every HTML page, without frame-ancestors (decided per path).
+
+    Forms post to ourselves only; the payment provider and the form server are listed because a
+    form whose answer redirects there is checked against form-action too.
+    """
+    targets = ["'self'"]
+    if settings.orders.enabled:
+        form_server = settings.orders.form_server
+        for url in (settings.orders.payment.base_url, form_server.postdata_url, form_server.form_url):
+            origin = _origin(url)
+            if origin and origin not in targets:
+                targets.append(origin)
+    return {
+        "default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data: blob:",
+        "connect-src": "'self'", "font-src": "'self'", "object-src": "'none'", "base-uri": "'none'",
+        "form-action": " ".join(targets),
+    }
+
+
+# A page may widen these for itself (the demo host page frames the picker and shows its images);
+# script-src, object-src, base-uri and form-action stay as the app decides.
+_PAGE_MAY_SET = ("img-src", "frame-src", "connect-src", "style-src", "font-src", "frame-ancestors")
+
+
+def _parse_policy(policy: str) -> dict[str, str]:
+    directives = {}
+    for item in policy.split(";"):
+        name, _, value = item.strip().partition(" ")
+        if name:
+            directives[name.lower()] = value.strip()
+    return directives
+
+
+def register_security_headers(app: Flask, settings: Settings) -> None:
+    allowed = " ".join(settings.embed.allowed_origins)
+    base = page_policy(settings)
+    # Over https, browsers are told to come back only over https (and the cookies are Secure).
+    hsts = settings.served_over_https
 
     @app.after_request
     def security_headers(response):
-        # A blueprint may have set the rest of the policy (script-src …); frame-ancestors is decided here.
-        policy = response.headers.get("Content-Security-Policy", "")
+        own = _parse_policy(response.headers.get("Content-Security-Policy", ""))
+        if response.mimetype == "text/html":
+            policy = dict(base)
+            policy.update({name: value for name, value in own.items() if name in _PAGE_MAY_SET})
+        else:
+            policy = own
         if request.path.startswith("/embed"):
-            ancestors = f"frame-ancestors 'self' {allowed}" if allowed else "frame-ancestors 'self'"
-            kept = [d.strip() for d in policy.split(";") if d.strip() and not d.strip().startswith("frame-ancestors")]
-            response.headers["Content-Security-Policy"] = "; ".join([*kept, ancestors])
-        elif "frame-ancestors" not in policy:
-            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'" if policy else "frame-ancestors 'none'"
+            policy["frame-ancestors"] = f"'self' {allowed}" if allowed else "'self'"
+        else:
+            policy.setdefault("frame-ancestors", "'none'")
+        response.headers["Content-Security-Policy"] = "; ".join(f"{name} {value}" for name, value in policy.items())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
 

@@ -158,6 +158,10 @@ def login():
 
 @blueprint.post("/logout")
 def logout():
+    identity = session.get("staff")
+    if isinstance(identity, dict) and g.get("staff") is not None:
+        # A copy of the cookie (another tab, a stolen one) must not outlive the logout.
+        orders().accounts.end_sessions(g.staff.id)
     session.clear()
     return redirect(url_for("staff.login"), 303)
 

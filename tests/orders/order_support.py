@@ -173,7 +173,7 @@ def order_settings(*, instance: Path, db_url: str, port: int, simulator: Simulat
             orders[key] = {**orders[key], **value}
         else:
             orders[key] = value
-    return {"instance_path": str(instance), "secret_key": "test-secret-key-for-orders", "orders": orders,
+    return {"instance_path": str(instance), "secret_key": "test-secret-key-for-orders-0123456789", "orders": orders,
             "server": {"port": port}}
 
 

@@ -28,7 +28,7 @@ def _ok(description: str, media: str, schema: dict | None = None, status: str = 
 
 
 _BINARY = {"type": "string", "format": "binary"}
-_LANG = _param("lang", "Sprache der Texte / language of the texts", {"type": "string", "enum": ["de", "en"]})
+_LANG = _param("lang", "de oder en; sonst Deutsch / de or en; anything else gives German")
 _CRS = _param("crs", "Koordinatensystem der Antwort / CRS of the answer, e.g. EPSG:25832, EPSG:4326")
 _PAGE = [
     _param("parcel", "Flurstückskennzeichen in jeder Schreibweise / parcel key in any accepted form", required=True),

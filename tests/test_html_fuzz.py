@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 PARCEL = "05987100100090______"
+# Examples per test; more by hand (GIS_FUZZ_EXAMPLES) for a longer hunt.
+EXAMPLES = int(os.environ.get("GIS_FUZZ_EXAMPLES", "800"))
 # The names the pages read, so random values reach the parsing behind them rather than stopping at "missing".
 NAMES = ["q", "parcel", "key", "scale", "paper", "orientation", "dpi", "center", "centre", "lang", "product",
          "partial_ok", "copies", "delivery", "certified", "payment_method", "draft", "name", "email", "phone",
@@ -69,7 +72,7 @@ def _assert_not_5xx(response, where: str) -> None:
 
 
 @given(data=st.data(), query=fields, with_token=st.booleans())
-@settings(max_examples=800, deadline=None, derandomize=True, database=None,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_html_get_routes_never_fail(pages, data, query, with_token):
     client, get, _, token, _ = pages
@@ -79,7 +82,7 @@ def test_html_get_routes_never_fail(pages, data, query, with_token):
 
 
 @given(data=st.data(), form=fields, query=fields, with_token=st.booleans())
-@settings(max_examples=800, deadline=None, derandomize=True, database=None,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_html_post_routes_never_fail(pages, data, form, query, with_token):
     client, _, post, token, csrf = pages

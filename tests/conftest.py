@@ -58,3 +58,21 @@ def demo_facts():
     import json
 
     return json.loads((REPO / "fixtures" / "demo" / "demo_gemarkung.facts.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def quiet_orders_app(tmp_path_factory):
+    """The demo app with orders on, but no worker, mail or payment provider that a generated request could wait on."""
+    from gis_service.app import create_app
+    from gis_service.config import load_settings
+
+    instance = tmp_path_factory.mktemp("instance-quiet-orders")
+    app = create_app(load_settings(None, overrides={
+        "instance_path": str(instance), "secret_key": "contract-secret-key",
+        "orders": {"database_url": f"sqlite:///{instance / 'orders.sqlite'}",
+                   "smtp": {"enabled": False}, "worker": {"enabled": False},
+                   "payment": {"base_url": "http://127.0.0.1:9", "originator_id": "contract",
+                               "secret": "contract-secret-" + "x" * 20, "timeout_seconds": 1},
+                   "api_keys": [{"name": "formserver", "key": "formserver-key-0123456789"}]}}))
+    app.testing = True
+    return app

@@ -19,4 +19,7 @@ class OrderTokens:
         return base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")[:32]
 
     def check(self, order: Order, token: str | None) -> bool:
-        return bool(token) and isinstance(token, str) and len(token) <= 64 and hmac.compare_digest(self.for_order(order), token)
+        if not token or not isinstance(token, str) or len(token) > 64:
+            return False
+        # Byte-wise: compare_digest refuses str with non-ASCII characters (a TypeError, a 500, on a typed link).
+        return hmac.compare_digest(self.for_order(order).encode("utf-8"), token.encode("utf-8", "surrogatepass"))

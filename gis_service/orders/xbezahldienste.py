@@ -62,7 +62,8 @@ def signed_headers(secret: str, originator: str, message_for) -> dict[str, str]:
 def verify(secret: str, message: bytes, signature: str | None) -> bool:
     if not signature or not isinstance(signature, str) or len(signature) > 128:
         return False
-    return hmac.compare_digest(sign(secret, message), signature.strip().lower())
+    # Byte-wise: compare_digest refuses str with non-ASCII characters (a TypeError, a 500, on a forged header).
+    return hmac.compare_digest(sign(secret, message).encode("utf-8"), signature.strip().lower().encode("utf-8", "surrogatepass"))
 
 
 def fresh(timestamp: str | None, max_age_seconds: int, now: float | None = None) -> bool:

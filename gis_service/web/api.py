@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from cadastre.model import NATIVE_CRS, Parcel
@@ -18,6 +20,7 @@ from gis_service.parcels import (
 from gis_service.previews import PreviewService, Rendered
 from gis_service.web.embed import fit_advice
 from gis_service.web.i18n import choose_language
+from gis_service.web.openapi import document
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
 
@@ -141,3 +144,13 @@ def map_png():
     except LayoutError as exc:
         raise bad_parameter("bbox", str(exc), str(exc)) from exc
     return _image(preview_service().map_png(view), "image/png", max_age=3600)
+
+
+@blueprint.get("/openapi.json")
+def openapi_json():
+    """The contract of this API (gis_service/web/openapi.py); tests/test_openapi.py keeps it beside the routes."""
+    # Only the routes this app has: without orders, their operations are not offered.
+    present = {re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule) for rule in current_app.url_map.iter_rules()}
+    contract = document()
+    contract["paths"] = {path: item for path, item in contract["paths"].items() if path in present}
+    return jsonify(contract)

@@ -60,7 +60,7 @@ def api_client() -> str | None:
     if not key:
         return None
     for candidate in orders().settings.orders.api_keys:
-        if hmac.compare_digest(candidate.key.encode("utf-8"), key.encode("utf-8", "replace")[:512]):
+        if hmac.compare_digest(candidate.key.encode("utf-8"), key.encode("utf-8", "surrogatepass")[:512]):
             return candidate.name
     raise ApiError("Der API-Schlüssel ist ungültig.", "The API key is not valid.", status=401, code="unauthorized",
                    headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})

@@ -66,7 +66,9 @@ def _protect():
         sent = request.form.get("csrf_token", "") if request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data") else ""
         expected = session.get("csrf", "")
-        if not expected or not sent or not hmac.compare_digest(expected, sent):
+        # Byte-wise: compare_digest refuses str with non-ASCII characters (a TypeError, a 500, on a typed field).
+        if not expected or not sent or not isinstance(expected, str) or not hmac.compare_digest(
+                expected.encode("utf-8"), sent.encode("utf-8", "surrogatepass")):
             abort(400, description="Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es erneut.")
         origin = request.headers.get("Origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.host:

@@ -68,7 +68,7 @@ def quiet_orders_app(tmp_path_factory):
 
     instance = tmp_path_factory.mktemp("instance-quiet-orders")
     app = create_app(load_settings(None, overrides={
-        "instance_path": str(instance), "secret_key": "contract-secret-key",
+        "instance_path": str(instance), "secret_key": "contract-secret-key-of-at-least-32-bytes",
         "orders": {"database_url": f"sqlite:///{instance / 'orders.sqlite'}",
                    "smtp": {"enabled": False}, "worker": {"enabled": False},
                    "payment": {"base_url": "http://127.0.0.1:9", "originator_id": "contract",

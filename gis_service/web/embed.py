@@ -16,7 +16,7 @@ blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 SCRIPT_TEXTS = (
     "map_none_yet", "map_selected", "map_no_parcel_here", "map_searching", "map_error", "map_error_network",
     "map_load_error", "map_zoom_in", "map_zoom_out", "frame_moved", "preview_loading", "preview_alt", "fits_yes",
-    "fits_no", "fits_suggest", "fits_none", "suggestions_label", "suggestions_count", "suggestions_one",
+    "suggestions_label", "suggestions_count", "suggestions_one",
     "suggestions_none", "portrait", "landscape", "area", "viewer_caption",
 )
 

@@ -49,12 +49,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "update_preview": {"de": "Vorschau aktualisieren", "en": "Update preview"},
     "fits_yes": {"de": "Das Flurstück passt vollständig auf den Kartenausschnitt.",
                  "en": "The parcel fits wholly on the map."},
-    "fits_no": {"de": "Achtung: Das Flurstück passt bei diesem Maßstab nicht vollständig auf den Kartenausschnitt.",
-                "en": "Note: at this scale the parcel does not fit wholly on the map."},
-    "fits_suggest": {"de": "Der größte Maßstab, bei dem es passt, ist 1:{scale}.",
-                     "en": "The largest scale at which it fits is 1:{scale}."},
-    "fits_none": {"de": "Es passt bei keinem angebotenen Maßstab; wenden Sie sich bitte an das Katasteramt.",
-                  "en": "It fits at none of the scales offered; please contact the surveying office."},
     "preview_alt": {
         "de": "Vorschau der Liegenschaftskarte: {label}, Maßstab 1:{scale}, {paper} {orientation}. "
               "Das gewählte Flurstück ist orange umrandet und schraffiert.",

@@ -19,6 +19,8 @@ from renderers.map import supersample_factor
 log = logging.getLogger(__name__)
 
 MEGA = 1_000_000
+# The widest and highest web map image (map.png, OGC Maps) a client may ask for, in pixels.
+MAX_VIEW_PX = 4096
 
 
 class RendersBusy(ApiError):

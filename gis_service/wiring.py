@@ -14,7 +14,7 @@ from PIL import Image
 from cadastre.errors import CadastreError
 from cadastre.gemarkung_files import load_gemarkungen_file
 from cadastre.kennzeichen import GemarkungIndex, GemarkungRef
-from gis_service.admission import RenderLimiter
+from gis_service.admission import MAX_VIEW_PX, RenderLimiter
 from gis_service.cache import Cache, DiskCache, MemoryCache, RedisCache, TieredCache
 from gis_service.config import (
     PROJECT_ROOT,
@@ -225,8 +225,6 @@ def build_local_source(source: LocalSourceSettings, where: str = "source") -> Lo
         raise ConfigError(f"{where}.dataset: {exc.en}") from exc
 
 
-# The web map (/api/v1/map.png) and OGC Maps ask for at most this many pixels a side.
-WEB_MAP_MAX_PX = 4096
 # Room above the largest legitimate image (tile buffers, rounding); a decompression bomb declares far more.
 IMAGE_PIXELS_SAFETY = 2
 
@@ -245,7 +243,7 @@ def image_pixel_limit(settings: Settings) -> int:
     papers.update(paper for product in automatic for paper in product.papers)
     dpi = max(settings.preview.max_dpi, settings.orders.extract.dpi)
     pages = [math.ceil(mm_to_px(w, dpi)) * math.ceil(mm_to_px(h, dpi)) for w, h in map(PAPER_SIZES_MM.get, papers)]
-    return IMAGE_PIXELS_SAFETY * max([WEB_MAP_MAX_PX**2, *pages])
+    return IMAGE_PIXELS_SAFETY * max([MAX_VIEW_PX**2, *pages])
 
 
 def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instance_path: Path,

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from cadastre.model import NATIVE_CRS, Parcel
+from gis_service.admission import MAX_VIEW_PX
 from gis_service.errors import bad_parameter
 from gis_service.parcels import (
     SearchResult,
@@ -128,15 +129,12 @@ def preview_geotiff():
                   disposition='attachment; filename="liegenschaftskarte-vorschau.tif"')
 
 
-MAX_MAP_PX = 4096
-
-
 @blueprint.get("/map.png")
 def map_png():
     """The bare cadastral map (no page, no highlight) for a web map, like a WMS GetMap."""
     bbox = parse_bbox(request.args.get("bbox") or "")
-    width = parse_int("width", request.args.get("width"), 1, MAX_MAP_PX)
-    height = parse_int("height", request.args.get("height"), 1, MAX_MAP_PX)
+    width = parse_int("width", request.args.get("width"), 1, MAX_VIEW_PX)
+    height = parse_int("height", request.args.get("height"), 1, MAX_VIEW_PX)
     if width is None or height is None:
         raise bad_parameter("width", "Breite und Höhe in Pixeln angeben.", "give width and height in pixels.")
     try:

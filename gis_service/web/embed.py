@@ -48,7 +48,7 @@ def picker_config(lang: str, initial: dict | None = None) -> dict:
         "scales": s.scales,
         "papers": s.papers,
         "defaults": {"scale": s.default_scale, "paper": s.default_paper, "orientation": s.default_orientation,
-                     "dpi": s.default_dpi, "pdf_dpi": min(150, s.max_dpi)},
+                     "dpi": s.default_dpi, "pdf_dpi": preview_pdf_dpi(s)},
         "initial": initial,
         "texts": {key: TEXTS[key].get(lang) or TEXTS[key]["de"] for key in SCRIPT_TEXTS},
     }
@@ -85,6 +85,11 @@ def search():
                            **_picker_context(lang), **page_context(lang)), status
 
 
+def preview_pdf_dpi(settings) -> int:
+    """The preview PDF's resolution: sharp enough to print, small enough to download on a phone."""
+    return min(150, settings.max_dpi)
+
+
 def fit_advice(plan, lang: str) -> str:
     """What the citizen reads about the frame: true for the frame as it stands (gis_service.fit_rule)."""
     problem = plan.fit.problem()
@@ -95,7 +100,7 @@ def viewer_for(plan, lang: str) -> dict:
     """What templates/embed/_viewer.html needs to show a plan's preview page (also on the order summary)."""
     settings = current_app.extensions["gis_previews"].settings
     query = {**plan.request.query(), "dpi": settings.default_dpi}
-    pdf_query = {**query, "dpi": min(150, settings.max_dpi)}
+    pdf_query = {**query, "dpi": preview_pdf_dpi(settings)}
     req = plan.request
     width, height = plan.layout.image_px
     orientation = text(req.orientation, lang)

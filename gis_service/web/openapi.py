@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from gis_service.admission import MAX_VIEW_PX
+
 PROBLEM = "application/problem+json"
 
 
@@ -82,8 +84,8 @@ def _paths() -> dict:
         "/api/v1/map.png": {"get": {
             "operationId": "mapPng", "summary": "Die Karte ohne Seite / the bare map",
             "parameters": [_param("bbox", "minx,miny,maxx,maxy in EPSG:25832", required=True),
-                           _param("width", "1–4096 px", {"type": "string", "pattern": "^[0-9]{1,4}$"}, required=True),
-                           _param("height", "1–4096 px", {"type": "string", "pattern": "^[0-9]{1,4}$"}, required=True)],
+                           _param("width", f"1–{MAX_VIEW_PX} px", {"type": "string", "pattern": "^[0-9]{1,4}$"}, required=True),
+                           _param("height", f"1–{MAX_VIEW_PX} px", {"type": "string", "pattern": "^[0-9]{1,4}$"}, required=True)],
             "responses": {**_ok("PNG", "image/png", _BINARY), **image}}},
         "/api/v1/products": {"get": {
             "operationId": "products", "summary": "Produkte und Gebühren / products and fees", "parameters": [_LANG],

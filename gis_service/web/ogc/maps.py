@@ -8,12 +8,10 @@ from flask import current_app, g, request
 from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError
 
 from cadastre.errors import CadastreError
+from gis_service.admission import MAX_VIEW_PX
 from gis_service.web.ogc import EPSG25832
 from gis_service.web.ogc.features import provider_error
 from renderers.layout import LayoutError, make_view
-
-MAX_PX = 4096
-
 
 class LiegenschaftskarteProvider(BaseProvider):
     """GetMap-like images in EPSG:25832 through PreviewService.map_png, with its timeouts, cache and fallback."""
@@ -28,8 +26,8 @@ class LiegenschaftskarteProvider(BaseProvider):
         if crs not in (EPSG25832, "EPSG:25832"):
             raise ProviderInvalidQueryError(user_msg=f"maps are drawn in {EPSG25832} only (crs={crs})")
         width, height = int(width), int(height)
-        if not (0 < width <= MAX_PX and 0 < height <= MAX_PX):
-            raise ProviderInvalidQueryError(user_msg=f"width and height must be 1 … {MAX_PX}")
+        if not (0 < width <= MAX_VIEW_PX and 0 < height <= MAX_VIEW_PX):
+            raise ProviderInvalidQueryError(user_msg=f"width and height must be 1 … {MAX_VIEW_PX}")
         if "bbox" not in request.args:
             # pygeoapi's default is the whole world in CRS84; ours is the data's extent.
             bbox = list(current_app.extensions["gis_source"].info().extent)

@@ -60,6 +60,15 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
         info = services.source.info()
         return jsonify({"status": "ok", "source": info.name, "data_currency": info.data_currency})
 
+    @app.get("/readyz")
+    def readyz():
+        """For the load balancer: 503 with the reasons while this process cannot serve."""
+        problems = services.readiness_problems()
+        response = jsonify({"status": "not ready" if problems else "ready", "problems": problems})
+        response.status_code = 503 if problems else 200
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     return app
 
 

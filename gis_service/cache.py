@@ -96,6 +96,10 @@ class Cache(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    def readiness_problem(self) -> str | None:
+        """Why the cache cannot be used now, or None (a memory cache always can)."""
+        return None
+
 
 class MemoryCache(Cache):
     """An LRU in this process, bounded by the bytes it holds; also the small layer in front of the others."""
@@ -159,6 +163,11 @@ class DiskCache(Cache):
 
     def describe(self) -> str:
         return f"disk {self.root} (max {self.max_bytes // (1024 * 1024)} MB)"
+
+    def readiness_problem(self) -> str | None:
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            return f"cache folder {self.root} is not writable"
+        return None
 
     def _path(self, key: str) -> Path:
         name = digest(key)
@@ -294,6 +303,13 @@ class RedisCache(Cache):
     def describe(self) -> str:
         return f"redis {self.url} (prefix {self.prefix})"
 
+    def readiness_problem(self) -> str | None:
+        try:
+            self._client.ping()
+        except self._errors as exc:
+            return f"cache redis {self.url} does not answer: {type(exc).__name__}"
+        return None
+
     def _key(self, key: str) -> str:
         return f"{self.prefix}:{digest(key)}"
 
@@ -353,6 +369,9 @@ class TieredCache(Cache):
 
     def describe(self) -> str:
         return f"memory ({self.front.max_bytes // (1024 * 1024)} MB) + {self.back.describe()}"
+
+    def readiness_problem(self) -> str | None:
+        return self.back.readiness_problem()
 
     def get(self, key: str) -> CacheEntry | None:
         entry = self.front.get(key)

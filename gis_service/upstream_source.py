@@ -81,6 +81,15 @@ class UpstreamSource(CadastreSource):
         longest = max(waits)
         return max(5, math.ceil(longest)) if longest > 0 else self.retry_after_default
 
+    def readiness_problems(self) -> list[str]:
+        """An open circuit means every request to that service is refused until it probes again."""
+        problems = []
+        for service, session in (("WFS", self.wfs.client.session), ("WMS", self.wms.session)):
+            if session.breaker.state == session.breaker.OPEN:
+                problems.append(f"upstream {service}: circuit open after repeated failures, "
+                                f"next try in {math.ceil(session.breaker.retry_in())} s")
+        return problems
+
     def _ask(self, what: str, function: Callable[[], T]) -> T:
         return call_bounded(function, self.deadline(), f"WFS {what}")
 

@@ -67,6 +67,13 @@ class Services:
     previews: PreviewService
     orders: Orders | None
 
+    def readiness_problems(self) -> list[str]:
+        """Why this process should not get traffic now: the upstream's open circuits, the cache, the order database."""
+        problems = list(self.source.readiness_problems())
+        problems += [p for p in (self.cache.readiness_problem(),
+                                 self.orders.readiness_problem() if self.orders is not None else None) if p]
+        return problems
+
     def close(self) -> None:
         if self.orders is not None:
             self.orders.close()

@@ -102,3 +102,7 @@ class CadastreSource(ABC):
     def example_candidates(self) -> list[Parcel]:
         """Parcels to pick the search help's examples from; none where listing them costs a request."""
         return []
+
+    def readiness_problems(self) -> list[str]:
+        """Why this source cannot answer now, in an operator's words; empty when it can (local data always can)."""
+        return []

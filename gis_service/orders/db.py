@@ -55,7 +55,9 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # A database that does not answer must fail a request (and /readyz) in seconds, not hang it.
+    connect_args = {"connect_timeout": 5} if make_url(url).get_backend_name() == "postgresql" else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import Settings
@@ -29,6 +30,15 @@ class Orders:
     store: FileStore
     urls: Urls
     worker: OrderWorker | None = None
+
+    def readiness_problem(self) -> str | None:
+        """Why orders cannot be taken now (the database does not answer), or None."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return f"order database does not answer: {type(exc.orig or exc).__name__}"
+        return None
 
     def close(self) -> None:
         if self.worker is not None:

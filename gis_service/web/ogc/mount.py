@@ -34,7 +34,10 @@ def init_app(app: Flask, settings) -> None:
     # failures themselves, and anything unexpected reaches Flask's error handler.
     logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
     instance = Path(app.instance_path)
-    url = settings.ogc.url or f"http://{_public_host(settings)}{MOUNT}"
+    # The static URL appears where no request is at hand (metadata, the licence link): behind a
+    # proxy it must be the public address, not the internal one.
+    public_base = settings.orders.public_base_url if settings.orders.enabled else None
+    url = settings.ogc.url or (public_base.rstrip("/") + MOUNT if public_base else f"http://{_public_host(settings)}{MOUNT}")
     config_path, openapi_path, config, openapi = write_documents(
         settings, app.extensions["gis_source"], instance, url
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cadastre.errors import CadastreError
 from gis_service.config import ConfigError, Settings, load_settings
+from gis_service.logging_setup import configure_logging
 
 log = logging.getLogger("gis_service")
 
@@ -26,6 +27,7 @@ def cmd_serve(args) -> int:
     # the command line wins, and the app sees it too (links in e-mails and payment callbacks)
     settings.server.host = host = args.host or settings.server.host
     settings.server.port = port = args.port or settings.server.port
+    configure_logging(settings.logging.format, args.log_level or settings.logging.level)
     app = create_app(settings)
     info = app.extensions["gis_source"].info()
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{port}/embed"
@@ -154,7 +156,8 @@ def cmd_run_order_tasks(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gis-service", description="Cadastral map extracts: search, preview, order.")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="default: logging.level of the configuration (serve), else INFO")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web service")
@@ -210,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("text", args.log_level or "INFO")
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -299,6 +299,14 @@ class ServerSettings(_Strict):
     trusted_proxies: int = Field(0, ge=0, le=10)
 
 
+class LoggingSettings(_Strict):
+    # json: one JSON object per line for a log collector; text: for a terminal. Both carry the request id.
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # One line per request: method, route pattern, status, duration, map source (no path, query or address).
+    requests: bool = True
+
+
 class LimitSettings(_Strict):
     """What one request may cost and how many renders run at once in a process (issue: fit for the open internet)."""
 
@@ -356,6 +364,7 @@ class Settings(_Strict):
     cache: CacheSettings = CacheSettings()
     ogc: OgcSettings = OgcSettings()
     limits: LimitSettings = LimitSettings()
+    logging: LoggingSettings = LoggingSettings()
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder

@@ -61,6 +61,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "selected_text": {"de": "Sie haben ausgewählt: {label}, Maßstab 1:{scale}, {paper} {orientation}.",
                       "en": "You selected: {label}, scale 1:{scale}, {paper} {orientation}."},
     "back_to_search": {"de": "Neue Suche", "en": "New search"},
+    "error_reference": {"de": "Nennen Sie bei Rückfragen diese Kennung:", "en": "If you contact us, quote this reference:"},
     "back_to_preview": {"de": "Zurück zur Vorschau", "en": "Back to the preview"},
     "download_pdf": {"de": "Vorschau als PDF (A4/A3 in Originalgröße)", "en": "Preview as PDF (true paper size)"},
     "key": {"de": "Flurstückskennzeichen", "en": "Parcel key"},

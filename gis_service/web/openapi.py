@@ -124,6 +124,7 @@ _COMPONENTS = {
         "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
             "detail": {"type": "string"}, "code": {"type": "string"},
+            "request_id": {"type": "string", "description": "also in the X-Request-ID header and the log"},
             "errors": {"type": "array", "items": {"type": "object"}}}},
         "Feature": {"type": "object", "required": ["type", "id", "geometry", "properties"], "properties": {
             "type": {"const": "Feature"}, "id": {"type": "string"}, "geometry": {"type": "object"},

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from gis_service.errors import ApiError
 from gis_service.web.i18n import choose_language, text
+from gis_service.web.responses import problem_response
 from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderValidationError, PaymentError
 from gis_service.orders.payments import InvalidNotification
 from gis_service.orders.products import format_money
@@ -36,12 +37,7 @@ def _lang() -> str:
 
 def problem(status: int, de: str, en: str, code: str, title: tuple[str, str] = ("Fehler", "Error"), **extra):
     lang = _lang()
-    body = {"type": f"about:blank#{code}", "title": title[1] if lang == "en" else title[0], "status": status,
-            "detail": en if lang == "en" else de, "code": code, **extra}
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
+    return problem_response(status, title[1] if lang == "en" else title[0], en if lang == "en" else de, code, **extra)
 
 
 @blueprint.errorhandler(OrderValidationError)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from cadastre.errors import CadastreError
 from gis_service.config import Settings
 from gis_service.map_faces import MapSource
+from gis_service.request_context import current_request_id
 from gis_service.web.i18n import choose_language, page_context
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,14 @@ def wants_json() -> bool:
     )
 
 
-def problem_response(status: int, title: str, detail: str, code: str, headers: dict | None = None) -> Response:
-    response = jsonify({"type": f"about:blank#{code}", "title": title, "status": status, "detail": detail, "code": code})
+def problem_response(status: int, title: str, detail: str, code: str, headers: dict | None = None,
+                     **extra) -> Response:
+    """An RFC 9457 problem+json answer; `extra` adds members such as the list of field errors."""
+    body = {"type": f"about:blank#{code}", "title": title, "status": status, "detail": detail, "code": code, **extra}
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id  # what a caller quotes to the operator, who finds it in the log
+    response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
     for name, value in (headers or {}).items():
@@ -75,7 +82,7 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json() or request_ctx.url_adapter is None:
             return problem_response(status, status_title(status, lang), message, code, headers)
         html = render_template("error.html", status=status, title=status_title(status, lang), message=message,
-                               **page_context(lang))
+                               request_id=current_request_id(), **page_context(lang))
         return html, status, headers or {}
 
     @app.errorhandler(CadastreError)

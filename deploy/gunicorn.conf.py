@@ -3,6 +3,8 @@
 # Values an operator changes come from the environment, so the systemd unit can set them
 # without editing this file.
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("GIS_SERVICE_BIND", "127.0.0.1:8080")
 # A preview render can hold a few hundred MiB (docs/benchmarks.md); two workers per two cores keep a
@@ -29,3 +31,19 @@ accesslog = os.environ.get("GIS_SERVICE_ACCESS_LOG", "-")
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GIS_SERVICE_LOG_LEVEL", "info")
+
+# /metrics sums every worker's counters: prometheus-client keeps them in files in this folder, which
+# must be set before a worker imports the app and emptied when the master starts.
+metrics_dir = os.environ.get("GIS_SERVICE_METRICS_DIR") or tempfile.mkdtemp(prefix="gis-service-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+
+def on_starting(server):
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, mode=0o700, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

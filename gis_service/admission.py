@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 from cadastre.model import BBox
+from gis_service import metrics
 from gis_service.config import LimitSettings
 from gis_service.errors import ApiError, bad_parameter
 from renderers.layout import Layout
@@ -109,22 +110,28 @@ class RenderLimiter:
         with self._lock:
             if self._in_flight + cost > self.capacity:
                 if self._waiting >= self.queue_limit:
+                    metrics.RENDER_REFUSED.inc()
                     raise renders_busy(self.retry_after)
                 self._waiting += 1
+                metrics.RENDER_WAITING.inc()
                 deadline = time.monotonic() + self.queue_seconds
                 try:
                     while self._in_flight + cost > self.capacity:
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
+                            metrics.RENDER_REFUSED.inc()
                             raise renders_busy(self.retry_after)
                         self._lock.wait(remaining)
                 finally:
                     self._waiting -= 1
+                    metrics.RENDER_WAITING.dec()
             self._in_flight += cost
             self._peak = max(self._peak, self._in_flight)
+        started = time.monotonic()
         try:
             yield
         finally:
+            metrics.RENDER_SECONDS.observe(time.monotonic() - started)
             with self._lock:
                 self._in_flight -= cost
                 burst_over = self._in_flight <= 0 and self._waiting == 0

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gis_service.config import PROJECT_ROOT, Settings, load_settings
 from gis_service.orders.worker import OrderWorker
 from gis_service.time_budget import begin_shared_budget
-from gis_service.web import api, demo, embed, orders_api, staff
+from gis_service.web import api, demo, embed, operations, orders_api, staff
 from gis_service.web.ogc import mount as ogc_mount
 from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
 from gis_service.web.request_log import register_request_log
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     })
 
     register_request_log(app, log_requests=settings.logging.requests)  # first: every later hook logs with the id
-    for blueprint in (api.blueprint, embed.blueprint, demo.blueprint):
+    for blueprint in (operations.blueprint, api.blueprint, embed.blueprint, demo.blueprint):
         app.register_blueprint(blueprint)
     if services.orders is not None:
         _add_orders(app, services)
@@ -56,20 +56,6 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     register_security_headers(app, settings)
     _behind_proxies(app, settings)
     _share_one_upstream_budget_per_request(app)
-
-    @app.get("/healthz")
-    def healthz():
-        info = services.source.info()
-        return jsonify({"status": "ok", "source": info.name, "data_currency": info.data_currency})
-
-    @app.get("/readyz")
-    def readyz():
-        """For the load balancer: 503 with the reasons while this process cannot serve."""
-        problems = services.readiness_problems()
-        response = jsonify({"status": "not ready" if problems else "ready", "problems": problems})
-        response.status_code = 503 if problems else 200
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
     return app
 

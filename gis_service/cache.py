@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,3 +395,32 @@ class TieredCache(Cache):
 
     def close(self) -> None:
         self.back.close()
+
+
+class ObservedCache(Cache):
+    """Another cache, with every lookup told to `observe` as "hit" (fresh), "stale" (kept for outages) or "miss"."""
+
+    def __init__(self, inner: Cache, observe: Callable[[str], None]):
+        super().__init__(inner.ttl, inner.stale)
+        self.inner = inner
+        self.observe = observe
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    def readiness_problem(self) -> str | None:
+        return self.inner.readiness_problem()
+
+    def get(self, key: str) -> CacheEntry | None:
+        entry = self.inner.get(key)
+        self.observe("miss" if entry is None else "hit" if self.inner.is_fresh(entry) else "stale")
+        return entry
+
+    def put_entry(self, key: str, entry: CacheEntry) -> None:
+        self.inner.put_entry(key, entry)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def close(self) -> None:
+        self.inner.close()

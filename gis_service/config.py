@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -307,6 +308,26 @@ class LoggingSettings(_Strict):
     requests: bool = True
 
 
+class MetricsSettings(_Strict):
+    """/metrics in Prometheus' text format, for the operator's monitoring and nobody else."""
+
+    enabled: bool = True
+    # Clients allowed without a token (after server.trusted_proxies): loopback only by default.
+    allow_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    # With a token, any client that sends `Authorization: Bearer <token>` may read them too.
+    token: str | None = Field(None, min_length=16)
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a network: {network!r}") from exc
+        return value
+
+
 class LimitSettings(_Strict):
     """What one request may cost and how many renders run at once in a process (issue: fit for the open internet)."""
 
@@ -365,6 +386,7 @@ class Settings(_Strict):
     ogc: OgcSettings = OgcSettings()
     limits: LimitSettings = LimitSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder

@@ -137,7 +137,8 @@ def parse_float(name: str, value: str | None) -> float:
 def parse_int(name: str, value: str | None, low: int, high: int) -> int | None:
     if value is None or value == "":
         return None
-    if not re.fullmatch(r"\s*\d{1,6}\s*", value):
+    # ASCII digits only (int() would also take "٣" or " 7"), at most as many as the highest allowed value has.
+    if not re.fullmatch(f"[0-9]{{1,{len(str(high))}}}", value):
         raise bad_parameter(name, f"eine ganze Zahl von {low} bis {high} erwartet.", f"expected a whole number {low} to {high}.")
     number = int(value)
     if not low <= number <= high:

@@ -15,7 +15,8 @@ from cadastre.errors import CadastreError
 from cadastre.gemarkung_files import load_gemarkungen_file
 from cadastre.kennzeichen import GemarkungIndex, GemarkungRef
 from gis_service.admission import MAX_VIEW_PX, RenderLimiter
-from gis_service.cache import Cache, DiskCache, MemoryCache, RedisCache, TieredCache
+from gis_service import metrics
+from gis_service.cache import Cache, DiskCache, MemoryCache, ObservedCache, RedisCache, TieredCache
 from gis_service.config import (
     PROJECT_ROOT,
     CacheSettings,
@@ -195,9 +196,8 @@ def build_cache(settings: CacheSettings, instance_path: Path) -> Cache:
     else:
         root = settings.path or (Path(instance_path) / "cache")
         back = DiskCache(root, settings.max_size_mb * 1024 * 1024, ttl, stale)
-    if settings.memory_mb <= 0:
-        return back
-    return TieredCache(MemoryCache(settings.memory_mb * 1024 * 1024, ttl, stale), back)
+    cache = back if settings.memory_mb <= 0 else TieredCache(MemoryCache(settings.memory_mb * 1024 * 1024, ttl, stale), back)
+    return ObservedCache(cache, metrics.count_cache_lookup)
 
 
 # ---------------------------------------------------------------------------- sources
@@ -259,8 +259,11 @@ def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instanc
     http = s.http
 
     def session(name: str) -> UpstreamSession:
+        service = name.split()[0].lower()  # "wms" | "wfs": a bounded metrics label
         return UpstreamSession(
             name,
+            observer=lambda outcome, seconds, circuit_open: metrics.count_upstream(service, outcome, seconds,
+                                                                                    circuit_open),
             connect_timeout=http.connect_timeout,
             read_timeout=http.read_timeout,
             total_timeout=http.effective_total_timeout,

@@ -96,7 +96,8 @@ def deployed(tmp_path):
                    "smtp": {"enabled": False}},
     }), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO), "GIS_SERVICE_CONFIG": str(config),
-           "GIS_SERVICE_BIND": f"127.0.0.1:{app_port}", "GIS_SERVICE_ACCESS_LOG": str(tmp_path / "access.log")}
+           "GIS_SERVICE_BIND": f"127.0.0.1:{app_port}", "GIS_SERVICE_ACCESS_LOG": str(tmp_path / "access.log"),
+           "GIS_SERVICE_METRICS_DIR": str(tmp_path / "metrics")}
     env.pop("DATABASE_URL", None)
     gunicorn = subprocess.Popen([str(GUNICORN), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "gis_service.wsgi:app"],
                                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -118,7 +119,7 @@ def deployed(tmp_path):
     try:
         wait_for(f"http://127.0.0.1:{app_port}/healthz", gunicorn, "gunicorn")
         wait_for(f"{public}/healthz", nginx, "nginx", verify=False)
-        yield {"public": public, "http": f"http://localhost:{http_port}", "app": f"http://127.0.0.1:{app_port}",
+        yield {"metrics_dir": tmp_path / "metrics", "public": public, "http": f"http://localhost:{http_port}", "app": f"http://127.0.0.1:{app_port}",
                "gunicorn": gunicorn, "access_log": tmp_path / "access.log", "cert": str(cert)}
     finally:
         nginx.terminate()
@@ -157,3 +158,40 @@ def test_gunicorn_config_runs_two_workers_behind_the_nginx_site(deployed):
                  verify=cert, timeout=30)
     log = deployed["access_log"].read_text(encoding="utf-8")
     assert "/api/v1/parcels" in log and "secret-token-123" not in log and "127.0.0.1" not in log
+
+
+def test_metrics_sum_both_workers_and_read_the_order_database(deployed):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    app = deployed["app"]
+    route = "/api/v1/parcels/<path:key>"
+    with requests.Session() as first, requests.Session() as second:  # two connections: both workers answer
+        for i in range(20):
+            session = first if i % 2 else second
+            assert session.get(app + "/api/v1/parcels/05987100100090______", timeout=30).status_code == 200
+
+    def counted() -> tuple[float, dict]:
+        text = requests.get(app + "/metrics", timeout=30).text
+        found, names = 0.0, {}
+        for family in text_string_to_metric_families(text):  # prometheus-client's own parser
+            for sample in family.samples:
+                names[sample.name] = sample
+                if sample.name == "gis_http_requests_total" and sample.labels.get("route") == route:
+                    found += sample.value
+        return found, names
+
+    # each scrape may land on either worker; every one must show all 20, summed over both
+    for _ in range(6):
+        total, names = counted()
+        assert total == 20
+    assert names["gis_mail_outbox_oldest_pending_seconds"].value == 0
+    assert "gis_order_task_overdue_seconds" in names and "gis_orders_needing_a_person" in names
+    workers = {int(p) for p in Path(f"/proc/{deployed['gunicorn'].pid}/task/{deployed['gunicorn'].pid}/children")
+               .read_text().split()}
+    assert len(workers) == 2
+    # both workers keep their counters in the shared folder (which is what lets any of them answer for all)
+    assert {f"counter_{pid}.db" for pid in workers} <= {p.name for p in deployed["metrics_dir"].glob("counter_*.db")}
+
+    # nginx passes /metrics to loopback only; from there the app sees the client through the proxy
+    through_proxy = requests.get(deployed["public"] + "/metrics", verify=deployed["cert"], timeout=30)
+    assert through_proxy.status_code == 200

@@ -227,8 +227,12 @@ class UpstreamSession:
         coalesce: bool = True,
         verify: bool | str = True,
         pool_size: int = 16,
+        observer: Callable[[str, float, bool], None] | None = None,
     ):
         self.name = name
+        # Told of every call's outcome ("ok" or the error kind), its seconds and whether the circuit
+        # is open afterwards; the service counts these for its metrics.
+        self.observer = observer
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.total_timeout = total_timeout if total_timeout is not None else connect_timeout + read_timeout
@@ -358,6 +362,21 @@ class UpstreamSession:
         return digest.hexdigest()
 
     def _call(self, method, url, params, data, headers, idempotent, body_kind) -> UpstreamResponse:
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return self._call_through_breaker(method, url, params, data, headers, idempotent, body_kind)
+        except UpstreamError as error:
+            outcome = error.kind
+            raise
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer(outcome, time.monotonic() - started, self.breaker.state == CircuitBreaker.OPEN)
+
+    def _call_through_breaker(self, method, url, params, data, headers, idempotent, body_kind) -> UpstreamResponse:
         try:
             probe = self.breaker.acquire()
         except _BreakerOpen as open_:

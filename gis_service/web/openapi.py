@@ -58,8 +58,9 @@ def _paths() -> dict:
                            _param("zaehler", "Zähler"), _param("nenner", "Nenner"),
                            _param("x", "Rechtswert / x"), _param("y", "Hochwert / y"),
                            _param("bbox", "minx,miny,maxx,maxy"), _param("bbox-crs", "CRS of bbox"), _CRS,
-                           _param("limit", "1–100", {"type": "string", "pattern": "^[0-9]{1,3}$"}),
-                           _param("offset", "ab / from", {"type": "string", "pattern": "^[0-9]{1,7}$"})],
+                           # empty, as an HTML form sends an untouched field: the default (20, 0)
+                           _param("limit", "1–100", {"type": "string", "pattern": "^([0-9]{1,3})?$"}),
+                           _param("offset", "ab / from", {"type": "string", "pattern": "^([0-9]{1,7})?$"})],
             "responses": {**_ok("Treffer / matches", "application/json", {"$ref": "#/components/schemas/Search"}),
                           **_problems()}}},
         "/api/v1/parcels/{key}": {"get": {

@@ -7,6 +7,7 @@ import time
 
 from flask import Flask, g, request
 
+from gis_service import metrics
 from gis_service.request_context import begin_request, current_request_id, end_request
 
 log = logging.getLogger("gis_service.requests")
@@ -24,15 +25,16 @@ def register_request_log(app: Flask, *, log_requests: bool = True) -> None:
         if request_id:
             response.headers["X-Request-ID"] = request_id
         started = g.pop("_gis_started", None)
-        if log_requests and started is not None:
-            # The route pattern, never the path or query: those carry tokens, keys and search text.
-            log.info("request", extra={
-                "method": request.method,
-                "route": request.url_rule.rule if request.url_rule is not None else None,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "map_source": response.headers.get("X-Map-Source"),
-            })
+        if started is None:
+            return response
+        # The route pattern, never the path or query: those carry tokens, keys and search text.
+        route = request.url_rule.rule if request.url_rule is not None else None
+        seconds = time.perf_counter() - started
+        map_source = response.headers.get("X-Map-Source")
+        metrics.count_request(route, request.method, response.status_code, seconds, map_source)
+        if log_requests:
+            log.info("request", extra={"method": request.method, "route": route, "status": response.status_code,
+                                       "duration_ms": round(seconds * 1000, 1), "map_source": map_source})
         return response
 
     @app.teardown_request

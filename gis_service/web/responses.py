@@ -30,7 +30,7 @@ _TITLES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz") or (
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz", "/metrics") or (
         request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
         and not request.path.startswith("/embed")
     )

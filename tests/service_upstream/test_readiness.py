@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from service_support import SwitchableProxy, free_port, make_app, upstream_settings
 
 EXAMPLE = "05987100100090______"
@@ -14,8 +16,9 @@ RESET_SECONDS = 1.5
 def test_readyz_is_503_while_the_circuit_is_open_and_ready_when_it_may_probe_again(demo_upstream_url, tmp_path):
     proxy = SwitchableProxy(demo_upstream_url)
     try:
-        settings = upstream_settings(tmp_path, proxy.url, request_timeout=1.5, cache={"ttl_seconds": 0},
-                                     http={"connect_timeout": 0.5, "read_timeout": 1.0, "total_timeout": 1.5,
+        # generous budgets: the failures below are quick 500s, and the machine may be busy
+        settings = upstream_settings(tmp_path, proxy.url, request_timeout=10, cache={"ttl_seconds": 0},
+                                     http={"connect_timeout": 2, "read_timeout": 5, "total_timeout": 8,
                                            "retries": 0, "failure_threshold": 2, "reset_timeout": RESET_SECONDS})
         client = make_app(settings).test_client()
         ready = client.get("/readyz")
@@ -29,6 +32,13 @@ def test_readyz_is_503_while_the_circuit_is_open_and_ready_when_it_may_probe_aga
         problems = down.get_json()["problems"]
         assert any(p.startswith(("upstream WFS: circuit open", "upstream WMS: circuit open")) for p in problems), problems
         assert client.get("/healthz").status_code == 200  # the process itself still answers
+        counted = {(m.name, tuple(sorted(m.labels.items()))): m.value
+                   for f in text_string_to_metric_families(client.get("/metrics").get_data(as_text=True))
+                   for m in f.samples}
+        open_services = [service for service in ("wfs", "wms")
+                         if counted.get(("gis_upstream_circuit_open", (("service", service),))) == 1]
+        assert open_services and all(f"upstream {s.upper()}: circuit open" in " ".join(problems) for s in open_services)
+        assert counted[("gis_upstream_requests_total", (("outcome", "circuit-open"), ("service", open_services[0])))] >= 1
 
         proxy.mode = "pass"
         time.sleep(RESET_SECONDS + 0.2)  # half-open: ready again, so that traffic can bring the probe

@@ -1,0 +1,48 @@
+"""Figures about the order process read from the database at scrape time, the same for every worker."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis_service.metrics import Reading
+from gis_service.orders import lifecycle as lc
+from gis_service.orders.db import utcnow
+from gis_service.orders.models import MailMessage, Order, Payment
+
+
+def order_readings(factory: sessionmaker[Session]) -> list[Reading]:
+    now = utcnow()
+    readings: list[Reading] = []
+    with factory() as session:
+        for status, count in session.execute(select(Order.status, func.count()).group_by(Order.status)):
+            readings.append(Reading("gis_orders", "Orders by state", count, {"state": status}))
+        attention = session.scalar(select(func.count()).select_from(Order).where(Order.attention.is_(True)))
+        readings.append(Reading("gis_orders_needing_a_person", "Orders a clerk must look at", attention or 0))
+        for status, count in session.execute(select(Payment.status, func.count()).group_by(Payment.status)):
+            readings.append(Reading("gis_payments", "Payments by state at the provider (INITIAL, PAYED, "
+                                    "FAILED, CANCELED)", count, {"state": status}))
+        for status, count in session.execute(select(Payment.refund_status, func.count())
+                                             .where(Payment.refund_status.is_not(None))
+                                             .group_by(Payment.refund_status)):
+            readings.append(Reading("gis_refunds", "Refunds by state (pending, done, failed)", count,
+                                    {"state": status}))
+        pending = and_(MailMessage.sent_at.is_(None), MailMessage.failed.is_(False))
+        readings.append(Reading("gis_mail_outbox", "Mails not sent yet, or given up", session.scalar(
+            select(func.count()).select_from(MailMessage).where(pending)) or 0, {"state": "pending"}))
+        readings.append(Reading("gis_mail_outbox", "Mails not sent yet, or given up", session.scalar(
+            select(func.count()).select_from(MailMessage).where(MailMessage.failed.is_(True))) or 0,
+            {"state": "failed"}))
+        oldest_mail = session.scalar(select(func.min(MailMessage.created_at)).where(pending))
+        readings.append(Reading("gis_mail_outbox_oldest_pending_seconds", "Age of the oldest mail not sent yet",
+                                (now - oldest_mail).total_seconds() if oldest_mail else 0.0))
+        # Self-service work no worker holds: paid and not started, or started under a lease that ran out.
+        automatic = and_(Order.handling == "automatic", Order.attention.is_(False))
+        waiting_since = session.scalar(select(func.min(Order.updated_at)).where(automatic, Order.status == lc.PAID))
+        lease_ran_out = session.scalar(select(func.min(Order.lease_until)).where(
+            automatic, Order.status == lc.IN_PROGRESS, Order.assigned_to.is_(None),
+            or_(Order.lease_until.is_(None), Order.lease_until < now)))
+        overdue = [(now - moment).total_seconds() for moment in (waiting_since, lease_ran_out) if moment]
+        readings.append(Reading("gis_order_task_overdue_seconds", "How long the oldest self-service order has "
+                                "waited for a worker (paid, or its production lease ran out)", max(overdue or [0.0])))
+    return readings

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
 from gis_service.orders.db import utcnow
+from gis_service.orders.documents import revocation_record, revoke_documents
 from gis_service.orders.errors import ActionError
 from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
@@ -53,18 +54,14 @@ class LateCancellation:
             if amount <= 0:
                 raise ActionError(texts.LATE_CANCEL_NOTHING_TO_REFUND)
             now = utcnow()
-            revoked = order.current_documents
-            for document in revoked:
-                document.deleted_at = now
-                files.append(document.storage_name)
+            revoked = revoke_documents(order)
+            files.extend(d.storage_name for d in revoked)
             # A completed order has no way back in lifecycle.TRANSITIONS (no ordinary action may reopen it);
             # this is the one audited exception, so it moves the state itself.
             previous, order.status = order.status, lc.CANCELLED
             order.closed_at, order.closing_reason, order.attention = now, reason, False
             lc.record(order, actor, "cancelled_with_refund", reason=reason, from_status=previous, to_status=lc.CANCELLED,
-                      details={"amount_cents": amount,
-                               # what was delivered stays provable after the files are gone
-                               "documents_revoked": [{"id": d.id, "sha256": d.sha256, "size": d.size} for d in revoked]})
+                      details={"amount_cents": amount, "documents_revoked": revocation_record(revoked)})
             mark_for_refund(order, actor)
             note = texts.in_language(texts.MAIL_NOTES["note_refund"], order.lang)
             if revoked:
@@ -77,7 +74,7 @@ class LateCancellation:
         # The refund goes out now; if the provider is down it stays pending and the worker tries again.
         self.refunds.process(number)
         for name in files:
-            # The revoked files are removed: the document rows (name, size, SHA-256) and the event are the audit record.
+            # Removed, not kept: the document rows and the event (name, size, SHA-256) are the audit record.
             self.store.delete(name)
         self.wake()
         return self.repository.get(number)

@@ -150,6 +150,35 @@ def test_completed_order_cancelled_with_refund(quiet, simulator, smtp, clerk):
     assert cell(after, ("Summe", ""), 5) - cell(before, ("Summe", ""), 5) == -1500
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_produced_order_cancelled_revokes_its_documents(quiet, simulator, smtp, clerk):
+    """Cancelling (or rejecting) an order in progress whose extract the citizen can already download revokes it too."""
+    live = quiet
+    email = unique_email("erstellt")
+    body = api_order(live, order_body(product="karte-amt", contact={"name": "Egon Entwurf", "email": email})).json()
+    number, token = body["order_number"], token_of(body["status_url"])
+    pay_order(live, simulator, number, token)
+    assert clerk.act(number, "take").status_code == 303
+    assert clerk.act(number, "produce").status_code == 303
+    state = order_state(live, number, token)
+    assert state["status"] == "in_progress" and len(state["documents"]) == 1
+    link = state["documents"][0]["url"]
+    assert requests.get(link, timeout=30).content.startswith(b"%PDF")
+    stored = live.service.repository.get(number).current_documents[0]
+
+    assert clerk.act(number, "cancel", reason="Auftrag zurückgezogen").status_code == 303
+    state = order_state(live, number, token)
+    assert state["status"] == "cancelled" and state["payment"]["refund_status"] == "done" and state["documents"] == []
+    assert requests.get(link, timeout=30).status_code == 404
+    assert not live.orders.store.exists(stored.storage_name)
+    event = next(e for e in live.service.repository.get(number).events if e.action == "documents_revoked")
+    assert event.details["documents"] == [{"id": stored.id, "kind": "extract", "sha256": stored.sha256,
+                                           "size": stored.size}]
+    live.service.outbox.send_pending()
+    body = Mailbox.body(smtp.wait_for(email, "storniert"))
+    assert "zurückgezogen" in body and "gelten nicht mehr" in body
+
+
 def test_invoice_sent_then_paid_in_csv_and_cash_report(quiet, clerk):
     live = quiet
     company = f"Planungsbüro Öztürk {secrets.token_hex(2)}"

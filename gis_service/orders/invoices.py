@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
@@ -80,6 +81,21 @@ def parse_day(text: str | None, order: Order, today: date) -> date:
     if day > today or day < order.created_at.date() - timedelta(days=1):
         raise ActionError(texts.INVOICE_DATE_INVALID, status=422, code="date-invalid")
     return day
+
+
+def unsettled_invoices(factory: sessionmaker[Session], limit: int = 500) -> list[Order]:
+    """Invoice orders not yet paid or written off, oldest first: the open items the treasury and clerks chase.
+
+    An order that was rejected or cancelled before any invoice went out owes nothing; one whose invoice
+    was sent stays open until it is paid or written off, whatever became of the order.
+    """
+    query = (select(Order).outerjoin(Invoice).options(selectinload(Order.payments))
+             .where(Order.payment_method == "invoice",
+                    or_(Invoice.status == SENT,
+                        and_(Invoice.id.is_(None), Order.status.not_in((lc.REJECTED, lc.CANCELLED)))))
+             .order_by(Order.created_at, Order.id).limit(limit))
+    with factory() as session:
+        return list(session.scalars(query).all())
 
 
 class InvoiceActions:

@@ -412,7 +412,8 @@ def money_act(number: str, action: str):
 def cash():
     today = _clerk_today().isoformat()
     return _render("staff/cashreport.html", first=request.args.get("from", today)[:10],
-                   last=request.args.get("to", today)[:10], error=None)
+                   last=request.args.get("to", today)[:10], error=None,
+                   unsettled=inv.unsettled_invoices(orders().factory), invoice_text=inv.invoice_text)
 
 
 @blueprint.get("/kasse.csv")
@@ -423,7 +424,8 @@ def cash_csv():
     except ApiError as exc:
         # The form again, with the message next to the fields, rather than a file the treasury cannot use.
         return _render("staff/cashreport.html", exc.status, first=(request.args.get("from") or "")[:10],
-                       last=(request.args.get("to") or "")[:10], error=exc.de)
+                       last=(request.args.get("to") or "")[:10], error=exc.de,
+                       unsettled=inv.unsettled_invoices(orders().factory), invoice_text=inv.invoice_text)
     rows = cash_report(orders().factory, first, last, orders().settings.orders.staff.timezone)
     response = Response(cash_report_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = (f'attachment; filename="kassenbericht-{first.isoformat()}'

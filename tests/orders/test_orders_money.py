@@ -54,6 +54,12 @@ def cash_rows(browser: Browser, day: date) -> dict[tuple[str, str], list[str]]:
     return {(r[1], r[2]) if r[0] != "Summe" else ("Summe", ""): r for r in rows[1:]}
 
 
+def open_invoices(browser: Browser) -> str:
+    page = browser.get("/staff/kasse").text
+    check_page(page)
+    return page[page.index("Offene Rechnungen"):]
+
+
 def cents(text: str) -> int:
     assert re.fullmatch(r"-?\d+,\d\d", text), text  # comma decimals, no currency sign: a number Excel sums
     sign = -1 if text.startswith("-") else 1
@@ -214,6 +220,7 @@ def test_invoice_sent_then_paid_in_csv_and_cash_report(quiet, clerk):
     check_page(page)
     assert "Rechnung verschickt, offen" in page and "nicht beglichen" in page and "R-2026-0815" in page
     assert "Zahlung vermerken" in page and "Rechnung abschreiben" in page
+    assert number in open_invoices(clerk)
     assert money(clerk, number, "invoice-sent", date=today.isoformat(), amount="1").status_code == 303
     assert "bereits als verschickt" in flash_error(clerk, number)
     assert money(clerk, number, "invoice-written-off", reason="").status_code == 303
@@ -222,6 +229,7 @@ def test_invoice_sent_then_paid_in_csv_and_cash_report(quiet, clerk):
     assert money(clerk, number, "invoice-paid", date=today.isoformat(), amount="").status_code == 303  # amount as billed
     page, _ = clerk.detail(number)
     assert "Rechnung bezahlt" in page and "nicht beglichen" not in page and "Zahlung vermerken" not in page
+    assert number not in open_invoices(clerk)
     assert money(clerk, number, "invoice-written-off", reason="Doch nicht bezahlt").status_code == 303
     assert "bereits bezahlt" in flash_error(clerk, number)
 
@@ -263,6 +271,7 @@ def test_invoice_written_off_and_bad_requests(quiet, clerk):
                                       contact={"name": "Wolf Abschreiber", "email": unique_email(), "street": "Weg 2",
                                                "postcode": "59999", "city": "Lindenhagen"})).json()
     number = body["order_number"]
+    assert number in open_invoices(clerk)  # not yet sent: open as well
     yesterday = (live.service.invoices.today() - timedelta(days=1)).isoformat()
     assert money(clerk, number, "invoice-sent", date=yesterday, amount="30").status_code == 303
     order = live.service.repository.get(number)
@@ -274,6 +283,7 @@ def test_invoice_written_off_and_bad_requests(quiet, clerk):
     assert event.reason == "Schuldner unbekannt verzogen" and event.details["amount_cents"] == 3000
     page, _ = clerk.detail(number)
     assert "Rechnung abgeschrieben" in page and "nicht beglichen" not in page
+    assert number not in open_invoices(clerk)
 
     # an online order has no invoice; an unknown action, a missing version, a bad range: 4xx, never a 500
     online = api_order(live).json()["order_number"]

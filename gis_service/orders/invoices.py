@@ -83,16 +83,21 @@ def parse_day(text: str | None, order: Order, today: date) -> date:
     return day
 
 
-def unsettled_invoices(factory: sessionmaker[Session], limit: int = 500) -> list[Order]:
-    """Invoice orders not yet paid or written off, oldest first: the open items the treasury and clerks chase.
+def unsettled():
+    """SQL condition (with Invoice outer-joined) for an invoice order not yet paid or written off.
 
-    An order that was rejected or cancelled before any invoice went out owes nothing; one whose invoice
-    was sent stays open until it is paid or written off, whatever became of the order.
+    An order rejected or cancelled before any invoice went out owes nothing; one whose invoice was
+    sent stays open until it is paid or written off, whatever became of the order.
     """
-    query = (select(Order).outerjoin(Invoice).options(selectinload(Order.payments))
-             .where(Order.payment_method == "invoice",
-                    or_(Invoice.status == SENT,
-                        and_(Invoice.id.is_(None), Order.status.not_in((lc.REJECTED, lc.CANCELLED)))))
+    return and_(Order.payment_method == "invoice",
+                # spelled out for SQL's NULLs: the condition is true or false, never unknown, also without an invoice
+                or_(and_(Invoice.id.is_not(None), Invoice.status == SENT),
+                    and_(Invoice.id.is_(None), Order.status.not_in((lc.REJECTED, lc.CANCELLED)))))
+
+
+def unsettled_invoices(factory: sessionmaker[Session], limit: int = 500) -> list[Order]:
+    """Open invoices, oldest first: what the treasury and the clerks chase."""
+    query = (select(Order).outerjoin(Invoice).options(selectinload(Order.payments)).where(unsettled())
              .order_by(Order.created_at, Order.id).limit(limit))
     with factory() as session:
         return list(session.scalars(query).all())

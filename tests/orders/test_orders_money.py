@@ -316,3 +316,31 @@ def test_cash_report_sums_and_days():
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
     assert rows[1] == ["04.12.2026", "'=Karte", "online", "30,00", "-15,00", "15,00", "2", "1"]
     assert rows[3] == ["Summe", "", "", "110,00", "-15,00", "95,00", "3", "1"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_open_invoice_keeps_the_address_from_the_purge(quiet, clerk):
+    """Personal data of a closed order go after the period, but not while its invoice is unpaid."""
+    from gis_service.orders.dataprotection import purge_personal_data
+    from test_orders_dataprotection import close_days_ago
+
+    live = quiet
+    settings = live.app.extensions["gis_settings"].orders.data_protection
+
+    def invoice_order(name: str) -> str:
+        return api_order(live, order_body(product="karte-amt", payment_method="invoice", contact={
+            "name": name, "email": unique_email(), "street": "Weg 3", "postcode": "59999",
+            "city": "Lindenhagen"})).json()["order_number"]
+
+    billed, never_billed = invoice_order("Berta Offen"), invoice_order("Nora Nie")
+    assert money(clerk, billed, "invoice-sent", amount="30").status_code == 303
+    close_days_ago(live, billed, 91)  # cancelled after the invoice went out: it is still owed
+    close_days_ago(live, never_billed, 91)  # cancelled before: nothing owed
+    report = purge_personal_data(live.orders.factory, settings, live.orders.store)
+    assert never_billed in report.anonymised and billed not in report.anonymised
+    assert live.service.repository.get(billed).address_street == "Weg 3"
+
+    assert money(clerk, billed, "invoice-paid", amount="30").status_code == 303
+    report = purge_personal_data(live.orders.factory, settings, live.orders.store)
+    assert billed in report.anonymised
+    assert live.service.repository.get(billed).address_street is None

@@ -130,6 +130,8 @@ def test_completed_order_cancelled_with_refund(quiet, simulator, smtp, clerk):
 
     # documents revoked: the citizen's link is gone, the file removed, the record kept
     assert state["documents"] == []
+    status_page = requests.get(state["status_url"], timeout=10).text
+    assert "storniert" in status_page and "erstattet" in status_page and "/files/" not in status_page
     assert requests.get(link, timeout=30).status_code == 404
     assert not any(live.orders.store.exists(name) for name in stored)
     order = live.service.repository.get(number)
@@ -161,7 +163,8 @@ def test_produced_order_cancelled_revokes_its_documents(quiet, simulator, smtp, 
     """Cancelling (or rejecting) an order in progress whose extract the citizen can already download revokes it too."""
     live = quiet
     email = unique_email("erstellt")
-    body = api_order(live, order_body(product="karte-amt", contact={"name": "Egon Entwurf", "email": email})).json()
+    body = api_order(live, order_body(product="karte-amt", lang="en",
+                                      contact={"name": "Egon Entwurf", "email": email})).json()
     number, token = body["order_number"], token_of(body["status_url"])
     pay_order(live, simulator, number, token)
     assert clerk.act(number, "take").status_code == 303
@@ -181,8 +184,8 @@ def test_produced_order_cancelled_revokes_its_documents(quiet, simulator, smtp, 
     assert event.details["documents"] == [{"id": stored.id, "kind": "extract", "sha256": stored.sha256,
                                            "size": stored.size}]
     live.service.outbox.send_pending()
-    body = Mailbox.body(smtp.wait_for(email, "storniert"))
-    assert "zurückgezogen" in body and "gelten nicht mehr" in body
+    body = Mailbox.body(smtp.wait_for(email, "cancelled"))  # the citizen ordered in English
+    assert "zurückgezogen" in body and "refunded" in body and "no longer valid" in body
 
 
 def test_invoice_sent_then_paid_in_csv_and_cash_report(quiet, clerk):

@@ -1,4 +1,4 @@
-"""Invoice orders to the end: "invoice sent", then "paid" or "written off", each with date and amount in the audit log."""
+"""Invoice orders to the end: "invoice sent", then "paid" or "written off", each with date and amount audited."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def parse_amount(text: str | None) -> int:
 
 
 def parse_day(text: str | None, order: Order, today: date) -> date:
-    """A booking date (ISO, as the date field sends it; empty is today) that is neither in the future nor before the order."""
+    """A booking date (ISO, as the date field sends it; empty is today), not in the future nor before the order."""
     if not (text or "").strip():
         return today
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -17,9 +16,6 @@ from gis_service.orders.outbox import Outbox
 from gis_service.orders.refunds import Refunds, mark_for_refund, refundable_cents
 from gis_service.orders.repository import OrderRepository
 from gis_service.orders.storage import FileStore
-
-log = logging.getLogger(__name__)
-
 
 def can_cancel_with_refund(order: Order) -> bool:
     return order.status == lc.COMPLETED and order.payment_method == "online" and refundable_cents(order) > 0
@@ -60,14 +56,15 @@ class LateCancellation:
             # this is the one audited exception, so it moves the state itself.
             previous, order.status = order.status, lc.CANCELLED
             order.closed_at, order.closing_reason, order.attention = now, reason, False
-            lc.record(order, actor, "cancelled_with_refund", reason=reason, from_status=previous, to_status=lc.CANCELLED,
+            lc.record(order, actor, "cancelled_with_refund", reason=reason, from_status=previous,
+                      to_status=lc.CANCELLED,
                       details={"amount_cents": amount, "documents_revoked": revocation_record(revoked)})
             mark_for_refund(order, actor)
             note = texts.in_language(texts.MAIL_NOTES["note_refund"], order.lang)
             if revoked:
                 note += texts.in_language(texts.DOCUMENTS_REVOKED_NOTE, order.lang)
-            self.outbox.queue(session, order, "cancelled", refund_note=note,
-                              reason_line=texts.in_language(texts.MAIL_NOTES["reason_line"], order.lang).format(reason=reason))
+            reason_line = texts.in_language(texts.MAIL_NOTES["reason_line"], order.lang).format(reason=reason)
+            self.outbox.queue(session, order, "cancelled", refund_note=note, reason_line=reason_line)
             return order
 
         self.repository.mutate(number, expected_version, change)

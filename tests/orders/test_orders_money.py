@@ -347,3 +347,27 @@ def test_open_invoice_keeps_the_address_from_the_purge(quiet, clerk):
     report = purge_personal_data(live.orders.factory, settings, live.orders.store)
     assert billed in report.anonymised
     assert live.service.repository.get(billed).address_street is None
+
+
+def test_two_clerks_at_the_same_moment_refund_once(quiet, simulator, clerk):
+    """Both press "erstatten" on the same form at once: one change wins, one refund reaches the provider."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    live = quiet
+    number, token = completed_online_order(live, simulator, unique_email("gleichzeitig"))
+    other = Browser(live)
+    other.login(account(live))
+    _, version = clerk.detail(number)
+    other.detail(number)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda b: money(b, number, "cancel-refund", version, reason="Gleichzeitig erstattet"),
+                                (clerk, other)))
+    assert [a.status_code for a in answers] == [303, 303]
+    errors = [flash_error(b, number) for b in (clerk, other)]
+    assert sorted(bool(e) for e in errors) == [False, True], errors  # exactly one was refused
+    state = order_state(live, number, token)
+    assert state["status"] == "cancelled" and state["payment"]["refund_status"] == "done"
+    assert [r["grossAmount"] for t in simulator.for_reference(number) for r in t["refunds"]] == ["15.00"]
+    events = live.service.repository.get(number).events
+    assert [e.action for e in events].count("cancelled_with_refund") == 1
+    assert [e.action for e in events].count("refunded") == 1

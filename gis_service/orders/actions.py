@@ -15,7 +15,14 @@ from gis_service.config import OrdersSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
 from gis_service.orders.db import transaction, utcnow
-from gis_service.orders.documents import add_document, add_extract, extract_spec, sniff_upload
+from gis_service.orders.documents import (
+    add_document,
+    add_extract,
+    extract_spec,
+    revocation_record,
+    revoke_documents,
+    sniff_upload,
+)
 from gis_service.orders.errors import ActionError, ConflictError, IdempotencyMismatch, InvalidTransition
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.models import Order
@@ -239,6 +246,12 @@ class OrderActions:
             order.attention = False
             outcome["refund"] = mark_for_refund(order, actor)
             refund_note = _note(order, "note_refund") if outcome["refund"] else ""
+            # An order closed after its extract was made (and perhaps downloaded) must not keep working links.
+            revoked = revoke_documents(order)
+            if revoked:
+                lc.record(order, actor, "documents_revoked", details={"documents": revocation_record(revoked)})
+                refund_note += texts.in_language(texts.DOCUMENTS_REVOKED_NOTE, order.lang)
+                outcome["files"] = [d.storage_name for d in revoked]
             if to == lc.REJECTED:
                 self.outbox.queue(session, order, "rejected", reason=reason, refund_note=refund_note)
             else:
@@ -249,6 +262,8 @@ class OrderActions:
         self.repository.mutate(number, expected_version, change)
         if outcome.get("refund"):
             self.refunds.process(number)
+        for name in outcome.get("files", ()):
+            self.store.delete(name)
         self.wake()
         return self.repository.get(number)
 

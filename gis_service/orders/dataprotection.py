@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, not_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import DataProtectionSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.drafts import delete_expired
-from gis_service.orders.models import MailMessage, Order
+from gis_service.orders.invoices import unsettled
+from gis_service.orders.models import Invoice, MailMessage, Order
 from gis_service.orders.storage import FileStore
 
 PERSONAL_FIELDS = ("contact_name", "contact_email", "contact_phone", "contact_organisation", "address_street",
@@ -30,8 +31,8 @@ class PurgeReport:
 
 def purge_personal_data(factory: sessionmaker[Session], settings: DataProtectionSettings, store: FileStore | None,
                         now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
-    """Anonymise orders closed more than `personal_data_days` ago; justifications of owner-data
-    orders stay until `justification_days` (the audit period) and go then; drafts older than
+    """Anonymise orders closed more than `personal_data_days` ago (not while their invoice is open);
+    justifications of owner-data orders stay until `justification_days` (the audit period) and go then; drafts older than
     `draft_hours` are deleted."""
     now = now or utcnow()
     personal_limit = now - timedelta(days=settings.personal_data_days)
@@ -41,8 +42,9 @@ def purge_personal_data(factory: sessionmaker[Session], settings: DataProtection
     with transaction(factory) as session:
         report.drafts_deleted = delete_expired(session, settings.draft_hours, now, dry_run)
         closed = Order.status.in_(tuple(lc.CLOSED))
-        for order in session.scalars(select(Order).where(closed, Order.closed_at <= personal_limit,
-                                                         Order.anonymised_at.is_(None))):
+        # An unpaid invoice still needs the address it is sent to: its order waits until paid or written off.
+        for order in session.scalars(select(Order).outerjoin(Invoice).where(
+                closed, Order.closed_at <= personal_limit, Order.anonymised_at.is_(None), not_(unsettled()))):
             report.anonymised.append(order.order_number)
             if dry_run:
                 continue

@@ -46,3 +46,21 @@ def sniff_upload(filename: str, data: bytes) -> tuple[str, str, str] | None:
 
 def current_document(order: Order, document_id: int) -> Document | None:
     return next((d for d in order.current_documents if d.id == document_id), None)
+
+
+def revoke_documents(order: Order) -> list[Document]:
+    """Withdraw the order's current documents: the citizen's links stop working, the rows stay as the record.
+
+    The caller removes the files once the change is committed (FileStore.delete); name, size and SHA-256
+    in the row and in the audit event keep what was delivered provable.
+    """
+    revoked = order.current_documents
+    now = utcnow()
+    for document in revoked:
+        document.deleted_at = now
+    return revoked
+
+
+def revocation_record(documents: list[Document]) -> list[dict]:
+    # No file name: an uploaded file's name may name a person, and the audit log outlives personal data.
+    return [{"id": d.id, "kind": d.kind, "sha256": d.sha256, "size": d.size} for d in documents]

@@ -76,6 +76,11 @@ ACTION_TEXT = {
     "justification_viewed": "Begründung eingesehen",
     "justification_purged": "Begründung gelöscht",
     "personal_data_purged": "personenbezogene Daten gelöscht",
+    "cancelled_with_refund": "nach Abschluss storniert, Gebühr wird erstattet, Unterlagen widerrufen",
+    "documents_revoked": "Unterlagen widerrufen",
+    "invoice_sent": "Rechnung verschickt",
+    "invoice_paid": "Rechnung bezahlt",
+    "invoice_written_off": "Rechnung abgeschrieben",
 }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
+from datetime import date
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -84,6 +86,9 @@ class Order(Base):
                                                    cascade="all, delete-orphan")
     documents: Mapped[list[Document]] = relationship(back_populates="order", order_by="Document.id",
                                                      cascade="all, delete-orphan")
+    # Loaded with the order: pages and the CSV read it after the session has closed.
+    invoice: Mapped[Invoice | None] = relationship(back_populates="order", uselist=False, lazy="selectin",
+                                                   cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -214,3 +219,24 @@ class SavedDraft(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class Invoice(Base):
+    """The invoice of an order paid by invoice: sent, then paid or written off (each step also in the audit log)."""
+
+    __tablename__ = "order_invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # sent | paid | written_off
+    invoice_number: Mapped[str | None] = mapped_column(String(60))
+    sent_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    paid_on: Mapped[date | None] = mapped_column(Date, index=True)
+    paid_cents: Mapped[int | None] = mapped_column(Integer)
+    written_off_on: Mapped[date | None] = mapped_column(Date)
+    write_off_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(120))
+
+    order: Mapped[Order] = relationship(back_populates="invoice")

@@ -17,11 +17,25 @@ from gis_service.orders.payments import PaymentProvider
 from gis_service.orders.repository import OrderRepository, retry
 
 
+def received_cents(payment: Payment) -> int:
+    """What a payment brought in: the provider's figure where it reported one."""
+    return payment.reported_amount_cents if payment.reported_amount_cents is not None else payment.amount_cents
+
+
+def _refundable(payment: Payment) -> bool:
+    return payment.status in (xbz.PAYED, "MISMATCH") and payment.refund_status is None
+
+
+def refundable_cents(order: Order) -> int:
+    """What the order's payments brought in and is not yet owed back or refunded."""
+    return sum(received_cents(p) for p in order.payments if _refundable(p))
+
+
 def mark_for_refund(order: Order, actor: str) -> bool:
     """Mark what the order's payments brought in as owed back; True if there was anything."""
     marked = False
     for payment in order.payments:
-        if payment.status in (xbz.PAYED, "MISMATCH") and payment.refund_status is None:
+        if _refundable(payment):
             payment.refund_status = "pending"
             payment.updated_at = utcnow()
             marked = True
@@ -52,7 +66,7 @@ class Refunds:
                 if payment.refund_attempts and payment.updated_at > utcnow() - timedelta(
                         minutes=min(2 ** payment.refund_attempts, 240)) and number is None:
                     continue  # back off between attempts
-                amount = payment.reported_amount_cents if payment.reported_amount_cents is not None else payment.amount_cents
+                amount = received_cents(payment)
                 transaction_id, refund_id = payment.transaction_id, f"{order_number}-R{payment.id}"
             try:
                 result = self.provider.refund(transaction_id, refund_id, amount,

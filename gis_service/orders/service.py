@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,6 +14,8 @@ from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
+from gis_service.orders.invoices import InvoiceActions
+from gis_service.orders.late_cancellation import LateCancellation
 from gis_service.orders.notifications import Mailer
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.payment_reconciler import PaymentReconciler
@@ -49,6 +53,11 @@ class OrderService:
         self.payments = PaymentReconciler(factory=factory, settings=settings, repository=self.repository,
                                           tokens=self.tokens, urls=urls, outbox=self.outbox, refunds=self.refunds,
                                           actions=self.actions, provider=provider, wake=self._wake_worker)
+        self.late_cancellation = LateCancellation(repository=self.repository, outbox=self.outbox, refunds=self.refunds,
+                                                  store=store, wake=self._wake_worker)
+        # Booking days are the clerks' calendar days, not UTC's.
+        self.invoices = InvoiceActions(self.repository,
+                                       lambda: datetime.now(ZoneInfo(settings.staff.timezone)).date())
         self.drafts = DraftStore(factory, settings.data_protection.draft_hours)
         self.queries = StaffQueries(factory)
         self.views = OrderViews(self.tokens, urls)

@@ -210,3 +210,22 @@ CANCEL_REASON_MISSING = "Bitte geben Sie einen Grund an (mindestens 5 Zeichen)."
 PAYMENT_PURPOSE = "Gebühr {product} {number}"
 REFUND_REASON = "Erstattung {number}"
 PAYMENT_NOT_COMPLETED = "Die Zahlung wurde nicht innerhalb der Frist abgeschlossen."
+
+# --- money to the end: cancelling a completed order with a refund, invoices (gis_service.orders.late_cancellation,
+# gis_service.orders.invoices); German alone where only clerks read it.
+DOCUMENTS_REVOKED_NOTE = ("Die Links zum Herunterladen der Unterlagen gelten nicht mehr; bitte verwenden Sie bereits "
+                          "heruntergeladene Auszüge nicht weiter.\n",
+                          "The download links of the documents are no longer valid; please do not use extracts you "
+                          "have already downloaded.\n")
+LATE_CANCEL_NOT_COMPLETED = "Stornieren mit Erstattung nach Abschluss geht nur bei erledigten Aufträgen."
+LATE_CANCEL_NOT_ONLINE = "Nur online bezahlte Aufträge werden erstattet; eine Rechnung bitte abschreiben."
+LATE_CANCEL_NOTHING_TO_REFUND = "Zu diesem Auftrag gibt es keine Zahlung, die noch erstattet werden kann."
+INVOICE_AMOUNT_INVALID = "Bitte geben Sie einen Betrag in Euro an, z. B. 80,00."
+INVOICE_DATE_INVALID = "Bitte geben Sie ein gültiges Datum an, nicht in der Zukunft und nicht vor dem Eingang des Auftrags."
+INVOICE_PAID_BEFORE_SENT = "Das Zahldatum liegt vor dem Versand der Rechnung."
+NOT_AN_INVOICE_ORDER = "Dieser Auftrag wird nicht per Rechnung bezahlt."
+INVOICE_ALREADY_SENT = "Die Rechnung ist bereits als verschickt vermerkt."
+INVOICE_ORDER_CLOSED = "Für einen abgelehnten oder stornierten Auftrag wird keine Rechnung verschickt."
+INVOICE_NOT_SENT = "Bitte vermerken Sie zuerst den Versand der Rechnung."
+INVOICE_SETTLED = "Die Rechnung ist bereits bezahlt oder abgeschrieben."
+WRITE_OFF_REASON_MISSING = "Bitte geben Sie einen Grund für die Abschreibung an (mindestens 5 Zeichen)."

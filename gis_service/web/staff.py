@@ -348,3 +348,86 @@ def user_action(user_id: int, action: str):
     else:
         flash("Gespeichert.", "ok")
     return redirect(url_for("staff.users"), 303)
+
+
+# --- money to the end: cancelling a completed order with a refund, invoices, the treasury's cash report ----------
+# (domain logic in gis_service.orders.late_cancellation, .invoices, .cashreport; these are thin wrappers)
+from gis_service.orders import invoices as inv  # noqa: E402
+from gis_service.orders.cashreport import cash_report, cash_report_csv, euro, parse_range  # noqa: E402
+from gis_service.orders.late_cancellation import can_cancel_with_refund  # noqa: E402
+from gis_service.orders.refunds import refundable_cents  # noqa: E402
+
+MONEY_ACTIONS = {
+    "cancel-refund": "Auftrag storniert; die Gebühr wird erstattet, die Unterlagen sind widerrufen, "
+                     "die Kundin bzw. der Kunde wird benachrichtigt.",
+    "invoice-sent": "Versand der Rechnung vermerkt.",
+    "invoice-paid": "Zahlung der Rechnung vermerkt.",
+    "invoice-written-off": "Rechnung abgeschrieben.",
+}
+
+
+def _clerk_today() -> date:
+    return orders().service.invoices.today()
+
+
+@blueprint.app_template_global("staff_money")
+def _money_state(order) -> dict:
+    """What the detail page's money section shows and offers for this order."""
+    return {"invoice_text": inv.invoice_text(order), "settled": inv.settled(order),
+            "next_invoice": inv.next_invoice_action(order) if order.payment_method == "invoice" else None,
+            "can_cancel_refund": can_cancel_with_refund(order), "refundable": refundable_cents(order),
+            "revoked": [d for d in order.documents if d.deleted_at is not None], "today": _clerk_today().isoformat(),
+            "euro": euro}
+
+
+@blueprint.post("/orders/<number>/money/<action>")
+@login_required
+def money_act(number: str, action: str):
+    if action not in MONEY_ACTIONS:
+        abort(404)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400, description="Die Versionsangabe des Formulars fehlt.")
+    service, actor, form = orders().service, g.staff.actor, request.form
+    try:
+        if action == "cancel-refund":
+            service.late_cancellation.cancel_with_refund(number, actor, version, form.get("reason", ""))
+        elif action == "invoice-sent":
+            service.invoices.mark_sent(number, actor, version, day=form.get("date"), amount=form.get("amount"),
+                                       invoice_number=form.get("invoice_number"))
+        elif action == "invoice-paid":
+            service.invoices.mark_paid(number, actor, version, day=form.get("date"), amount=form.get("amount"))
+        else:
+            service.invoices.write_off(number, actor, version, day=form.get("date"), reason=form.get("reason", ""))
+    except ApiError as exc:
+        flash(exc.de, "error")
+        return redirect(url_for("staff.detail", number=number), 303)
+    flash(MONEY_ACTIONS[action], "ok")
+    return redirect(url_for("staff.detail", number=number), 303)
+
+
+@blueprint.get("/kasse")
+@login_required
+def cash():
+    today = _clerk_today().isoformat()
+    return _render("staff/cashreport.html", first=request.args.get("from", today)[:10],
+                   last=request.args.get("to", today)[:10], error=None,
+                   unsettled=inv.unsettled_invoices(orders().factory), invoice_text=inv.invoice_text)
+
+
+@blueprint.get("/kasse.csv")
+@login_required
+def cash_csv():
+    try:
+        first, last = parse_range(request.args.get("from"), request.args.get("to"))
+    except ApiError as exc:
+        # The form again, with the message next to the fields, rather than a file the treasury cannot use.
+        return _render("staff/cashreport.html", exc.status, first=(request.args.get("from") or "")[:10],
+                       last=(request.args.get("to") or "")[:10], error=exc.de,
+                       unsettled=inv.unsettled_invoices(orders().factory), invoice_text=inv.invoice_text)
+    rows = cash_report(orders().factory, first, last, orders().settings.orders.staff.timezone)
+    response = Response(cash_report_csv(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (f'attachment; filename="kassenbericht-{first.isoformat()}'
+                                               f'-bis-{last.isoformat()}.csv"')
+    return response

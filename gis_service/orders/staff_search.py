@@ -64,15 +64,20 @@ def key_pattern(kennzeichen: Flurstueckskennzeichen) -> str:
 
 
 def text_condition(query: str, parse_key: KeyParser | None = None) -> ColumnElement[bool] | None:
-    """Orders whose folded text holds every word, whose address reads the same, or whose parcel the query names."""
+    """Orders whose folded text holds the query, whose address reads the same, or whose parcel the query names.
+
+    Free words ("mueller lindenhagen") match in any order; a query that reads as a parcel key or as street and
+    house number does not fall apart into words, since short numbers like "12" or "1" are found almost anywhere.
+    """
     query = query.strip()[:MAX_QUERY]
-    words = fold(query).split()
-    if not words:
+    folded = " ".join(fold(query).split())
+    if not folded:
         return None
-    alternatives = [and_(*(Order.search_text.like(_contains(word), escape="\\") for word in words))]
-    for reading in address_readings(query):
-        if reading.number:
-            alternatives.append(Order.search_text.like(_contains(reading.street + reading.number), escape="\\"))
+    alternatives = [Order.search_text.like(_contains(folded), escape="\\")]
+    addresses = [reading for reading in address_readings(query) if reading.number]
+    for reading in addresses:
+        alternatives.append(Order.search_text.like(_contains(reading.street + reading.number), escape="\\"))
+    kennzeichen = None
     if parse_key is not None:
         try:
             kennzeichen = parse_key(query)
@@ -80,6 +85,9 @@ def text_condition(query: str, parse_key: KeyParser | None = None) -> ColumnElem
             kennzeichen = None
         if kennzeichen is not None:
             alternatives.append(Order.parcel_key.like(key_pattern(kennzeichen), escape="\\"))
+    words = folded.split()
+    if len(words) > 1 and not addresses and kennzeichen is None:
+        alternatives.append(and_(*(Order.search_text.like(_contains(word), escape="\\") for word in words)))
     return or_(*alternatives)
 
 

@@ -8,10 +8,14 @@ import re
 import secrets
 
 import requests
-from order_support import Mailbox, api_order, order_body, order_state, token_of, unique_email, wait_until
+from alembic import command
+from order_support import Mailbox, api_order, database_url, order_body, order_state, token_of, unique_email, wait_until
+from sqlalchemy import select, text
 from test_orders_staff import Browser, account
 
 from cadastre.kennzeichen import parse_kennzeichen
+from gis_service.orders import db
+from gis_service.orders.models import Order
 from gis_service.orders.staff_search import key_pattern, order_search_text
 
 OTHER_PARCEL = "059871001001280002__"  # Lindenhagen Flur 1, Flurstück 128/2: another parcel of the demo data
@@ -61,6 +65,29 @@ def test_search_text_folds_names_addresses_and_keys():
     assert key_pattern(parse_kennzeichen("9871 1 90", default_land="05")) == "05987100100090\\_\\_\\_\\_%"
     # No Flur typed: any Flur (LIKE's "_"); a Nenner typed: exactly that one.
     assert key_pattern(parse_kennzeichen("059871-___-00128/2")) == "059871___001280002%"
+
+
+def test_migration_backfills_the_search_text(backend, postgres, tmp_path):
+    """Orders stored before the search text existed are found after the upgrade."""
+    engine = db.make_engine(database_url(backend, postgres, tmp_path))
+    db.upgrade(engine)
+    now = db.utcnow()
+    with db.transaction(db.session_factory(engine)) as session:
+        session.add(Order(order_number="LK-2026-MIGR01", token_salt="s", status="submitted", created_at=now,
+                          updated_at=now, lang="de", created_by="test", product_id="karte-amt", product_name="Karte",
+                          kind="map", handling="staff", parcel_key="05987100100090______",
+                          parcel_label="Gemarkung Lindenhagen, Flur 1, Flurstück 90", copies=1, delivery="post",
+                          certified=False, payment_method="invoice", amount_cents=3000, currency="EUR",
+                          fee_breakdown=[], partial_parcel=False, contact_name="Jörg Weiß",
+                          address_street="Mühlenweg 12a"))
+    with engine.begin() as connection:
+        command.downgrade(db.alembic_config(connection), "0003")
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        stored = session.scalar(select(Order.search_text).where(Order.order_number == "LK-2026-MIGR01"))
+        assert "joerg weiss" in stored and "muehlenweg12a" in stored
+        assert session.scalar(text("SELECT count(*) FROM order_notes")) == 0
+    engine.dispose()
 
 
 def test_staff_search_finds_by_every_field_and_form(quiet):

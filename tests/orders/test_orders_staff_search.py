@@ -247,3 +247,22 @@ def test_internal_note_is_audited_and_never_reaches_the_citizen(live, smtp):
     assert secret not in status_page.text and "Notiz" not in status_page.text
     staff_page, _ = clerk.detail(number)
     assert secret in staff_page
+
+
+def test_purge_removes_notes_and_the_searchable_name(quiet):
+    from test_orders_dataprotection import close_days_ago
+
+    from gis_service.orders.dataprotection import purge_personal_data
+
+    live, clerk = quiet, _clerk(quiet)
+    name = f"Vergessene Person{secrets.token_hex(3)}"
+    number = _invoice_order(live, name)["order_number"]
+    live.service.notes.add(number, "staff:test", f"ruft oft an, {name}")
+    assert _found(clerk, name) == [number]
+    close_days_ago(live, number, 400)
+    purge_personal_data(live.orders.factory, live.app.extensions["gis_settings"].orders.data_protection, None)
+    assert _found(clerk, name) == []
+    order = live.service.repository.get(number)
+    assert live.service.notes.for_order(order.id) == []
+    assert name.lower() not in (order.search_text or "")
+    assert number in _found(clerk, number)  # the anonymised record stays findable by its number

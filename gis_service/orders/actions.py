@@ -122,14 +122,16 @@ class OrderActions:
         return order
 
     # --- staff actions ----------------------------------------------------------------------------
-    def take(self, number: str, actor: str, expected_version: int) -> Order:
-        username = actor.removeprefix("staff:")
+    def take(self, number: str, actor: str, expected_version: int, assignee: str | None = None) -> Order:
+        """The clerk takes the order, or gives it to `assignee` (a colleague's user name)."""
+        username = assignee or actor.removeprefix("staff:")
+        action, details = ("assigned", {"to": username[:80]}) if assignee else ("taken", None)
 
         def change(session: Session, order: Order):
             if order.status == lc.PAID or (order.status == lc.SUBMITTED and order.payment_method == "invoice"):
-                lc.transition(order, lc.IN_PROGRESS, actor, action="taken")
+                lc.transition(order, lc.IN_PROGRESS, actor, action=action, details=details)
             elif order.status == lc.IN_PROGRESS:
-                lc.record(order, actor, "taken", details={"previous": order.assigned_to})
+                lc.record(order, actor, action, details={**(details or {}), "previous": order.assigned_to})
             else:
                 raise ActionError(texts.TAKE_NOT_POSSIBLE)
             order.assigned_to = username[:80]

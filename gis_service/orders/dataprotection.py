@@ -13,7 +13,7 @@ from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.drafts import delete_expired
 from gis_service.orders.invoices import unsettled
-from gis_service.orders.models import Invoice, MailMessage, Order
+from gis_service.orders.models import Invoice, MailMessage, Order, OrderNote
 from gis_service.orders.storage import FileStore
 
 PERSONAL_FIELDS = ("contact_name", "contact_email", "contact_phone", "contact_organisation", "address_street",
@@ -57,6 +57,7 @@ def purge_personal_data(factory: sessionmaker[Session], settings: DataProtection
                     files.append(document.storage_name)
                     document.deleted_at = now
             session.execute(delete(MailMessage).where(MailMessage.order_id == order.id))
+            session.execute(delete(OrderNote).where(OrderNote.order_id == order.id))  # clerks' free text
             for event in order.events:
                 # Free text a clerk typed may name people; the action, time and actor stay.
                 if event.action in ("mail_queued",):

@@ -58,6 +58,8 @@ ACTION_TEXT = {
     "payment_mismatch": "Zahlung passt nicht zur Gebühr",
     "routed_to_staff": "an die Sachbearbeitung gegeben",
     "taken": "übernommen",
+    "assigned": "zugewiesen",
+    "note_added": "interne Notiz hinzugefügt",
     "production_started": "Erstellung begonnen",
     "production_resumed": "Erstellung fortgesetzt",
     "production_failed": "Erstellung fehlgeschlagen",

@@ -73,12 +73,14 @@ class Order(Base):
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
     attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)  # a person must look at it
-    assigned_to: Mapped[str | None] = mapped_column(String(80))
+    assigned_to: Mapped[str | None] = mapped_column(String(80), index=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     closing_reason: Mapped[str | None] = mapped_column(Text)
 
     idempotency_key: Mapped[str | None] = mapped_column(String(250), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Folded text of number, contact, address and parcel for the staff search (kept by orders.staff_search).
+    search_text: Mapped[str | None] = mapped_column(Text)
 
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id",
                                                     cascade="all, delete-orphan")
@@ -119,6 +121,18 @@ class OrderEvent(Base):
     details: Mapped[dict | None] = mapped_column(JSON)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class OrderNote(Base):
+    """A clerk's internal note on an order: for the office only, never shown to the citizen."""
+
+    __tablename__ = "order_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    author: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
 
 
 class Payment(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gis_service.orders import lifecycle as lc
+from gis_service.orders import staff_search
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.models import Order, OrderEvent
 
@@ -25,6 +25,10 @@ class SearchFilters:
     page: int = 1
     page_size: int = 50
     timezone: str = "UTC"
+    sort: str = staff_search.DEFAULT_SORT  # a key of staff_search.SORT_COLUMNS
+    descending: bool = True
+    assignee: str | None = None  # "mine", "none" or None (anyone)
+    username: str | None = None  # whose "mine"
 
     def day_start_utc(self, day: date) -> datetime:
         """Midnight of `day` in the clerk's time zone, as the naive UTC the database stores."""
@@ -36,7 +40,9 @@ class StaffQueries:
     def __init__(self, factory: sessionmaker[Session]):
         self.factory = factory
 
-    def search(self, filters: SearchFilters) -> tuple[list[Order], int]:
+    def search(self, filters: SearchFilters,
+               parse_key: staff_search.KeyParser | None = None) -> tuple[list[Order], int]:
+        """One page of orders; `parse_key` reads a parcel key in any written form (the citizen search's)."""
         query = select(Order)
         conditions = []
         if filters.status == "open":
@@ -53,23 +59,17 @@ class StaffQueries:
             conditions.append(Order.created_at >= filters.day_start_utc(filters.date_from))
         if filters.date_to:
             conditions.append(Order.created_at < filters.day_start_utc(filters.date_to + timedelta(days=1)))
-        if filters.q:
-            text = filters.q.strip().lower()[:100]
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            compact = re.sub(r"[\s\-]", "", text)
-            conditions.append(or_(
-                func.lower(Order.order_number).like(pattern, escape="\\"),
-                func.lower(Order.parcel_key).like("%" + compact.replace("%", "").replace("\\", "") + "%"),
-                func.lower(Order.parcel_label).like(pattern, escape="\\"),
-                func.lower(Order.contact_name).like(pattern, escape="\\"),
-            ))
+        if filters.q and (matching := staff_search.text_condition(filters.q, parse_key)) is not None:
+            conditions.append(matching)
+        if (assigned := staff_search.assignee_condition(filters.assignee, filters.username)) is not None:
+            conditions.append(assigned)
         if conditions:
             query = query.where(and_(*conditions))
         with self.factory() as session:
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             page = max(1, filters.page)
             rows = session.scalars(query.options(selectinload(Order.payments))
-                                   .order_by(Order.created_at.desc(), Order.id.desc())
+                                   .order_by(*staff_search.ordering(filters.sort, filters.descending))
                                    .offset((page - 1) * filters.page_size).limit(filters.page_size)).all()
         return list(rows), total
 

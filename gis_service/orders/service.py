@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
+from gis_service.orders.bulk import BulkActions
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.invoices import InvoiceActions
 from gis_service.orders.late_cancellation import LateCancellation
+from gis_service.orders.notes import OrderNotes
 from gis_service.orders.notifications import Mailer
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.payment_reconciler import PaymentReconciler
@@ -61,6 +63,8 @@ class OrderService:
         self.drafts = DraftStore(factory, settings.data_protection.draft_hours)
         self.queries = StaffQueries(factory)
         self.views = OrderViews(self.tokens, urls)
+        self.notes = OrderNotes(factory)
+        self.bulk = BulkActions(factory, self.actions)
 
     def _wake_worker(self) -> None:
         # The parts exist before the worker that sets `wake`, so they call it through here.

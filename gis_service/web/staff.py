@@ -27,9 +27,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from gis_service.errors import ApiError
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.accounts import AccountError
+from gis_service.orders.bulk import parse_selection
 from gis_service.orders.csvexport import orders_csv
 from gis_service.orders.products import format_money
 from gis_service.orders.queries import SearchFilters
+from gis_service.orders.staff_search import DEFAULT_SORT, SORT_COLUMNS
 from gis_service.orders.installation import Orders
 from gis_service.page_request import PreviewRequest
 from gis_service.web.responses import file_response
@@ -198,20 +200,21 @@ def _filters() -> SearchFilters:
 @blueprint.get("/")
 @login_required
 def queue():
-    filters = _filters()
-    rows, total = orders().service.queries.search(filters)
+    filters = _queue_filters()
+    rows, total = orders().service.queries.search(filters, _parse_key)
     pages = max(1, -(-total // filters.page_size))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return _render("staff/queue.html", rows=rows, total=total, filters=filters, pages=pages, args=args,
-                   products=orders().catalogue.products, status_filter=request.args.get("status", "open"))
+                   products=orders().catalogue.products, status_filter=request.args.get("status", "open"),
+                   colleagues=_colleagues())
 
 
 @blueprint.get("/export.csv")
 @login_required
 def export_csv():
-    filters = _filters()
+    filters = _queue_filters()
     filters.page, filters.page_size = 1, CSV_LIMIT
-    rows, _ = orders().service.queries.search(filters)
+    rows, _ = orders().service.queries.search(filters, _parse_key)
     response = Response(orders_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="bestellungen-{date.today().isoformat()}.csv"'
     return response
@@ -236,7 +239,7 @@ def detail(number: str):
     product = o.catalogue.get(order.product_id)
     return _render("staff/detail.html", order=order, preview_url=preview_url, product=product,
                    status_url=o.urls.status(order.order_number, o.service.tokens.for_order(order), order.lang),
-                   can=_possible_actions(order))
+                   can=_possible_actions(order), notes=o.service.notes.for_order(order.id))
 
 
 def _possible_actions(order) -> dict[str, bool]:
@@ -431,3 +434,73 @@ def cash_csv():
     response.headers["Content-Disposition"] = (f'attachment; filename="kassenbericht-{first.isoformat()}'
                                                f'-bis-{last.isoformat()}.csv"')
     return response
+# --- search, sorting, bulk actions, internal notes ----------------------------------------------------
+def _parse_key(text: str):
+    """A parcel key in any form the citizen search reads (the Gemarkung names and numbers it knows)."""
+    return current_app.extensions["gis_parcels"].parse(text)
+
+
+def _queue_filters() -> SearchFilters:
+    filters = _filters()
+    sort = request.args.get("sort", "")
+    filters.sort = sort if sort in SORT_COLUMNS else DEFAULT_SORT
+    filters.descending = request.args.get("dir", "desc" if filters.sort == DEFAULT_SORT else "asc") != "asc"
+    assignee = request.args.get("assignee", "")
+    filters.assignee = assignee if assignee in ("mine", "none") else None
+    filters.username = g.staff.username
+    return filters
+
+
+def _colleagues() -> list:
+    return [user for user in orders().accounts.list() if user.active]
+
+
+BULK_DONE = {"take": "{n} von {total} Aufträgen übernommen.", "assign": "{n} von {total} Aufträgen an {who} zugewiesen."}
+
+
+@blueprint.post("/bulk")
+@login_required
+def bulk():
+    """Take, assign or export the ticked orders; the answer names those that failed and why."""
+    service = orders().service
+    action = request.form.get("bulk_action", "")
+    if action not in ("take", "assign", "export"):
+        raise ApiError("Bitte wählen Sie eine Sammelaktion.", "Please choose a bulk action.", status=422,
+                       code="bulk-action-missing")
+    back = _safe_next(request.form.get("back"))
+    try:
+        selection = parse_selection(request.form.getlist("selected"))
+        if action == "export":
+            response = Response(orders_csv(service.bulk.orders(selection)), mimetype="text/csv")
+            response.headers["Content-Disposition"] = (
+                f'attachment; filename="bestellungen-auswahl-{date.today().isoformat()}.csv"')
+            return response
+        if action == "take":
+            outcome = service.bulk.take(selection, g.staff.actor)
+        else:
+            assignee = request.form.get("assignee", "")
+            outcome = service.bulk.assign(selection, g.staff.actor, assignee,
+                                          {user.username for user in _colleagues()})
+    except ApiError as exc:
+        flash(exc.de, "error")
+        return redirect(back, 303)
+    if outcome.done:
+        flash(BULK_DONE[action].format(n=len(outcome.done), total=len(selection), who=request.form.get("assignee", "")),
+              "ok")
+    for number, why in outcome.failed:
+        flash(f"{number}: {why}", "error")
+    return redirect(back, 303)
+
+
+@blueprint.post("/orders/<number>/notes")
+@login_required
+def add_note(number: str):
+    try:
+        orders().service.notes.add(number, g.staff.actor, request.form.get("note", ""))
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.de, "error")
+    else:
+        flash("Interne Notiz gespeichert.", "ok")
+    return redirect(url_for("staff.detail", number=number, _anchor="notes"), 303)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
+from gis_service.orders.dataprotection import BATCH, purge_personal_data
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.notifications import Mailer
@@ -34,6 +35,9 @@ class OrderService:
                  provider: PaymentProvider, producer: ExtractProducer, store: FileStore, mailer: Mailer, urls: Urls,
                  secret: str):
         self.catalogue = catalogue
+        self._factory = factory
+        self._settings = settings
+        self._store = store
         self.wake: Callable[[], None] = lambda: None  # set by the worker
         self._run_lock = threading.Lock()
         self.tokens = OrderTokens(secret)
@@ -53,6 +57,11 @@ class OrderService:
         self.queries = StaffQueries(factory)
         self.views = OrderViews(self.tokens, urls)
 
+    def _purge_personal_data(self) -> int:
+        report = purge_personal_data(self._factory, self._settings.data_protection, self._store, limit=BATCH,
+                                     drafts=False)  # the drafts step has just done them
+        return len(report.anonymised) + len(report.justifications_purged)
+
     def _wake_worker(self) -> None:
         # The parts exist before the worker that sets `wake`, so they call it through here.
         self.wake()
@@ -69,6 +78,8 @@ class OrderService:
                 ("mailed", self.outbox.send_pending),
                 # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
                 ("drafts_purged", self.drafts.purge_expired),
+                # Closed orders past their retention period; cron may run the CLI command as well.
+                ("personal_data_purged", self._purge_personal_data),
             ]
             for name, step in steps:
                 try:

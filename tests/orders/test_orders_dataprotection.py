@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import subprocess
 import threading
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import sqlalchemy as sa
 import yaml
 from order_support import (
@@ -21,9 +24,11 @@ from order_support import (
     make_live,
     order_body,
     pay_order,
+    submit_summary,
     subprocess_env,
     token_of,
     wait_until,
+    walk_to_summary,
 )
 from sqlalchemy import update
 
@@ -258,12 +263,23 @@ def test_no_personal_data_in_any_log_line(refusing_live, simulator, caplog):
     live = refusing_live
     caplog.set_level(logging.DEBUG)
     invoice_person, online_person, refused_person = person("rechnung"), person("online"), person("nie", refused=True)
+    page_person = person("seite")
     reason = f"Antrag von {online_person['name']} unvollständig, bitte {online_person['street']} prüfen"
     invoice_number, _ = staff_invoice_order(live, invoice_person, f"Rückruf {invoice_person['phone']} erledigt")
     online_number = paid_order_rejected(live, simulator, online_person, reason)
     refused = api_order(live, order_body(product="karte-amt", payment_method="invoice", contact=refused_person)).json()
+    # A citizen on the order pages: contact form, summary, payment, automatic extract, download mail.
+    browser = requests.Session()
+    contact = {k: page_person[k] for k in ("name", "phone", "street", "postcode", "city")}
+    draft_id, summary = walk_to_summary(live, browser, page_person["email"], contact=contact)
+    sent = submit_summary(live, browser, draft_id, summary.text)
+    assert sent.status_code == 303, sent.text
+    page_number = re.search(r"/embed/order/([A-Z]+-\d{4}-[0-9A-Z]{6})\?", sent.headers["Location"]).group(1)
+    page_token = parse_qs(urlsplit(sent.headers["Location"]).query)["t"][0]
+    pay_order(live, simulator, page_number, page_token)
+    assert live.service.repository.get(page_number).status == "completed"
     live.service.run_due()
-    wait_until(lambda: live.mailbox.to(invoice_person["email"]) and live.mailbox.to(online_person["email"]),
+    wait_until(lambda: all(live.mailbox.to(p["email"]) for p in (invoice_person, online_person, page_person)),
                message="the mails")
     with live.orders.factory() as session:
         failed = session.scalars(sa.select(MailMessage).where(MailMessage.recipient == refused_person["email"])).all()
@@ -271,7 +287,7 @@ def test_no_personal_data_in_any_log_line(refusing_live, simulator, caplog):
         # the stored error, too, names no one (the server quoted the address)
         assert all(refused_person["email"] not in (m.last_error or "") and "550" in m.last_error for m in failed)
 
-    needles = [p[k] for p in (invoice_person, online_person, refused_person)
+    needles = [p[k] for p in (invoice_person, online_person, refused_person, page_person)
                for k in ("name", "email", "phone", "street", "organisation")] + [reason]
     needles += [refused_person["email"].partition("@")[0]]
     lines = []

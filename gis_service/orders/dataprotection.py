@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +12,7 @@ from gis_service.config import DataProtectionSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.drafts import delete_expired
-from gis_service.orders.models import MailMessage, Order
+from gis_service.orders.models import Document, MailMessage, Order
 from gis_service.orders.storage import FileStore
 
 # Who the citizen is and how to reach them.
@@ -25,8 +25,12 @@ FREE_TEXT_FIELDS = ("staff_reason", "closing_reason", "idempotency_key", "reques
 KEPT_DETAILS = frozenset({"product", "parcel", "amount_cents", "payment_method", "currency", "length", "document_id",
                           "sha256", "transaction_id", "request_id", "status", "payment_reference", "kind",
                           "refund_id", "previous"})
-# Orders anonymised per transaction and per call: a round of the periodic tasks stays short.
+# Orders anonymised per call from the periodic tasks: a round stays short.
 BATCH = 50
+# A stored file no document row points at is left by a process that died between writing the file
+# and committing its row (production, a clerk's upload). A file is written and committed within
+# seconds (a production lease is minutes), so one a day old without a row is an orphan.
+ORPHAN_GRACE = timedelta(days=1)
 
 
 @dataclass
@@ -36,6 +40,7 @@ class PurgeReport:
     files_deleted: int
     dry_run: bool
     drafts_deleted: int = 0
+    orphans_deleted: int = 0
 
 
 def _closed_before(limit: datetime):
@@ -44,10 +49,11 @@ def _closed_before(limit: datetime):
 
 def purge_personal_data(factory: sessionmaker[Session], settings: DataProtectionSettings, store: FileStore | None,
                         now: datetime | None = None, dry_run: bool = False, limit: int | None = None,
-                        drafts: bool = True) -> PurgeReport:
+                        drafts: bool = True, orphans: bool = True) -> PurgeReport:
     """Anonymise orders closed more than `personal_data_days` ago; justifications of owner-data
     orders stay until `justification_days` (the audit period) and go then; drafts older than
-    `draft_hours` are deleted. Safe to run from several workers at once, and again and again."""
+    `draft_hours` are deleted; with `orphans`, files no document points at (see ORPHAN_GRACE) too.
+    Safe to run from several workers at once, and again and again."""
     now = now or utcnow()
     personal_limit = now - timedelta(days=settings.personal_data_days)
     justification_limit = now - timedelta(days=settings.justification_days)
@@ -62,6 +68,8 @@ def purge_personal_data(factory: sessionmaker[Session], settings: DataProtection
         owner_due = select(Order.id, Order.order_number).where(*_closed_before(justification_limit),
                                                                Order.justification.is_not(None))
         justification_candidates = session.execute(owner_due.order_by(Order.id).limit(limit)).all()
+    if orphans and store is not None and settings.delete_files:
+        report.orphans_deleted = delete_orphan_files(factory, store, now, dry_run)
     if dry_run:
         report.anonymised = [number for _, number in candidates]
         report.justifications_purged = [number for _, number in justification_candidates]
@@ -133,3 +141,19 @@ def _purge_justification(factory: sessionmaker[Session], order_id: int, now: dat
             return False
         lc.record(order, lc.SYSTEM, "justification_purged", details={"retention_days": settings.justification_days})
         return True
+
+
+def delete_orphan_files(factory: sessionmaker[Session], store: FileStore, now: datetime, dry_run: bool = False) -> int:
+    """Delete (or count) stored files older than ORPHAN_GRACE that no document row names."""
+    cutoff = (now - ORPHAN_GRACE).replace(tzinfo=UTC).timestamp()
+    # Listed before the rows are read: a file written after the listing is not looked at.
+    old = store.names_older_than(cutoff)
+    if not old:
+        return 0
+    with factory() as session:
+        known = set(session.scalars(select(Document.storage_name)))
+    orphans = [name for name in old if name not in known]
+    if not dry_run:
+        for name in orphans:
+            store.delete_any(name)
+    return len(orphans)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +30,8 @@ from gis_service.orders.views import OrderViews
 
 log = logging.getLogger(__name__)
 
+ORPHAN_CHECK_SECONDS = 6 * 3600
+
 
 class OrderService:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, catalogue: Catalogue,
@@ -38,6 +41,7 @@ class OrderService:
         self._factory = factory
         self._settings = settings
         self._store = store
+        self._orphans_checked: float | None = None
         self.wake: Callable[[], None] = lambda: None  # set by the worker
         self._run_lock = threading.Lock()
         self.tokens = OrderTokens(secret)
@@ -58,9 +62,14 @@ class OrderService:
         self.views = OrderViews(self.tokens, urls)
 
     def _purge_personal_data(self) -> int:
+        # Looking for orphaned files lists the whole file folder: a few times a day is enough.
+        now = time.monotonic()
+        orphans = self._orphans_checked is None or now - self._orphans_checked >= ORPHAN_CHECK_SECONDS
         report = purge_personal_data(self._factory, self._settings.data_protection, self._store, limit=BATCH,
-                                     drafts=False)  # the drafts step has just done them
-        return len(report.anonymised) + len(report.justifications_purged)
+                                     drafts=False, orphans=orphans)  # the drafts step has just done them
+        if orphans:
+            self._orphans_checked = now
+        return len(report.anonymised) + len(report.justifications_purged) + report.orphans_deleted
 
     def _wake_worker(self) -> None:
         # The parts exist before the worker that sets `wake`, so they call it through here.

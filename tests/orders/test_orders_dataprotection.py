@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import subprocess
 import threading
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -231,6 +233,30 @@ def test_the_periodic_tasks_purge_and_several_workers_purge_once(quiet_sqlite):
     for number in numbers:
         events = [e.action for e in live.service.repository.get(number).events]
         assert events.count("personal_data_purged") == 1
+
+
+def test_files_left_by_a_crash_are_deleted_after_a_day(quiet_sqlite):
+    live = quiet_sqlite
+    settings = live.app.extensions["gis_settings"].orders.data_protection
+    store = live.orders.store
+    # A process died after writing these and before committing their document rows.
+    orphan = store.save(b"%PDF-1.4 orphan", "pdf").storage_name
+    leftover = f".{secrets.token_hex(16)}.pdf.tmp"
+    (store.root / leftover).write_bytes(b"%PDF-1.4 half")
+    fresh = store.save(b"%PDF-1.4 being committed right now", "pdf").storage_name
+    kept_number, kept_files = staff_invoice_order(live, person("datei"), "Notiz")
+    two_days_ago = time.time() - 2 * 86400
+    for name in (orphan, leftover, *kept_files):
+        os.utime(store.root / name, (two_days_ago, two_days_ago))
+
+    dry = purge_personal_data(live.orders.factory, settings, store, dry_run=True)
+    assert dry.orphans_deleted >= 2 and store.exists(orphan) and (store.root / leftover).exists()
+    report = purge_personal_data(live.orders.factory, settings, store)
+    assert report.orphans_deleted >= 2
+    assert not store.exists(orphan) and not (store.root / leftover).exists()
+    assert store.exists(fresh)  # younger than a day: its row may be on the way
+    assert all(store.exists(name) for name in kept_files)  # an open order's files, replaced extract too
+    assert kept_number not in report.anonymised
 
 
 class RefusingMailbox(Mailbox):

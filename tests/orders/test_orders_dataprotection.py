@@ -83,16 +83,40 @@ def staff_invoice_order(live, contact: dict, note: str) -> tuple[str, list[str]]
     return number, files
 
 
-def paid_order_rejected(live, simulator, contact: dict, reason: str) -> str:
-    """Paid online, routed to staff (Flurbereinigung), then rejected with a reason: refunded."""
+def paid_order_rejected(live, simulator, contact: dict, reason: str, clerk: requests.Session | None = None) -> str:
+    """Paid online, routed to staff (Flurbereinigung), then rejected with a reason (by `clerk`, a logged-in
+    browser, over HTTP if given): refunded."""
     body = api_order(live, order_body(parcel=STAFF_PARCEL, orientation="landscape", contact=contact)).json()
     number, token = body["order_number"], token_of(body["status_url"])
     back = pay_order(live, simulator, number, token)
     assert back.status_code in (200, 303), back.text
     order = live.service.repository.get(number)
     assert order.status == "paid" and order.handling == "staff" and order.payments
-    live.service.actions.reject(number, CLERK, order.version, reason)
+    if clerk is None:
+        live.service.actions.reject(number, CLERK, order.version, reason)
+    else:
+        page = clerk.get(live.url(f"/staff/orders/{number}"), timeout=30).text
+        form = {"csrf_token": csrf_of(page), "version": re.search(r'name="version" value="(\d+)"', page).group(1),
+                "reason": reason}
+        done = clerk.post(live.url(f"/staff/orders/{number}/reject"), data=form, allow_redirects=False, timeout=60)
+        assert done.status_code == 303, done.text
+        assert live.service.repository.get(number).status == "rejected"
     return number
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def staff_browser(live, username: str, password: str) -> requests.Session:
+    """A clerk logged in to the back office over HTTP."""
+    live.orders.accounts.create(username, password, role="clerk", display_name=f"Sachbearbeiterin {username}")
+    browser = requests.Session()
+    page = browser.get(live.url("/staff/login"), timeout=30).text
+    login = browser.post(live.url("/staff/login"), data={"csrf_token": csrf_of(page), "username": username,
+                                                         "password": password}, allow_redirects=False, timeout=30)
+    assert login.status_code == 303, login.text
+    return browser
 
 
 def order_rows(live, number: str) -> dict[str, list[dict]]:
@@ -292,7 +316,9 @@ def test_no_personal_data_in_any_log_line(refusing_live, simulator, caplog):
     page_person = person("seite")
     reason = f"Antrag von {online_person['name']} unvollständig, bitte {online_person['street']} prüfen"
     invoice_number, _ = staff_invoice_order(live, invoice_person, f"Rückruf {invoice_person['phone']} erledigt")
-    online_number = paid_order_rejected(live, simulator, online_person, reason)
+    clerk_name = f"clerk-{secrets.token_hex(3)}"
+    clerk = staff_browser(live, clerk_name, "Korrekt-Pferd-Batterie-42")
+    online_number = paid_order_rejected(live, simulator, online_person, reason, clerk=clerk)
     refused = api_order(live, order_body(product="karte-amt", payment_method="invoice", contact=refused_person)).json()
     # A citizen on the order pages: contact form, summary, payment, automatic extract, download mail.
     browser = requests.Session()
@@ -315,7 +341,7 @@ def test_no_personal_data_in_any_log_line(refusing_live, simulator, caplog):
 
     needles = [p[k] for p in (invoice_person, online_person, refused_person, page_person)
                for k in ("name", "email", "phone", "street", "organisation")] + [reason]
-    needles += [refused_person["email"].partition("@")[0]]
+    needles += [refused_person["email"].partition("@")[0], clerk_name]  # the clerk is a person too
     lines = []
     for record in caplog.records:
         if record.name.startswith("mail."):

@@ -349,9 +349,12 @@ def test_no_personal_data_in_any_log_line(refusing_live, simulator, caplog):
         text = record.getMessage()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
+        # The extra fields too: the JSON log format writes every one of them.
+        text += " " + " ".join(str(value) for value in vars(record).values())
         lines.append(text)
     # The journey was logged (so an empty capture cannot pass): the failed mail names its order.
     assert any("failed" in line and refused["order_number"] in line for line in lines), lines[-20:]
+    assert any(r.name == "gis_service.requests" for r in caplog.records)  # one line per request
     leaked = [(needle, line) for line in lines for needle in needles if needle.lower() in line.lower()]
     assert leaked == []
     assert invoice_number and online_number

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import DataProtectionSettings
@@ -73,6 +73,10 @@ def purge_personal_data(factory: sessionmaker[Session], settings: DataProtection
     if orphans and store is not None and settings.delete_files:
         report.orphans_deleted = delete_orphan_files(factory, store, now, dry_run)
     if dry_run:
+        if candidates and settings.delete_files and store is not None:
+            with factory() as session:
+                report.files_deleted = session.scalar(select(func.count()).select_from(Document).where(
+                    Document.order_id.in_([order_id for order_id, _ in candidates]))) or 0
         report.anonymised = [number for _, number in candidates]
         report.justifications_purged = [number for _, number in justification_candidates]
         return report

@@ -177,6 +177,7 @@ def test_purge_clears_every_personal_and_free_text_and_every_file(quiet, simulat
     invoice_before = order_rows(live, invoice_number)
     dry = purge_personal_data(live.orders.factory, settings, store, dry_run=True)
     assert {invoice_number, online_number} <= set(dry.anonymised) and recent_number not in dry.anonymised
+    assert dry.files_deleted >= len(files)  # counted, not deleted
     assert order_rows(live, invoice_number) == invoice_before and all(map(store.exists, files))
     assert live.service.repository.get(invoice_number).contact_email == invoice_person["email"]
 

@@ -133,10 +133,11 @@ def cmd_purge_personal_data(args) -> int:
                                      dry_run=args.dry_run)
     finally:
         orders.close()
-    verb = "would anonymise" if report.dry_run else "anonymised"
-    print(f"{verb} {len(report.anonymised)} orders, purged {len(report.justifications_purged)} justifications, "
-          f"deleted {report.files_deleted} files; {'would delete' if report.dry_run else 'deleted'} "
-          f"{report.drafts_deleted} expired order drafts")
+    verb, purged, deleted = (("would anonymise", "would purge", "would delete") if report.dry_run
+                             else ("anonymised", "purged", "deleted"))
+    print(f"{verb} {len(report.anonymised)} orders, {purged} {len(report.justifications_purged)} justifications, "
+          f"{deleted} {report.files_deleted} files; {deleted} "
+          f"{report.drafts_deleted} expired order drafts and {report.orphans_deleted} orphaned files")
     for number in report.anonymised:
         print(f"  {number}")
     return 0

@@ -32,11 +32,13 @@ def database_url(configured: str | None, instance_path: str | Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: bound values are citizens' names and addresses; neither SQL logging nor a
+    # database error's message (which ends up in log.exception) may carry them.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
@@ -57,7 +59,8 @@ def make_engine(url: str) -> Engine:
         return engine
     # A database that does not answer must fail a request (and /readyz) in seconds, not hang it.
     connect_args = {"connect_timeout": 5} if make_url(url).get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args,
+                         hide_parameters=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

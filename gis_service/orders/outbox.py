@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
@@ -76,14 +77,18 @@ class Outbox:
                 message = session.get(MailMessage, mail_id) if claimed else None
                 if message is not None:
                     recipient, subject, body = message.recipient, message.subject, message.body
+                    number = message.order_id and session.scalar(
+                        select(Order.order_number).where(Order.id == message.order_id))
             if message is None:
                 continue
             try:
                 self.mailer.send(recipient, subject, body)
                 error = None
             except Exception as exc:  # noqa: BLE001 - any SMTP trouble means: try again later
-                error = f"{exc.__class__.__name__}: {exc}"[:500]
-                log.warning("mail %s to %s failed: %s", mail_id, recipient, error)
+                # SMTP servers quote the address they refuse; the log and the stored error name the
+                # order instead, never the citizen.
+                error = _without(f"{exc.__class__.__name__}: {exc}", recipient)[:500]
+                log.warning("mail %s for order %s failed: %s", mail_id, number or "-", error)
             with transaction(self.factory) as session:
                 message = session.get(MailMessage, mail_id)
                 message.lease_until = None
@@ -96,3 +101,11 @@ class Outbox:
                     message.next_attempt_at = utcnow() + timedelta(minutes=min(2 ** message.attempts, 360))
                     message.failed = message.attempts >= MAIL_MAX_ATTEMPTS
         return sent
+
+
+def _without(text: str, address: str) -> str:
+    """`text` with the address (and its local part, which often is a name) replaced."""
+    for secret in sorted({address, address.partition("@")[0]}, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = re.sub(re.escape(secret), "<Empfänger>", text, flags=re.IGNORECASE)
+    return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
 from gis_service.orders.bulk import BulkActions
+from gis_service.orders.dataprotection import BATCH, purge_personal_data
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.invoices import InvoiceActions
@@ -34,12 +36,18 @@ from gis_service.orders.views import OrderViews
 
 log = logging.getLogger(__name__)
 
+ORPHAN_CHECK_SECONDS = 6 * 3600
+
 
 class OrderService:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, catalogue: Catalogue,
                  provider: PaymentProvider, producer: ExtractProducer, store: FileStore, mailer: Mailer, urls: Urls,
                  secret: str):
         self.catalogue = catalogue
+        self._factory = factory
+        self._settings = settings
+        self._store = store
+        self._orphans_checked: float | None = None
         self.wake: Callable[[], None] = lambda: None  # set by the worker
         self._run_lock = threading.Lock()
         self.tokens = OrderTokens(secret)
@@ -66,6 +74,16 @@ class OrderService:
         self.notes = OrderNotes(factory)
         self.bulk = BulkActions(factory, self.actions)
 
+    def _purge_personal_data(self) -> int:
+        # Looking for orphaned files lists the whole file folder: a few times a day is enough.
+        now = time.monotonic()
+        orphans = self._orphans_checked is None or now - self._orphans_checked >= ORPHAN_CHECK_SECONDS
+        report = purge_personal_data(self._factory, self._settings.data_protection, self._store, limit=BATCH,
+                                     drafts=False, orphans=orphans)  # the drafts step has just done them
+        if orphans:
+            self._orphans_checked = now
+        return len(report.anonymised) + len(report.justifications_purged) + report.orphans_deleted
+
     def _wake_worker(self) -> None:
         # The parts exist before the worker that sets `wake`, so they call it through here.
         self.wake()
@@ -82,6 +100,8 @@ class OrderService:
                 ("mailed", self.outbox.send_pending),
                 # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
                 ("drafts_purged", self.drafts.purge_expired),
+                # Closed orders past their retention period; cron may run the CLI command as well.
+                ("personal_data_purged", self._purge_personal_data),
             ]
             for name, step in steps:
                 try:

@@ -58,6 +58,25 @@ class FileStore:
         except ValueError:
             pass
 
+    def names_older_than(self, cutoff: float) -> list[str]:
+        """Stored files (and leftover temporary files) last written before `cutoff` (a Unix time)."""
+        found = []
+        for entry in os.scandir(self.root):
+            name = entry.name
+            if not (_NAME.match(name) or (name.startswith(".") and name.endswith(".tmp") and _NAME.match(name[1:-4]))):
+                continue
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    found.append(name)
+            except FileNotFoundError:  # deleted meanwhile by another worker
+                continue
+        return found
+
+    def delete_any(self, name: str) -> None:
+        """Delete a stored or a leftover temporary file by its name in the folder."""
+        if _NAME.match(name.removeprefix(".").removesuffix(".tmp")):
+            (self.root / name).unlink(missing_ok=True)
+
     def _sync_dir(self) -> None:
         try:
             fd = os.open(self.root, os.O_RDONLY)

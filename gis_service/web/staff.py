@@ -154,7 +154,8 @@ def login():
             session.permanent = True
             session["staff"] = {"id": identity.id, "epoch": identity.session_epoch}
             session["csrf"] = secrets.token_urlsafe(32)
-            log.info("staff login: %s", identity.username)
+            # The account id, not the user name: a log line names no person (the id leads to the account).
+            log.info("staff login: account %s (%s)", identity.id, identity.role)
             return redirect(_safe_next(request.form.get("next")), 303)
     return _render("staff/login.html", status, error=error, next=request.values.get("next", ""),
                    username=request.form.get("username", "")[:80])

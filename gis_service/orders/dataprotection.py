@@ -123,6 +123,8 @@ def _anonymise(factory: sessionmaker[Session], order_id: int, now: datetime, set
         for payment in order.payments:
             payment.payment_url = None  # carries the citizen's session at the provider
             payment.problem = None
+        if order.invoice is not None:
+            order.invoice.write_off_reason = None  # why a clerk wrote it off, in words that may name someone
         session.execute(delete(MailMessage).where(MailMessage.order_id == order.id))
         session.execute(delete(OrderNote).where(OrderNote.order_id == order.id))  # clerks' free text
         files = 0

@@ -13,6 +13,7 @@ from gis_service.orders.actions import OrderActions
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.notifications import Mailer
+from gis_service.orders.office_mail import OfficeMail
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.payment_reconciler import PaymentReconciler
 from gis_service.orders.payments import PaymentProvider
@@ -21,6 +22,7 @@ from gis_service.orders.products import Catalogue
 from gis_service.orders.queries import StaffQueries
 from gis_service.orders.refunds import Refunds
 from gis_service.orders.repository import OrderRepository
+from gis_service.orders.staff_outbox import StaffOutbox
 from gis_service.orders.storage import FileStore
 from gis_service.orders.tokens import OrderTokens
 from gis_service.orders.urls import Urls
@@ -52,6 +54,8 @@ class OrderService:
         self.drafts = DraftStore(factory, settings.data_protection.draft_hours)
         self.queries = StaffQueries(factory)
         self.views = OrderViews(self.tokens, urls)
+        self.office = OfficeMail(factory=factory, settings=settings, urls=urls)
+        self.staff_outbox = StaffOutbox(factory)
 
     def _wake_worker(self) -> None:
         # The parts exist before the worker that sets `wake`, so they call it through here.
@@ -66,6 +70,8 @@ class OrderService:
                 ("produced", self.production.resume),
                 ("refunded", self.refunds.process),
                 ("abandoned", self.payments.abandon_unpaid),
+                # Before the mail round, so a single office mail goes out in the round that found its cause.
+                ("office_notified", self.office.run),
                 ("mailed", self.outbox.send_pending),
                 # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
                 ("drafts_purged", self.drafts.purge_expired),

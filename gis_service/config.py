@@ -642,6 +642,7 @@ class SmtpSettings(_Strict):
     password: str | None = None
     sender: str = "Katasteramt Lindenhagen <noreply@lindenhagen.example>"
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_attempts: int = Field(default=15, ge=1, le=100)  # then a mail has failed for good and the office is told
 
 
 class OfficeNotificationSettings(_Strict):

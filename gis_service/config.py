@@ -664,6 +664,37 @@ class SmtpSettings(_Strict):
     password: str | None = None
     sender: str = "Katasteramt Lindenhagen <noreply@lindenhagen.example>"
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_attempts: int = Field(default=15, ge=1, le=100)  # then a mail has failed for good and the office is told
+
+
+class OfficeNotificationSettings(_Strict):
+    """Mail to the office when an order needs a person, a payment or mail fails for good (issue 11)."""
+
+    mode: Literal["single", "digest", "off"] = "single"  # one mail per event, one a day, or none
+    recipients: list[str] = Field(default_factory=list)  # default: orders.office.email
+    per_product: dict[str, list[str]] = Field(default_factory=dict)  # product id → recipients instead
+    digest_hour: int = Field(default=7, ge=0, le=23)  # on the clerks' clock (orders.staff.timezone)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return [_mail_address(v) for v in value]
+
+    @field_validator("per_product")
+    @classmethod
+    def _product_addresses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for product, addresses in value.items():
+            if not addresses:
+                raise ValueError(f"product {product!r} needs at least one address")
+            value[product] = [_mail_address(v) for v in addresses]
+        return value
+
+
+def _mail_address(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+", value):
+        raise ValueError(f"{value!r} is not an e-mail address such as 'kataster@example.org'")
+    return value
 
 
 class StaffSettings(_Strict):
@@ -674,6 +705,7 @@ class StaffSettings(_Strict):
     max_upload_mb: int = Field(default=20, ge=1, le=200)
     page_size: int = Field(default=50, ge=5, le=500)
     timezone: str = "Europe/Berlin"  # times shown to staff; stored times stay UTC
+    queue_refresh_seconds: int = Field(default=60, ge=2, le=3600)  # the queue page asks for new counts this often
 
     @field_validator("timezone")
     @classmethod
@@ -741,6 +773,7 @@ class OrdersSettings(_Strict):
     rules: OrderRulesSettings = OrderRulesSettings()
     payment: PaymentSettings = PaymentSettings()
     office: OfficeSettings = OfficeSettings()
+    office_notifications: OfficeNotificationSettings = OfficeNotificationSettings()
     smtp: SmtpSettings = SmtpSettings()
     staff: StaffSettings = StaffSettings()
     data_protection: DataProtectionSettings = DataProtectionSettings()
@@ -760,6 +793,14 @@ class OrdersSettings(_Strict):
         if not value:
             raise ValueError("needs at least one product")
         return value
+
+    @model_validator(mode="after")
+    def _notified_products_exist(self) -> "OrdersSettings":
+        known = {p.id for p in self.products}
+        unknown = sorted(set(self.office_notifications.per_product) - known)
+        if unknown:
+            raise ValueError(f"office_notifications.per_product names unknown products: {', '.join(unknown)}")
+        return self
 
 
 # Settings names OrdersSettings before it is defined (orders come last in this file).

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -205,6 +206,25 @@ class MailMessage(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[str] = mapped_column(String(10), default="citizen", server_default="citizen")  # citizen | office
+
+
+class OfficeNotice(Base):
+    """Something the office was (or, for the digest, will be) told by mail; unique so it is told once.
+
+    kind: needs_person, payment_failed, mail_failed, or digest (the claim of one day's digest,
+    ref = YYYYMMDD). ref: the order, event or mail id the notice is about.
+    """
+
+    __tablename__ = "office_notices"
+    __table_args__ = (UniqueConstraint("kind", "ref", name="uq_office_notices_kind_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # None: waits for the digest
 
 
 class StaffUser(Base):

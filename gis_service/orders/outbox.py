@@ -20,9 +20,6 @@ from gis_service.orders.urls import Urls
 
 log = logging.getLogger(__name__)
 
-MAIL_MAX_ATTEMPTS = 15
-
-
 class Outbox:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, mailer: Mailer, urls: Urls,
                  tokens: OrderTokens):
@@ -99,7 +96,7 @@ class Outbox:
                     message.attempts += 1
                     message.last_error = error
                     message.next_attempt_at = utcnow() + timedelta(minutes=min(2 ** message.attempts, 360))
-                    message.failed = message.attempts >= MAIL_MAX_ATTEMPTS
+                    message.failed = message.attempts >= self.settings.smtp.max_attempts
         return sent
 
 

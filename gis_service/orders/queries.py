@@ -15,6 +15,15 @@ from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.models import Order, OrderEvent
 
 
+def needs_person():
+    """The orders in the staff queue ("zu bearbeiten"): flagged for a look, or staff work that is due."""
+    return or_(
+        Order.attention.is_(True),
+        and_(Order.handling == "staff",
+             or_(Order.status.in_((lc.PAID, lc.IN_PROGRESS)),
+                 and_(Order.status == lc.SUBMITTED, Order.payment_method == "invoice"))))
+
+
 @dataclass
 class SearchFilters:
     status: str | None = None  # a status, "open" (needs staff) or None (all)
@@ -46,11 +55,7 @@ class StaffQueries:
         query = select(Order)
         conditions = []
         if filters.status == "open":
-            conditions.append(or_(
-                Order.attention.is_(True),
-                and_(Order.handling == "staff",
-                     or_(Order.status.in_((lc.PAID, lc.IN_PROGRESS)),
-                         and_(Order.status == lc.SUBMITTED, Order.payment_method == "invoice")))))
+            conditions.append(needs_person())
         elif filters.status:
             conditions.append(Order.status == filters.status)
         if filters.product:

@@ -21,6 +21,7 @@ from gis_service.orders.invoices import InvoiceActions
 from gis_service.orders.late_cancellation import LateCancellation
 from gis_service.orders.notes import OrderNotes
 from gis_service.orders.notifications import Mailer
+from gis_service.orders.office_mail import OfficeMail
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.payment_reconciler import PaymentReconciler
 from gis_service.orders.payments import PaymentProvider
@@ -29,6 +30,7 @@ from gis_service.orders.products import Catalogue
 from gis_service.orders.queries import StaffQueries
 from gis_service.orders.refunds import Refunds
 from gis_service.orders.repository import OrderRepository
+from gis_service.orders.staff_outbox import StaffOutbox
 from gis_service.orders.storage import FileStore
 from gis_service.orders.tokens import OrderTokens
 from gis_service.orders.urls import Urls
@@ -73,6 +75,8 @@ class OrderService:
         self.views = OrderViews(self.tokens, urls)
         self.notes = OrderNotes(factory)
         self.bulk = BulkActions(factory, self.actions)
+        self.office = OfficeMail(factory=factory, settings=settings, urls=urls)
+        self.staff_outbox = StaffOutbox(factory)
 
     def _purge_personal_data(self) -> int:
         # Looking for orphaned files lists the whole file folder: a few times a day is enough.
@@ -97,6 +101,8 @@ class OrderService:
                 ("produced", self.production.resume),
                 ("refunded", self.refunds.process),
                 ("abandoned", self.payments.abandon_unpaid),
+                # Before the mail round, so a single office mail goes out in the round that found its cause.
+                ("office_notified", self.office.run),
                 ("mailed", self.outbox.send_pending),
                 # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
                 ("drafts_purged", self.drafts.purge_expired),

@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 ORDER_PAGES = "/embed/order"
 NOTIFY_PATH = "/api/v1/payments/notify"
 API_ORDERS = "/api/v1/orders"
+STAFF = "/staff"
 
 
 class Urls:
@@ -30,6 +31,12 @@ class Urls:
     def document(self, number: str, token: str, document_id: int, filename: str) -> str:
         return (f"{self.base}{ORDER_PAGES}/{quote(number, safe='')}/files/{document_id}/{quote(filename, safe='')}"
                 f"?{urlencode({'t': token})}")
+
+    def staff_order(self, number: str) -> str:
+        return f"{self.base}{STAFF}/orders/{quote(number, safe='')}"
+
+    def staff_outbox(self) -> str:
+        return f"{self.base}{STAFF}/outbox"
 
     def notify(self) -> str:
         return f"{self.base}{NOTIFY_PATH}"

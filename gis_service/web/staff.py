@@ -505,3 +505,78 @@ def add_note(number: str):
     else:
         flash("Interne Notiz gespeichert.", "ok")
     return redirect(url_for("staff.detail", number=number, _anchor="notes"), 303)
+# --- office notifications, outbox, queue counts, words (issue 11) -----------------------------------
+from flask import jsonify  # noqa: E402 - kept with the block it serves, to keep merges of this file apart
+
+from gis_service.orders import staff_outbox as outbox_words  # noqa: E402
+from gis_service.orders import staff_words  # noqa: E402
+
+blueprint.add_app_template_global(staff_words.actor_text, "actor_words")
+blueprint.add_app_template_global(staff_words.event_text, "event_words")
+blueprint.add_app_template_global(staff_words.mail_kind_text, "mail_kind_words")
+blueprint.add_app_template_global(staff_words.payment_status_text, "payment_words")
+blueprint.add_app_template_global(staff_words.status_words, "status_words")
+blueprint.add_app_template_global(outbox_words.state_text, "mail_state_words")
+blueprint.add_app_template_global(outbox_words.audience_text, "mail_audience_words")
+
+
+@blueprint.app_template_global("staff_now_utc")
+def _now_utc():
+    """Now as stored times are (naive UTC): "Entsperren" is offered only while a lock lasts."""
+    from gis_service.orders.db import utcnow
+
+    return utcnow()
+
+
+@blueprint.app_template_global("staff_order_mails")
+def _order_mails(order_id: int):
+    """The order's mails for its detail page (a global, so the detail view itself stays as it is)."""
+    return orders().service.staff_outbox.mails(order_id=order_id, limit=50)
+
+
+@blueprint.app_template_global("staff_queue_counts")
+def _queue_counts():
+    return orders().service.staff_outbox.counts(g.staff.username)
+
+
+@blueprint.app_template_global("staff_refresh_seconds")
+def _refresh_seconds() -> int:
+    return current_app.extensions["gis_settings"].orders.staff.queue_refresh_seconds
+
+
+@blueprint.get("/counts.json")
+@login_required
+def counts():
+    """What the queue page polls: counts, and how many orders needing a person came after `since` (an order id)."""
+    try:
+        since = max(0, int(request.args.get("since", "0")))
+    except ValueError:
+        raise ApiError("„since“ muss eine ganze Zahl sein.", "'since' must be a whole number.", status=400,
+                       code="bad-since") from None
+    return jsonify(orders().service.staff_outbox.counts(g.staff.username, since).as_dict())
+
+
+@blueprint.get("/outbox")
+@login_required
+def outbox():
+    state = request.args.get("state", "")
+    if state and state not in outbox_words.STATES:
+        state = ""
+    return _render("staff/outbox.html", mails=orders().service.staff_outbox.mails(state or None), state=state,
+                   states=outbox_words.STATES)
+
+
+@blueprint.post("/outbox/<int:mail_id>/resend")
+@login_required
+def resend_mail(mail_id: int):
+    o = orders()
+    try:
+        number = o.service.staff_outbox.resend(mail_id, g.staff.actor)
+    except ApiError as exc:
+        flash(exc.de, "error")
+        return redirect(url_for("staff.outbox"), 303)
+    o.service.wake()
+    flash("Die E-Mail wird erneut gesendet.", "ok")
+    if request.form.get("back") == "order" and number:
+        return redirect(url_for("staff.detail", number=number), 303)
+    return redirect(url_for("staff.outbox"), 303)

@@ -121,6 +121,7 @@ def origins(tmp_path_factory, simulator, smtp):
                         "timeout_seconds": 10, "target": "_top"},
             "smtp": {"host": "127.0.0.1", "port": smtp.port, "enabled": True},
             "worker": {"enabled": True, "interval_seconds": 0.5, "lease_seconds": 30},
+            "staff": {"queue_refresh_seconds": 2},  # the queue page's polling, seen within a test's patience
         },
     })
     app = create_app(settings)

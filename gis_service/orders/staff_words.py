@@ -7,6 +7,13 @@ from gis_service.orders import lifecycle as lc
 # English for lifecycle.ACTION_TEXT (German there), plus the events this module's neighbours add.
 ACTION_EN = {
     "created": "created",
+    "assigned": "assigned",
+    "note_added": "internal note added",
+    "cancelled_with_refund": "cancelled after completion, fee being refunded, documents revoked",
+    "documents_revoked": "documents revoked",
+    "invoice_sent": "invoice sent",
+    "invoice_paid": "invoice paid",
+    "invoice_written_off": "invoice written off",
     "payment_started": "payment started",
     "paid": "paid",
     "paid_staff": "marked as paid",

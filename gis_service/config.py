@@ -68,6 +68,22 @@ class LocalSourceSettings(_Strict):
 BBoxSetting = tuple[float, float, float, float]
 
 
+def _bbox_from_text(value: Any) -> Any:
+    """A bbox given as one string, as an environment variable carries it: "minx,miny,maxx,maxy"; empty is none."""
+    if isinstance(value, str):
+        if not value.strip() or value.strip().lower() in ("null", "none"):
+            return None
+        return [part.strip() for part in value.split(",")]
+    return value
+
+
+def _list_from_text(value: Any) -> Any:
+    """A list given as one comma-separated string (an environment variable): "a,b,c"."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 def _check_bbox(value: BBoxSetting | None) -> BBoxSetting | None:
     if value is not None and not (value[0] < value[2] and value[1] < value[3]):
         raise ValueError("must be [minx, miny, maxx, maxy] in EPSG:25832 with minx < maxx and miny < maxy")
@@ -77,6 +93,13 @@ def _check_bbox(value: BBoxSetting | None) -> BBoxSetting | None:
 class BasicAuthSettings(_Strict):
     user: str
     password: str
+
+
+def _auth_from_environment(value: Any) -> Any:
+    # `user: ${GIS_SERVICE_UPSTREAM_USER:-}` in a file: an empty user name means no authentication.
+    if isinstance(value, dict) and not str(value.get("user") or "").strip():
+        return None
+    return value
 
 
 class BodyLimitSettings(_Strict):
@@ -103,6 +126,11 @@ class HttpSettings(_Strict):
     verify: bool | str = True  # TLS: true, false or the path of a CA bundle
     max_body_mb: BodyLimitSettings = BodyLimitSettings()
     pool_size: int = Field(16, ge=1, le=256)
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _no_auth_without_user(cls, value: Any) -> Any:
+        return _auth_from_environment(value)
 
     @field_validator("max_body_mb", mode="before")
     @classmethod
@@ -144,6 +172,19 @@ class WmsSettings(_Strict):
     # Pillow's MAX_IMAGE_PIXELS for the process; default: the largest image the service asks for, twice.
     max_image_pixels: int | None = Field(None, ge=1_000_000, le=1_000_000_000)
 
+    @field_validator("layers", "styles", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _list_from_text(value)
+
+    @field_validator("dpi_param", mode="before")
+    @classmethod
+    def _no_dpi_param(cls, value: Any) -> Any:
+        # GIS_SERVICE_WMS_DPI_PARAM= (empty) or "none" switches the vendor parameter off.
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
+
 
 class WfsSettings(_Strict):
     url: str = Field(pattern=r"^https?://\S+$")
@@ -161,6 +202,11 @@ class WfsSettings(_Strict):
     map_features_limit: int = Field(2000, ge=1, le=100_000)
     sortable: bool = True
     capabilities_ttl: float = Field(3600.0, ge=0)
+
+    @field_validator("search_extent", mode="before")
+    @classmethod
+    def _bbox_text(cls, value: Any) -> Any:
+        return _bbox_from_text(value)
 
     @field_validator("search_extent")
     @classmethod
@@ -198,6 +244,11 @@ class UpstreamSourceSettings(_Strict):
     @classmethod
     def _land(cls, value: str | None) -> str | None:
         return LocalSourceSettings._land(value)
+
+    @field_validator("extent", mode="before")
+    @classmethod
+    def _bbox_text(cls, value: Any) -> Any:
+        return _bbox_from_text(value)
 
     @field_validator("extent")
     @classmethod

@@ -433,6 +433,10 @@ class Settings(_Strict):
         return value
 
 
+# Credentials are text as written: read as YAML, "0123" would become 83 and "a: b" a mapping.
+_TEXT_KEYS = frozenset({"user", "username", "password", "secret", "secret_key", "key"})
+
+
 def substitute_environment(value: Any, where: str = "") -> Any:
     """Replace ${VAR} and ${VAR:-default} in every string of a parsed YAML document."""
     if isinstance(value, dict):
@@ -451,6 +455,8 @@ def substitute_environment(value: Any, where: str = "") -> Any:
         raise ConfigError(f"{where}: environment variable {name} is not set and has no default (${{{name}:-…}})")
 
     replaced = _VARIABLE.sub(replace, value)
+    if where.rsplit(".", 1)[-1] in _TEXT_KEYS:
+        return replaced
     if replaced != value and _VARIABLE.fullmatch(value):
         # a whole-value variable may carry a number or a boolean; read it as YAML would
         try:

@@ -219,12 +219,8 @@ def _check_wfs(settings: UpstreamSourceSettings, wfs: WfsSource, checks: list[Ch
         checks.append(_failed("wfs.getfeature", f"GetFeature of {SAMPLE_FEATURES} {f.typename}", error,
                               "check source.wfs.output_format, source.wfs.method and source.wfs.srs"))
         return []
-    budget = settings.effective_request_timeout
-    status = WARN if timer.seconds > budget / 2 else OK
-    checks.append(Check("timing.getfeature", status,
-                        f"GetFeature of {len(page.features)} features took {timer.seconds * 1000:.0f} ms "
-                        f"(the time budget of one request is {budget:g} s).",
-                        "raise source.request_timeout and source.http.read_timeout" if status == WARN else None))
+    checks.append(_timing_check("timing.getfeature", f"GetFeature of {len(page.features)} features", timer.seconds,
+                                settings.effective_request_timeout))
     if not page.features:
         checks.append(Check("wfs.getfeature", FAIL, f"{f.typename} returned no feature.",
                             setting_fix("source.wfs.typename", "<the parcel feature type>")))
@@ -446,12 +442,15 @@ def _check_getmap_time(settings: UpstreamSourceSettings, wms: WmsClient, centre:
     except UpstreamError as error:
         checks.append(_failed("timing.getmap", f"GetMap of {width}×{height} px", error, "check source.wms.*"))
         return
-    budget = settings.effective_request_timeout
-    status = WARN if timer.seconds > budget / 2 else OK
-    checks.append(Check("timing.getmap", status,
-                        f"GetMap of {image.width}×{image.height} px (A4 at 1:1000, 96 dpi) took {timer.seconds * 1000:.0f} ms "
-                        f"(the time budget of one request is {budget:g} s).",
-                        "raise source.request_timeout and source.http.read_timeout" if status == WARN else None))
+    checks.append(_timing_check("timing.getmap", f"GetMap of {image.width}×{image.height} px (A4 at 1:1000, 96 dpi)",
+                                timer.seconds, settings.effective_request_timeout))
+
+
+def _timing_check(name: str, what: str, seconds: float, budget: float) -> Check:
+    """A warning past half the request's time budget: a preview needs a WFS lookup and a GetMap within it."""
+    status = WARN if seconds > budget / 2 else OK
+    return Check(name, status, f"{what} took {seconds * 1000:.0f} ms (the time budget of one request is {budget:g} s).",
+                 "raise source.request_timeout and source.http.read_timeout" if status == WARN else None)
 
 
 def render_text(checks: list[Check]) -> str:

@@ -100,9 +100,22 @@ def test_a_field_the_feature_type_lacks_is_named_with_a_near_candidate(nrw_on_ne
     assert "set source.fields.flaeche: flaeche" in out
 
 
-def test_a_local_source_is_no_upstream(capsys, tmp_path):
+def test_a_local_source_is_no_upstream(capsys, monkeypatch):
+    monkeypatch.delenv("GIS_SERVICE_CONFIG", raising=False)
     code = main(["--log-level", "ERROR", "check-upstream"])
     assert code == 2 and "no upstream" in capsys.readouterr().out
+
+
+def test_an_unreachable_service_fails_and_names_the_url_variables(nrw_on_neuwerk, capsys):
+    from service_support import free_port
+
+    nowhere = f"http://127.0.0.1:{free_port()}/alkis"
+    nrw_on_neuwerk.setenv("GIS_SERVICE_WMS_URL", nowhere)
+    nrw_on_neuwerk.setenv("GIS_SERVICE_WFS_URL", nowhere)
+    code, out = _run(capsys)
+    assert code == 2
+    assert [line.split(":")[0] for line in _lines(out, "✗")] == ["✗ wms.capabilities", "✗ wfs.capabilities"], out
+    assert "GIS_SERVICE_WMS_URL=" in out and "GIS_SERVICE_WFS_URL=" in out
 
 
 def test_search_extent_check_from_values():

@@ -232,12 +232,13 @@ class UpstreamSource(CadastreSource):
         """Once per capabilities document (the one info() just used, cached): warn when search_extent misses the data."""
         try:
             caps = self.wfs.client.capabilities()
+            if caps.fetched_at == self._extent_checked_for:
+                return
+            limit = self.wfs.address_search_limit()  # from these same cached capabilities
         except UpstreamError:
             return
-        if caps.fetched_at == self._extent_checked_for:
-            return
         self._extent_checked_for = caps.fetched_at
-        check = search_extent_check(self.wfs.address_search_limit())
+        check = search_extent_check(limit)
         if check.status != OK:
             log.warning("source.wfs.search_extent: %s Fix: %s", check.message, check.fix)
 

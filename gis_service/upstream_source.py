@@ -222,7 +222,8 @@ class UpstreamSource(CadastreSource):
 
     def address_search_limit(self) -> SearchLimit | None:
         try:
-            return self.wfs.address_search_limit()
+            # the capabilities by_address() has just used; within the request's time should they need a refresh
+            return self._ask("search extent", self.wfs.address_search_limit)
         except UpstreamError as error:
             # Unknown coverage still tells the citizen that the search was limited.
             log.info("upstream capabilities for the search extent failed: %s", error)

@@ -1,4 +1,4 @@
-"""Command line: `gis-service serve`, `preview`, and the order commands (payment-simulator, create-admin, …)."""
+"""Command line: `gis-service serve`, `preview`, `check-upstream`, and the order commands (payment-simulator, create-admin, …)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,35 @@ def cmd_preview(args) -> int:
     fits = "fits" if plan.fits else f"does NOT fit (largest fitting scale: 1:{plan.largest_fitting_scale})"
     print(f"{output}: {plan.parcel.label}, 1:{request.scale}, {request.paper} {request.orientation}, {request.dpi} dpi; parcel {fits}")
     return 0
+
+
+def cmd_check_upstream(args) -> int:
+    import json
+
+    from gis_service.config import UpstreamSourceSettings
+    from gis_service.upstream_check import FAIL, Check, check_upstream, exit_code, render_text
+    from gis_service.wiring import build_upstream_clients
+
+    settings = _load(args)
+    source = settings.source
+    if not isinstance(source, UpstreamSourceSettings):
+        checks = [Check("source", FAIL, "the configuration has no upstream (source.type is local).",
+                        "set source.type: upstream with source.wms and source.wfs")]
+    else:
+        wms, wfs = build_upstream_clients(settings, source, strict=False)
+        try:
+            checks = check_upstream(source, wms, wfs)
+        finally:
+            wfs.close()
+            wms.session.close()
+    code = exit_code(checks)
+    if args.json:
+        print(json.dumps({"config": str(settings.config_file) if settings.config_file else None,
+                          "verdict": ("ok", "warn", "fail")[code], "exit_code": code,
+                          "checks": [c.as_dict() for c in checks]}, ensure_ascii=False, indent=2))
+    else:
+        print(render_text(checks))
+    return code
 
 
 def _orders(args):
@@ -177,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("-o", "--output", required=True, help="out.png, out.pdf or out.tif")
     preview.add_argument("--config")
     preview.set_defaults(func=cmd_preview)
+
+    check = sub.add_parser("check-upstream", help="check the configured WMS/WFS upstream: layers, CRS, formats, fields, "
+                                                   "search extent, DPI parameter, timings; exit 0 green, 1 warnings, 2 failures")
+    check.add_argument("--config")
+    check.add_argument("--json", action="store_true", help="the checks as JSON instead of one line each")
+    check.set_defaults(func=cmd_check_upstream)
 
     simulator = sub.add_parser("payment-simulator", help="run the payment simulator (XBezahldienste-style) on its own port")
     simulator.add_argument("--host", default="127.0.0.1")

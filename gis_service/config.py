@@ -69,6 +69,22 @@ class LocalSourceSettings(_Strict):
 BBoxSetting = tuple[float, float, float, float]
 
 
+def _bbox_from_text(value: Any) -> Any:
+    """A bbox given as one string, as an environment variable carries it: "minx,miny,maxx,maxy"; empty is none."""
+    if isinstance(value, str):
+        if not value.strip() or value.strip().lower() in ("null", "none"):
+            return None
+        return [part.strip() for part in value.split(",")]
+    return value
+
+
+def _list_from_text(value: Any) -> Any:
+    """A list given as one comma-separated string (an environment variable): "a,b,c"."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 def _check_bbox(value: BBoxSetting | None) -> BBoxSetting | None:
     if value is not None and not (value[0] < value[2] and value[1] < value[3]):
         raise ValueError("must be [minx, miny, maxx, maxy] in EPSG:25832 with minx < maxx and miny < maxy")
@@ -78,6 +94,13 @@ def _check_bbox(value: BBoxSetting | None) -> BBoxSetting | None:
 class BasicAuthSettings(_Strict):
     user: str
     password: str
+
+
+def _auth_from_environment(value: Any) -> Any:
+    # `user: ${GIS_SERVICE_UPSTREAM_USER:-}` in a file: an empty user name means no authentication.
+    if isinstance(value, dict) and not str(value.get("user") or "").strip():
+        return None
+    return value
 
 
 class BodyLimitSettings(_Strict):
@@ -104,6 +127,11 @@ class HttpSettings(_Strict):
     verify: bool | str = True  # TLS: true, false or the path of a CA bundle
     max_body_mb: BodyLimitSettings = BodyLimitSettings()
     pool_size: int = Field(16, ge=1, le=256)
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _no_auth_without_user(cls, value: Any) -> Any:
+        return _auth_from_environment(value)
 
     @field_validator("max_body_mb", mode="before")
     @classmethod
@@ -145,6 +173,19 @@ class WmsSettings(_Strict):
     # Pillow's MAX_IMAGE_PIXELS for the process; default: the largest image the service asks for, twice.
     max_image_pixels: int | None = Field(None, ge=1_000_000, le=1_000_000_000)
 
+    @field_validator("layers", "styles", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _list_from_text(value)
+
+    @field_validator("dpi_param", mode="before")
+    @classmethod
+    def _no_dpi_param(cls, value: Any) -> Any:
+        # GIS_SERVICE_WMS_DPI_PARAM= (empty) or "none" switches the vendor parameter off.
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
+
 
 class WfsSettings(_Strict):
     url: str = Field(pattern=r"^https?://\S+$")
@@ -162,6 +203,11 @@ class WfsSettings(_Strict):
     map_features_limit: int = Field(2000, ge=1, le=100_000)
     sortable: bool = True
     capabilities_ttl: float = Field(3600.0, ge=0)
+
+    @field_validator("search_extent", mode="before")
+    @classmethod
+    def _bbox_text(cls, value: Any) -> Any:
+        return _bbox_from_text(value)
 
     @field_validator("search_extent")
     @classmethod
@@ -199,6 +245,11 @@ class UpstreamSourceSettings(_Strict):
     @classmethod
     def _land(cls, value: str | None) -> str | None:
         return LocalSourceSettings._land(value)
+
+    @field_validator("extent", mode="before")
+    @classmethod
+    def _bbox_text(cls, value: Any) -> Any:
+        return _bbox_from_text(value)
 
     @field_validator("extent")
     @classmethod
@@ -413,6 +464,10 @@ class Settings(_Strict):
         return value
 
 
+# Credentials are text as written: read as YAML, "0123" would become 83 and "a: b" a mapping.
+_TEXT_KEYS = frozenset({"user", "username", "password", "secret", "secret_key", "key"})
+
+
 def substitute_environment(value: Any, where: str = "") -> Any:
     """Replace ${VAR} and ${VAR:-default} in every string of a parsed YAML document."""
     if isinstance(value, dict):
@@ -431,6 +486,8 @@ def substitute_environment(value: Any, where: str = "") -> Any:
         raise ConfigError(f"{where}: environment variable {name} is not set and has no default (${{{name}:-…}})")
 
     replaced = _VARIABLE.sub(replace, value)
+    if where.rsplit(".", 1)[-1] in _TEXT_KEYS:
+        return replaced
     if replaced != value and _VARIABLE.fullmatch(value):
         # a whole-value variable may carry a number or a boolean; read it as YAML would
         try:

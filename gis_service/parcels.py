@@ -17,7 +17,7 @@ from cadastre.errors import CadastreError
 from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import ApiError, NotFound, bad_parameter
-from wms_clients.base import BBox, CadastreSource
+from wms_clients.base import BBox, CadastreSource, SearchLimit
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ class SearchResult:
     ambiguous: bool = False
     kind: str = "none"  # key, attributes, address, point, bbox
     matched: dict[str, str] = field(default_factory=dict)  # key → matched address text
+    # Set when an address search found nothing and was limited to an area that may leave the address out.
+    search_limit: SearchLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,14 @@ class ParcelService:
         readings = address_readings(q)
         if not readings:
             return SearchResult([], 0, kind="address")
+        result = self._search_address(readings, limit)
+        if result.total == 0:
+            found_limit = self.source.address_search_limit()
+            if found_limit is not None and found_limit.leaves_out_data:
+                result.search_limit = found_limit
+        return result
+
+    def _search_address(self, readings: list[AddressQuery], limit: int) -> SearchResult:
         # The whole text as a street first, so that "Straße des 17. Juni 4" keeps its words;
         # a place after the number is split off only when that finds nothing.
         for address in readings:

@@ -15,7 +15,8 @@ from cadastre.parcel_codec import parcel_from_json, parcel_to_json
 from gis_service.cache import Cache
 from gis_service.errors import parcels_unavailable
 from gis_service.time_budget import call_bounded, request_deadline
-from wms_clients.base import BBox, CadastreSource, SourceInfo
+from gis_service.upstream_check import OK, search_extent_check
+from wms_clients.base import BBox, CadastreSource, SearchLimit, SourceInfo
 from wms_clients.http import UpstreamError
 from wms_clients.wfs_source import WfsSource
 from wms_clients.wms import WmsClient
@@ -69,6 +70,7 @@ class UpstreamSource(CadastreSource):
         self._gemarkungen_at = -math.inf
         self._gemarkungen_quiet_until = 0.0
         self._gemarkungen_seen = 0
+        self._extent_checked_for: float | None = None  # fetched_at of the capabilities last checked
 
     # ------------------------------------------------------------------ helpers
 
@@ -215,7 +217,31 @@ class UpstreamSource(CadastreSource):
         if self.data_currency:
             fresh = replace(fresh, data_currency=self.data_currency)
         self._info, self._info_at = fresh, now
+        self._warn_about_search_extent()
         return fresh
+
+    def address_search_limit(self) -> SearchLimit | None:
+        try:
+            # the capabilities by_address() has just used; within the request's time should they need a refresh
+            return self._ask("search extent", self.wfs.address_search_limit)
+        except UpstreamError as error:
+            # Unknown coverage still tells the citizen that the search was limited.
+            log.info("upstream capabilities for the search extent failed: %s", error)
+            return SearchLimit(tuple(self.wfs.search_extent)) if self.wfs.search_extent else None
+
+    def _warn_about_search_extent(self) -> None:
+        """Once per capabilities document (the one info() just used, cached): warn when search_extent misses the data."""
+        try:
+            caps = self.wfs.client.capabilities()
+            if caps.fetched_at == self._extent_checked_for:
+                return
+            limit = self.wfs.address_search_limit()  # from these same cached capabilities
+        except UpstreamError:
+            return
+        self._extent_checked_for = caps.fetched_at
+        check = search_extent_check(limit)
+        if check.status != OK:
+            log.warning("source.wfs.search_extent: %s Fix: %s", check.message, check.fix)
 
     def _static_info(self) -> SourceInfo:
         extent = self.extent

@@ -256,6 +256,25 @@ def image_pixel_limit(settings: Settings) -> int:
 def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instance_path: Path,
                           fallback: CadastreSource | None) -> UpstreamSource:
     """WfsSource + WmsClient with one UpstreamSession each; asks nothing of the network yet."""
+    wms, wfs = build_upstream_clients(settings, s)
+    return UpstreamSource(
+        wfs,
+        wms,
+        cache=build_cache(settings.cache, instance_path),
+        fallback=fallback,
+        request_timeout=s.effective_request_timeout,
+        retry_after=s.retry_after,
+        name=s.name,
+        attribution=s.attribution,
+        extent=s.extent,
+        data_currency=s.data_currency,
+    )
+
+
+def build_upstream_clients(settings: Settings, s: UpstreamSourceSettings, *,
+                           strict: bool = True) -> tuple[WmsClient, WfsSource]:
+    """The WMS client and the WFS source of the configured upstream; not `strict`: capabilities that lack
+    the configured layers or feature type are still read (check-upstream reports what is missing)."""
     http = s.http
 
     def session(name: str) -> UpstreamSession:
@@ -294,12 +313,12 @@ def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instanc
             styles=w.styles, transparent=w.transparent, bgcolor=w.bgcolor, dpi_param=w.dpi_param,
             max_width=w.max_width, max_height=w.max_height, tile_size=w.tile_size, tile_buffer=w.tile_buffer,
             tile_workers=w.tile_workers, axis_order=w.axis_order, capabilities_ttl=w.capabilities_ttl,
-            extra_params=w.extra_params, use_advertised_url=w.use_advertised_url,
+            extra_params=w.extra_params, use_advertised_url=w.use_advertised_url, require_layers=strict,
         )
         client = WfsClient(
             f.url, session(f"WFS {f.url}"), srs=f.srs, axis_order=f.axis_order, method=f.method,
             output_format=f.output_format, capabilities_ttl=f.capabilities_ttl,
-            qualify_properties=f.qualify_properties, required_typenames=[f.typename],
+            qualify_properties=f.qualify_properties, required_typenames=[f.typename] if strict else [],
         )
     except ValueError as exc:
         raise ConfigError(f"source: {exc}") from exc
@@ -319,15 +338,4 @@ def build_upstream_source(settings: Settings, s: UpstreamSourceSettings, instanc
         map_features_limit=f.map_features_limit,
         sortable=f.sortable,
     )
-    return UpstreamSource(
-        wfs,
-        wms,
-        cache=build_cache(settings.cache, instance_path),
-        fallback=fallback,
-        request_timeout=s.effective_request_timeout,
-        retry_after=s.retry_after,
-        name=s.name,
-        attribution=s.attribution,
-        extent=s.extent,
-        data_currency=s.data_currency,
-    )
+    return wms, wfs

@@ -52,6 +52,34 @@ class SourceInfo:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SearchLimit:
+    """Address searches are limited to `extent`; `service_extent` is what the service advertises (None: unknown)."""
+
+    extent: BBox
+    service_extent: BBox | None = None
+
+    @property
+    def covered_share(self) -> float | None:
+        """How much of the service's extent the limit covers, 0 … 1; None when the service's extent is unknown."""
+        if self.service_extent is None:
+            return None
+        sx0, sy0, sx1, sy1 = self.service_extent
+        area = (sx1 - sx0) * (sy1 - sy0)
+        if area <= 0:
+            return None
+        x0, y0, x1, y1 = self.extent
+        width = max(0.0, min(x1, sx1) - max(x0, sx0))
+        height = max(0.0, min(y1, sy1) - max(y0, sy0))
+        return min(1.0, width * height / area)
+
+    @property
+    def leaves_out_data(self) -> bool:
+        """Whether addresses the service holds can lie outside the limit (also when that cannot be told)."""
+        share = self.covered_share
+        return share is None or share < 0.999
+
+
 class CadastreSource(ABC):
     """Parcels and map features from one place; all coordinates in EPSG:25832."""
 
@@ -102,6 +130,10 @@ class CadastreSource(ABC):
     def example_candidates(self) -> list[Parcel]:
         """Parcels to pick the search help's examples from; none where listing them costs a request."""
         return []
+
+    def address_search_limit(self) -> SearchLimit | None:
+        """The area address searches are limited to, None when they ask all the data (local data always do)."""
+        return None
 
     def readiness_problems(self) -> list[str]:
         """Why this source cannot answer now, in an operator's words; empty when it can (local data always can)."""

@@ -17,7 +17,7 @@ from wms_clients.crs import crs_code, crs_is_north_east, urn
 from wms_clients.fes import FES20_NS, BBoxFilter, filter_xml
 from wms_clients.gml import GML32_NS, Feature, FeatureCollection, GmlError, GmlReader, parse_feature_collection
 from wms_clients.http import UpstreamError, UpstreamSession
-from wms_clients.ows import CapabilitiesCache, UnsafeXmlError, check_answer, fetch_capabilities
+from wms_clients.ows import CapabilitiesCache, UnsafeXmlError, check_answer, fetch_capabilities, parse_xml
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,25 @@ class WfsClient:
                 f"the WFS lacks the feature type(s) {', '.join(missing)}; it offers: {', '.join(typenames[:40])}",
             )
         return WfsCapabilities(wfs, typenames, namespaces, time.monotonic(), content)
+
+    def property_names(self, typename: str) -> list[str]:
+        """The feature type's property names as DescribeFeatureType declares them (unqualified)."""
+        params = {"SERVICE": "WFS", "VERSION": self.version, "REQUEST": "DescribeFeatureType", "TYPENAMES": typename}
+        namespaces = self._namespaces(typename)
+        if namespaces:
+            params["NAMESPACES"] = ",".join(f"xmlns({p},{uri})" for p, uri in namespaces.items())
+        content = self.session.get(self.url, params, body_kind="capabilities").content
+        check_answer(content, "DescribeFeatureType", self._error)
+        try:
+            root = parse_xml(content)
+        except (etree.XMLSyntaxError, UnsafeXmlError) as exc:
+            raise self._error("bad-response", f"DescribeFeatureType returned no valid XML ({exc})") from exc
+        names = []
+        for element in root.iter("{http://www.w3.org/2001/XMLSchema}element"):
+            # properties are the elements inside a complexType; the feature element itself stands at the top
+            if element.get("name") and element.getparent() is not root and element.get("name") not in names:
+                names.append(element.get("name"))
+        return names
 
     # ------------------------------------------------------------------ GetFeature
 

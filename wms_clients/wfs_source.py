@@ -18,7 +18,7 @@ from cadastre.addresses import AddressQuery, match_address, split_lage
 from cadastre.errors import KennzeichenError
 from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex, GemarkungRef, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, MapFeatures, Parcel
-from wms_clients.base import BBox, CadastreSource, FieldMapping, SourceInfo
+from wms_clients.base import BBox, CadastreSource, FieldMapping, SearchLimit, SourceInfo
 from wms_clients.crs import crs_code
 from wms_clients.fes import BBoxFilter, like_pattern, property_like
 from wms_clients.gml import Feature
@@ -339,7 +339,7 @@ class WfsSource(CadastreSource):
         if self._info and time.monotonic() - self._info[0] < self.info_ttl:
             return self._info[1]
         caps = self.client.capabilities()
-        extent = self.extent or self._extent_from_capabilities(caps)
+        extent = self.extent or advertised_extent(caps, self.typename) or (0.0, 0.0, 0.0, 0.0)
         info = SourceInfo(
             attribution=self.attribution or _access_constraints(caps),
             data_currency=self._newest_update(),
@@ -350,13 +350,11 @@ class WfsSource(CadastreSource):
         self._info = (time.monotonic(), info)
         return info
 
-    def _extent_from_capabilities(self, caps: WfsCapabilities) -> BBox:
-        content = caps.owslib.contents.get(self.typename)
-        wgs84 = getattr(content, "boundingBoxWGS84", None)
-        if not wgs84:
-            return (0.0, 0.0, 0.0, 0.0)
-        transformer = Transformer.from_crs("OGC:CRS84", NATIVE_CRS, always_xy=True)
-        return tuple(round(v, 2) for v in transformer.transform_bounds(*wgs84[:4], densify_pts=21))  # type: ignore[return-value]
+    def address_search_limit(self) -> SearchLimit | None:
+        """search_extent beside the feature type's advertised extent, from the capabilities already fetched (cached)."""
+        if not self.search_extent:
+            return None
+        return SearchLimit(tuple(self.search_extent), advertised_extent(self.client.capabilities(), self.typename))
 
     def _newest_update(self) -> str | None:
         field_name = self.fields.aktualitaet
@@ -375,6 +373,16 @@ class WfsSource(CadastreSource):
 
     def close(self) -> None:
         self.client.session.close()
+
+
+def advertised_extent(caps: WfsCapabilities, typename: str) -> BBox | None:
+    """The feature type's WGS84 bounding box from the capabilities, in EPSG:25832; None when none is given."""
+    content = caps.owslib.contents.get(typename)
+    wgs84 = getattr(content, "boundingBoxWGS84", None)
+    if not wgs84:
+        return None
+    transformer = Transformer.from_crs("OGC:CRS84", NATIVE_CRS, always_xy=True)
+    return tuple(round(v, 2) for v in transformer.transform_bounds(*wgs84[:4], densify_pts=21))  # type: ignore[return-value]
 
 
 def _transform(transformer: Transformer, geometry: BaseGeometry) -> BaseGeometry:

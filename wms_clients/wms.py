@@ -124,6 +124,7 @@ class WmsClient:
         capabilities_ttl: float = 3600.0,
         extra_params: Mapping[str, str] | None = None,
         use_advertised_url: bool = False,
+        require_layers: bool = True,
     ):
         if version not in ("1.3.0", "1.1.1"):
             raise ValueError(f"WMS version must be 1.3.0 or 1.1.1, not {version!r}")
@@ -156,6 +157,8 @@ class WmsClient:
         self.extra_params = dict(extra_params or {})
         # Many servers advertise internal host names; by default we keep the configured URL.
         self.use_advertised_url = use_advertised_url
+        # False for `gis-service check-upstream`, which reports missing layers itself beside the other checks.
+        self.require_layers = require_layers
         self._capabilities = CapabilitiesCache(self.url, capabilities_ttl, self._fetch_capabilities)
 
     # ------------------------------------------------------------------ capabilities
@@ -174,13 +177,13 @@ class WmsClient:
         )
         offered = tuple(wms.contents)
         missing = [name for name in self.layers if name not in wms.contents]
-        if missing:
+        if missing and self.require_layers:
             raise self._error(
                 "bad-response",
                 f"the WMS lacks the configured layer(s) {', '.join(missing)}; it offers: "
                 + ", ".join(offered[:40]) + (" …" if len(offered) > 40 else ""),
             )
-        for name in self.layers:
+        for name in (n for n in self.layers if n in wms.contents):
             options = {c.upper() for c in wms.contents[name].crsOptions or []}
             if options and self.crs.upper() not in options:
                 log.warning("%s: layer %s does not list %s (it lists %s)", self.url, name, self.crs, sorted(options))

@@ -48,7 +48,8 @@ export function setupCombobox({ input, listbox, status, url, lang, texts, onChoo
     }
   }
 
-  function render(parcels) {
+  // notice: the API's note that an empty address search was limited to an area (source.wfs.search_extent)
+  function render(parcels, notice) {
     items = parcels;
     listbox.replaceChildren();
     parcels.forEach((feature, i) => {
@@ -75,7 +76,7 @@ export function setupCombobox({ input, listbox, status, url, lang, texts, onChoo
       announce(parcels.length === 1 ? texts.suggestions_one : texts.suggestions_count.replace('{n}', parcels.length));
     } else {
       close();
-      announce(texts.suggestions_none);
+      announce(notice ? `${texts.suggestions_none} ${notice.text}` : texts.suggestions_none);
     }
   }
 
@@ -93,7 +94,8 @@ export function setupCombobox({ input, listbox, status, url, lang, texts, onChoo
       });
       if (mine !== sequence) return;
       // an unfinished parcel number is not an error worth announcing while typing
-      render(response.ok ? (await response.json()).parcels : []);
+      const body = response.ok ? await response.json() : { parcels: [] };
+      render(body.parcels, body.notice);
     } catch {
       if (mine === sequence) close();
     }

@@ -20,7 +20,7 @@ from gis_service.parcels import (
 )
 from gis_service.previews import PreviewService, Rendered
 from gis_service.web.embed import fit_advice
-from gis_service.web.i18n import choose_language
+from gis_service.web.i18n import choose_language, search_notice
 from gis_service.web.openapi import document
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
@@ -90,6 +90,13 @@ def _search_response(result: SearchResult, crs: str) -> Response:
         "ambiguous": result.ambiguous,
         "search": result.kind,
     }
+    if result.search_limit is not None:
+        # Said in the answer, not only in the log: an empty answer may be the configuration's doing.
+        body["notice"] = {
+            "code": "search-extent",
+            "text": search_notice(result, choose_language(current_app.extensions["gis_settings"].default_language)),
+            "search_extent": [round(v, 3) for v in result.search_limit.extent],
+        }
     return tell_data_source(jsonify(body), {p.origin for p in result.parcels})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help, text
+from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help, search_notice, text
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -82,6 +82,7 @@ def search():
     examples = current_app.extensions["gis_parcels"].examples
     return render_template("embed/search.html", q=q, result=result, error=error,
                            search_help=search_help(examples, lang),
+                           notice=search_notice(result, lang) if result is not None else None,
                            **_picker_context(lang), **page_context(lang)), status
 
 

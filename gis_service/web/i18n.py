@@ -33,6 +33,14 @@ TEXTS: dict[str, dict[str, str]] = {
                      "en": "Showing the first {shown} of {n}; please refine your search."},
     "results_none": {"de": "Kein Flurstück gefunden. Bitte prüfen Sie die Schreibweise.",
                      "en": "No parcel found. Please check the spelling."},
+    # an address search that found nothing and was limited to an area (source.wfs.search_extent)
+    "search_limited": {
+        "de": "Die Adresssuche ist auf einen Ausschnitt beschränkt (Ost {minx}–{maxx}, Nord {miny}–{maxy}, "
+              "ETRS89/UTM 32N); Adressen außerhalb werden nicht gefunden. Suchen Sie dort nach dem Flurstück "
+              "oder wählen Sie es auf der Karte.",
+        "en": "The address search is limited to an area (east {minx}–{maxx}, north {miny}–{maxy}, "
+              "ETRS89/UTM 32N); addresses outside it are not found. Search there by parcel or choose it on the map.",
+    },
     "results_ambiguous": {"de": "Mehrere Flurstücke passen. Bitte wählen Sie das richtige aus der Liste.",
                           "en": "Several parcels match. Please choose the right one from the list."},
     "parcel": {"de": "Flurstück", "en": "Parcel"},
@@ -201,6 +209,15 @@ def text(key: str, lang: str, **values) -> str:
     entry = TEXTS[key]
     template = entry.get(lang) or entry["de"]
     return template.format(**values) if values else template
+
+
+def search_notice(result, lang: str) -> str | None:
+    """The sentence for a SearchResult (gis_service.parcels) whose empty answer may come from the search's limit."""
+    limit = result.search_limit
+    if limit is None:
+        return None
+    minx, miny, maxx, maxy = (f"{v:.0f}" for v in limit.extent)
+    return text("search_limited", lang, minx=minx, miny=miny, maxx=maxx, maxy=maxy)
 
 
 def search_help(examples, lang: str) -> str:

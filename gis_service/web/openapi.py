@@ -132,7 +132,14 @@ _COMPONENTS = {
             "properties": {"type": "object"}}},
         "Search": {"type": "object", "required": ["parcels", "total", "ambiguous"], "properties": {
             "parcels": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
-            "total": {"type": "integer"}, "ambiguous": {"type": "boolean"}, "search": {"type": "string"}}},
+            "total": {"type": "integer"}, "ambiguous": {"type": "boolean"}, "search": {"type": "string"},
+            "notice": {"$ref": "#/components/schemas/SearchNotice"}}},
+        # Only on an address search that found nothing while limited to source.wfs.search_extent.
+        "SearchNotice": {"type": "object", "required": ["code", "text", "search_extent"], "properties": {
+            "code": {"const": "search-extent"},
+            "text": {"type": "string", "description": "Deutsch, or English with ?lang=en / Accept-Language: en"},
+            "search_extent": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                              "description": "minx, miny, maxx, maxy in EPSG:25832"}}},
         "OrderRequest": {"type": "object", "required": ["parcel", "product", "contact"], "properties": {
             "parcel": {"type": "string"}, "product": {"type": "string"}, "paper": {"type": "string"},
             "orientation": {"type": "string", "enum": ["portrait", "landscape"]}, "scale": {"type": "integer"},

@@ -135,6 +135,21 @@ def origins(tmp_path_factory, simulator, smtp):
 BROWSER_APP: list = []
 
 
+@pytest.fixture(scope="module")
+def serve_app():
+    """serve_app(app) → the base URL of another app under waitress on a loopback port; stopped after the module."""
+    stops = []
+
+    def serve(app) -> str:
+        port = free_port()
+        stops.append(start_server(app, [port]))
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for stop in stops:
+        stop()
+
+
 @pytest.fixture(scope="session")
 def browser_app(origins):
     """The Flask app the browser tests run against (to list its routes)."""

@@ -88,3 +88,50 @@ def test_ogc_can_be_switched_off(tmp_path):
 
     app = create_app(load_settings(None, overrides={"instance_path": str(tmp_path), "ogc": {"enabled": False}}))
     assert app.test_client().get("/ogc/").status_code == 404
+
+
+UPSTREAM_VARIABLES = ("GIS_SERVICE_WMS_URL", "GIS_SERVICE_WFS_URL", "GIS_SERVICE_WMS_LAYERS", "GIS_SERVICE_WMS_DPI_PARAM",
+                      "GIS_SERVICE_WFS_TYPENAME", "GIS_SERVICE_WFS_SEARCH_EXTENT", "GIS_SERVICE_UPSTREAM_USER",
+                      "GIS_SERVICE_UPSTREAM_PASSWORD")
+
+
+@pytest.mark.parametrize("example", ["nrw.yaml", "mapserver-demo.yaml"])
+def test_every_upstream_key_of_the_examples_comes_from_the_environment(example, monkeypatch, tmp_path):
+    for name in UPSTREAM_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    defaults = load_settings(REPO / "examples" / example, overrides={"instance_path": str(tmp_path)}).source
+    assert defaults.http.auth is None  # an empty user name is no authentication
+    monkeypatch.setenv("GIS_SERVICE_WMS_LAYERS", "nutzung, grenzen,gebaeude")
+    monkeypatch.setenv("GIS_SERVICE_WMS_DPI_PARAM", "format_options")
+    monkeypatch.setenv("GIS_SERVICE_WFS_TYPENAME", "ax:Flurstueck")
+    monkeypatch.setenv("GIS_SERVICE_WFS_SEARCH_EXTENT", "466000, 5973000,469000,5977000")
+    monkeypatch.setenv("GIS_SERVICE_UPSTREAM_USER", "kataster")
+    monkeypatch.setenv("GIS_SERVICE_UPSTREAM_PASSWORD", "geheim: mit Doppelpunkt")
+    source = load_settings(REPO / "examples" / example, overrides={"instance_path": str(tmp_path)}).source
+    assert source.wms.layers == ["nutzung", "grenzen", "gebaeude"]
+    assert source.wms.dpi_param == "format_options"
+    assert source.wfs.typename == "ax:Flurstueck"
+    assert source.wfs.search_extent == (466000.0, 5973000.0, 469000.0, 5977000.0)
+    assert (source.http.auth.user, source.http.auth.password) == ("kataster", "geheim: mit Doppelpunkt")
+    # Empty switches off what may be off: no search limit, no DPI parameter; a password stays text as written.
+    monkeypatch.setenv("GIS_SERVICE_UPSTREAM_PASSWORD", "0123")
+    monkeypatch.setenv("GIS_SERVICE_WFS_SEARCH_EXTENT", "")
+    monkeypatch.setenv("GIS_SERVICE_WMS_DPI_PARAM", "none")
+    source = load_settings(REPO / "examples" / example, overrides={"instance_path": str(tmp_path)}).source
+    assert source.wfs.search_extent is None and source.wms.dpi_param is None
+    assert source.http.auth.password == "0123"
+
+
+@pytest.mark.parametrize(("variable", "value", "fragment"), [
+    ("GIS_SERVICE_WFS_SEARCH_EXTENT", "466000,5973000,469000", "source.wfs.search_extent"),
+    ("GIS_SERVICE_WFS_SEARCH_EXTENT", "469000,5973000,466000,5977000", "minx < maxx"),
+    ("GIS_SERVICE_WFS_SEARCH_EXTENT", "a,b,c,d", "source.wfs.search_extent"),
+    ("GIS_SERVICE_WMS_DPI_PARAM", "dots", "source.wms.dpi_param"),
+    ("GIS_SERVICE_WMS_LAYERS", " , ", "source.wms.layers"),
+])
+def test_wrong_values_from_the_environment_name_the_key(variable, value, fragment, monkeypatch, tmp_path):
+    for name in UPSTREAM_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
+        load_settings(REPO / "examples" / "nrw.yaml", overrides={"instance_path": str(tmp_path)})

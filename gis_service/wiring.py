@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_limiter import Limiter
 from PIL import Image
 
 from cadastre.errors import CadastreError
@@ -66,6 +67,7 @@ class Services:
     pipeline: PagePipeline
     previews: PreviewService
     orders: Orders | None
+    limiter: Limiter
 
     def readiness_problems(self) -> list[str]:
         """Why this process should not get traffic now: the upstream's open circuits, the cache, the order database."""
@@ -110,7 +112,26 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
     pipeline = PagePipeline(parcels, source, faces, choices, limiter)
     orders = build_orders(settings, instance, secret_key, pipeline) if settings.orders.enabled else None
     return Services(settings=settings, instance_path=instance, secret_key=secret_key, source=source, parcels=parcels,
-                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache, limits), orders=orders)
+                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache, limits), orders=orders,
+                    limiter=build_rate_limiter(settings))
+
+
+def build_rate_limiter(settings: Settings) -> Limiter:
+    """The one rate limiter of an app (limits.rate); web/limits.py attaches it and the routes' declared limits.
+
+    The key function is given by each declared limit; the default (never used by a declared
+    limit) is the client address. Its storage is memory (this process) or Redis (all workers).
+    """
+    rate = settings.limits.rate
+    return Limiter(
+        key_func=lambda: "",  # every limit names its own key (web/limits.py)
+        storage_uri=rate.storage_uri,
+        key_prefix=rate.key_prefix,
+        strategy="moving-window",  # no burst of twice the limit at the edge of a fixed window
+        headers_enabled=False,  # the 429 answer carries Retry-After; other answers stay as they are
+        # A store that does not answer lets requests through (logged) rather than turning them into 500s.
+        swallow_errors=True,
+    )
 
 
 def build_order_services(settings: Settings) -> Orders:

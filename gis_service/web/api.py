@@ -21,6 +21,7 @@ from gis_service.parcels import (
 from gis_service.previews import PreviewService, Rendered
 from gis_service.web.embed import fit_advice
 from gis_service.web.i18n import choose_language
+from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
@@ -56,6 +57,7 @@ def get_parcel(key: str):
 
 
 @blueprint.get("/parcels")
+@limited(per_address("searches_per_address"))
 def search_parcels():
     args = request.args
     service = parcel_service()

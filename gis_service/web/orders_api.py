@@ -6,10 +6,11 @@ import hmac
 import logging
 import re
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from gis_service.errors import ApiError
 from gis_service.web.i18n import choose_language, text
+from gis_service.web.limits import ORDER_CREATED, Declared, limited, order_created, per_address, recipient_key
 from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderValidationError, PaymentError
 from gis_service.orders.payments import InvalidNotification
 from gis_service.orders.products import format_money
@@ -100,7 +101,16 @@ def fee():
     return response
 
 
+def _api_recipient() -> str:
+    """The per-recipient key of an API order: the e-mail address in its JSON body."""
+    body = request.get_json(silent=True) if request.is_json else None
+    email = flatten_api_payload(body).get("email") if isinstance(body, dict) else None
+    return recipient_key(email if isinstance(email, str) else None)
+
+
 @blueprint.post("/orders")
+@limited(per_address("orders_per_address", counts=order_created),
+         Declared("orders_per_recipient", _api_recipient, counts=order_created))
 def create_order():
     o = orders()
     client = api_client()
@@ -129,6 +139,7 @@ def create_order():
     draft = o.validator.full(flatten_api_payload(body))
     result = o.service.actions.create(draft, idempotency_key=scoped_key, request_hash=fingerprint,
                                       actor=f"api:{client}" if client else "api")
+    setattr(g, ORDER_CREATED, result.created)
     return _created(result.order, replayed=not result.created, lang=lang)
 
 

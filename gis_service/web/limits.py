@@ -1,0 +1,99 @@
+"""Rate limits: routes declare which limit (limits.rate.*) applies and by what key; app.py applies them with the one limiter."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+
+from gis_service.config import RateLimitSettings
+from gis_service.orders.validation import normalised_email
+from gis_service.web.i18n import choose_language, text
+from gis_service.web.responses import error_response
+
+_ATTRIBUTE = "_gis_rate_limits"
+ORDER_CREATED = "gis_order_created"  # set in g by a handler that made an order: only made orders count
+
+
+def client_address() -> str:
+    # ProxyFix (server.trusted_proxies) has already put the client's address here.
+    return request.remote_addr or "unknown"
+
+
+def recipient_key(email: str | None) -> str:
+    """The key of a recipient: a digest of the normalised address, so the limit store holds no addresses."""
+    normal = normalised_email(email or "")
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32] if normal else ""
+
+
+def account_key() -> str:
+    return (request.form.get("username") or "").strip().lower()[:80]
+
+
+def order_created(_response) -> bool:
+    return bool(g.get(ORDER_CREATED))
+
+
+@dataclass(frozen=True)
+class Declared:
+    setting: str  # a field of RateLimitSettings
+    key: Callable[[], str]
+    methods: tuple[str, ...] | None = None  # None: every method
+    only_when: Callable[[], bool] | None = None  # the limit counts only when this holds
+    counts: Callable | None = None  # counts only responses for which this holds (default: every request)
+
+
+def limited(*declared: Declared):
+    """Marks a view with its limits; nothing happens until apply_limits attaches them to an app's limiter."""
+
+    def mark(view):
+        setattr(view, _ATTRIBUTE, (*getattr(view, _ATTRIBUTE, ()), *declared))
+        return view
+
+    return mark
+
+
+def per_address(setting: str, **options) -> Declared:
+    return Declared(setting, client_address, **options)
+
+
+def apply_limits(app: Flask, limiter: Limiter, rate: RateLimitSettings) -> None:
+    """Attach the limiter to the app and give every marked view its declared limits.
+
+    The scope is the setting's name, so routes that declare the same limit share one count
+    (the API's search and the picker's search, for instance).
+    """
+    limiter.init_app(app)
+    wrapped: dict[int, Callable] = {}  # one view under two rules: its limits once
+    for endpoint, view in list(app.view_functions.items()):
+        declared = getattr(view, _ATTRIBUTE, ())
+        if not declared:
+            continue
+        if id(view) not in wrapped:
+            checked = view
+            for item in declared:
+                only_when = item.only_when
+                checked = limiter.shared_limit(
+                    getattr(rate, item.setting), scope=item.setting, key_func=item.key,
+                    methods=list(item.methods) if item.methods else None,
+                    exempt_when=(lambda when=only_when: not when()) if only_when else None,
+                    deduct_when=item.counts,
+                )(checked)
+            wrapped[id(view)] = checked
+        # Flask-Limiter checks a route's limits in the wrapper it returns, when the view is called.
+        app.view_functions[endpoint] = wrapped[id(view)]
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(error: RateLimitExceeded):
+        current = limiter.current_limit
+        seconds = max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
+        lang = choose_language()
+        wait = text("wait_seconds", lang, n=seconds) if seconds < 120 else text("wait_minutes", lang, n=math.ceil(seconds / 60))
+        message = text("too_many_requests", lang, wait=wait)
+        return error_response(429, message, "too-many-requests", {"Retry-After": str(seconds)})

@@ -77,6 +77,8 @@ class Order(Base):
 
     idempotency_key: Mapped[str | None] = mapped_column(String(250), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Paid by invoice and the e-mail address not confirmed yet: no other mail, not in the staff queue.
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id",
                                                     cascade="all, delete-orphan")

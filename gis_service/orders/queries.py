@@ -38,7 +38,8 @@ class StaffQueries:
 
     def search(self, filters: SearchFilters) -> tuple[list[Order], int]:
         query = select(Order)
-        conditions = []
+        # Invoice orders whose address is not confirmed are nobody's work yet (orders/confirmation.py).
+        conditions = [Order.awaiting_confirmation.is_(False)]
         if filters.status == "open":
             conditions.append(or_(
                 Order.attention.is_(True),

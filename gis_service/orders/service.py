@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
+from gis_service.orders.confirmation import AddressConfirmation
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.notifications import Mailer
@@ -43,6 +44,8 @@ class OrderService:
         self.actions = OrderActions(factory=factory, settings=settings, repository=self.repository, tokens=self.tokens,
                                     outbox=self.outbox, refunds=self.refunds, producer=producer, store=store,
                                     wake=self._wake_worker)
+        self.confirmation = AddressConfirmation(factory=factory, settings=settings, repository=self.repository,
+                                                tokens=self.tokens, actions=self.actions)
         self.production = AutomaticProduction(factory=factory, settings=settings, repository=self.repository,
                                               outbox=self.outbox, producer=producer, store=store,
                                               wake=self._wake_worker)
@@ -66,6 +69,8 @@ class OrderService:
                 ("produced", self.production.resume),
                 ("refunded", self.refunds.process),
                 ("abandoned", self.payments.abandon_unpaid),
+                # Before the mail: an order expiring now sends nothing (and never reached the staff queue).
+                ("unconfirmed_expired", self.confirmation.expire_unconfirmed),
                 ("mailed", self.outbox.send_pending),
                 # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
                 ("drafts_purged", self.drafts.purge_expired),

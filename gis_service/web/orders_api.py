@@ -137,8 +137,10 @@ def create_order():
             raise IdempotencyMismatch()
         return _created(existing, replayed=True, lang=lang)
     draft = o.validator.full(flatten_api_payload(body))
+    # A client with a key (the form server) may vouch for the address if the office allows it.
+    proven = client is not None and o.settings.orders.confirmation.api_key_skips
     result = o.service.actions.create(draft, idempotency_key=scoped_key, request_hash=fingerprint,
-                                      actor=f"api:{client}" if client else "api")
+                                      actor=f"api:{client}" if client else "api", address_proven=proven)
     setattr(g, ORDER_CREATED, result.created)
     return _created(result.order, replayed=not result.created, lang=lang)
 

@@ -334,7 +334,7 @@ class PagingSettings(_Strict):
     max_page_size: int = Field(100, ge=1, le=1000)
     max_offset: int = Field(5000, ge=0, le=1_000_000)
     # ground of one bbox request in square kilometres (EPSG:25832); larger areas answer 400
-    max_bbox_km2: float = Field(4.0, gt=0, le=100_000)
+    max_bbox_km2: float = Field(10.0, gt=0, le=100_000)  # about a Gemarkung; the demo one is 9 km²
 
 
 class LimitSettings(_Strict):

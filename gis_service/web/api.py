@@ -11,6 +11,7 @@ from gis_service.admission import MAX_VIEW_PX
 from gis_service.errors import bad_parameter
 from gis_service.parcels import (
     SearchResult,
+    check_bulk_page,
     geojson_geometry,
     normalise_crs,
     parcel_properties,
@@ -61,7 +62,10 @@ def get_parcel(key: str):
 def search_parcels():
     args = request.args
     service = parcel_service()
-    limit = parse_int("limit", args.get("limit"), 1, 100) or 20
+    paging = current_app.extensions["gis_settings"].limits.paging
+    bulk = args.get("bbox") is not None and not any(args.get(name) is not None for name in ("q", "gemarkung", "x", "y"))
+    # A bbox pages through an area: its page may be as large as limits.paging allows; searches give 100 at most.
+    limit = parse_int("limit", args.get("limit"), 1, paging.max_page_size if bulk else 100) or 20
     offset = parse_int("offset", args.get("offset"), 0, 1_000_000) or 0
     crs = normalise_crs(args.get("crs"))
     if args.get("q") is not None:
@@ -74,7 +78,9 @@ def search_parcels():
         result = service.search_point(x, y, crs)
     elif args.get("bbox") is not None:
         bbox_crs = normalise_crs(args.get("bbox-crs") or args.get("crs"))
-        result = service.search_bbox(parse_bbox(args["bbox"], bbox_crs), limit=limit, offset=offset)
+        area = parse_bbox(args["bbox"], bbox_crs)
+        check_bulk_page(paging, offset=offset, bbox=area)
+        result = service.search_bbox(area, limit=limit, offset=offset)
     else:
         raise bad_parameter(
             "q",

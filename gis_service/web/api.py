@@ -157,6 +157,6 @@ def openapi_json():
     """The contract of this API (gis_service/web/openapi.py); tests/test_openapi.py keeps it beside the routes."""
     # Only the routes this app has: without orders, their operations are not offered.
     present = {re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule) for rule in current_app.url_map.iter_rules()}
-    contract = document()
+    contract = document(current_app.extensions["gis_settings"].limits.paging)
     contract["paths"] = {path: item for path, item in contract["paths"].items() if path in present}
     return jsonify(contract)

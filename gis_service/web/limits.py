@@ -19,6 +19,9 @@ from gis_service.web.responses import error_response
 
 _ATTRIBUTE = "_gis_rate_limits"
 ORDER_CREATED = "gis_order_created"  # set in g by a handler that made an order: only made orders count
+# The key of a request that names no recipient or account (it is refused anyway): Flask-Limiter would log
+# an empty key as an error on every such request.
+NO_KEY = "-"
 
 
 def client_address() -> str:
@@ -29,11 +32,11 @@ def client_address() -> str:
 def recipient_key(email: str | None) -> str:
     """The key of a recipient: a digest of the normalised address, so the limit store holds no addresses."""
     normal = normalised_email(email or "")
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32] if normal else ""
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32] if normal else NO_KEY
 
 
 def account_key() -> str:
-    return (request.form.get("username") or "").strip().lower()[:80]
+    return (request.form.get("username") or "").strip().lower()[:80] or NO_KEY
 
 
 def order_created(_response) -> bool:

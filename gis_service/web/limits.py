@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
@@ -30,9 +31,13 @@ def client_address() -> str:
 
 
 def recipient_key(email: str | None) -> str:
-    """The key of a recipient: a digest of the normalised address, so the limit store holds no addresses."""
+    """The key of a recipient: a keyed digest of the normalised address, so the limit store holds no addresses
+    (and no list of guessed addresses finds them there); every worker has the same secret, so the same key."""
     normal = normalised_email(email or "")
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32] if normal else NO_KEY
+    if not normal:
+        return NO_KEY
+    secret = str(current_app.secret_key).encode("utf-8")
+    return hmac.new(secret, normal.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
 
 
 def account_key() -> str:

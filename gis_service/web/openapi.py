@@ -68,9 +68,11 @@ def _paths(paging: PagingSettings) -> dict:
                                           "(limits.paging.max_bbox_km2), sonst / else 400"),
                            _param("bbox-crs", "CRS of bbox"), _CRS,
                            _param("limit", f"1–100; mit bbox / with bbox 1–{paging.max_page_size} "
-                                           "(limits.paging.max_page_size)", {"type": "string", "pattern": "^[0-9]{1,4}$"}),
+                                           "(limits.paging.max_page_size); leer / empty: 20",
+                                  {"type": "string", "pattern": "^[0-9]{0,4}$"}),
                            _param("offset", f"ab / from; mit bbox höchstens / with bbox at most {paging.max_offset} "
-                                            "(limits.paging.max_offset)", {"type": "string", "pattern": "^[0-9]{1,7}$"})],
+                                            "(limits.paging.max_offset); leer / empty: 0",
+                                  {"type": "string", "pattern": "^[0-9]{0,7}$"})],
             "responses": {**_ok("Treffer / matches", "application/json", {"$ref": "#/components/schemas/Search"}),
                           **_problems(429)}}},
         "/api/v1/parcels/{key}": {"get": {

@@ -109,6 +109,13 @@ def test_orders_per_client_address_trip_and_only_made_orders_count(make_app):
     assert api_order(live, order_body(), **from_address("10.1.0.1")).status_code == 201
     assert_too_many(api_order(live, order_body(), **from_address("10.1.0.1")))
     assert api_order(live, order_body(), **from_address("10.1.0.2")).status_code == 201  # another client
+    # The form server sends everyone's orders from one address: with its key it is not limited per address,
+    # with a wrong key it is counted (and refused).
+    wrong = api_order(live, order_body(), **from_address("10.1.0.1"), **{"X-API-Key": "wrong-key-0123456789"})
+    assert wrong.status_code == 429
+    for _ in range(3):
+        assert api_order(live, order_body(), **from_address("10.1.0.1"),
+                         **{"X-API-Key": "formserver-key-0123456789"}).status_code == 201
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

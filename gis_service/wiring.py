@@ -73,8 +73,19 @@ class Services:
         """Why this process should not get traffic now: the upstream's open circuits, the cache, the order database."""
         problems = list(self.source.readiness_problems())
         problems += [p for p in (self.cache.readiness_problem(),
-                                 self.orders.readiness_problem() if self.orders is not None else None) if p]
+                                 self.orders.readiness_problem() if self.orders is not None else None,
+                                 self._rate_limit_problem()) if p]
         return problems
+
+    def _rate_limit_problem(self) -> str | None:
+        # Without its store the limiter lets every request through (swallow_errors): no longer protected.
+        if not getattr(self.limiter, "initialized", False):
+            return None  # not attached to an app (commands)
+        try:
+            answers = self.limiter.storage.check()
+        except Exception:  # noqa: BLE001 - any failure of the store means the same
+            answers = False
+        return None if answers else f"the rate limit store ({self.settings.limits.rate.storage_uri}) does not answer"
 
     def close(self) -> None:
         if self.orders is not None:

@@ -178,3 +178,14 @@ def test_ogc_items_paging_is_bounded(paging_client):
     assert deep.status_code == 400 and "höchstens 60" in deep.get_json()["description"]
     wide = paging_client.get(f"{OGC}&bbox={LARGE}")
     assert wide.status_code == 400 and "1,50 km²" in wide.get_json()["description"]
+
+
+def test_a_rate_limit_store_that_does_not_answer_lets_requests_through_and_makes_the_process_unready(tmp_path):
+    settings = load_settings(None, overrides={
+        "instance_path": str(tmp_path), "orders": {"enabled": False},
+        "limits": {"rate": {"storage_uri": "redis://127.0.0.1:9/0", "searches_per_address": "1/minute"}}})
+    client = create_app(settings).test_client()
+    # Unprotected rather than broken: searches still answer, beyond the limit too (it cannot be counted).
+    assert [client.get(SEARCH).status_code for _ in range(3)] == [200, 200, 200]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and any("rate limit store" in p for p in ready.get_json()["problems"])

@@ -17,6 +17,7 @@ from gis_service.time_budget import begin_shared_budget
 from gis_service.web import api, demo, embed, operations, orders_api, staff
 from gis_service.web.ogc import mount as ogc_mount
 from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
+from gis_service.web.limits import apply_limits
 from gis_service.web.request_log import register_request_log
 from gis_service.web.responses import register_error_handlers, register_security_headers
 from gis_service.wiring import Services, build_services
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     if services.orders is not None:
         _add_orders(app, services)
     ogc_mount.init_app(app, settings)
+    # After every blueprint: the limits the routes declared are given to the one limiter here.
+    apply_limits(app, settings.limits.rate)
     register_error_handlers(app)
     register_security_headers(app, settings)
     _behind_proxies(app, settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wms_clients.base import AddressFieldMapping, FieldMapping
 from wms_clients.http import DEFAULT_BODY_LIMITS, MIB
@@ -377,6 +377,42 @@ class MetricsSettings(_Strict):
             except ValueError as exc:
                 raise ValueError(f"not a network: {network!r}") from exc
         return value
+def _rate(value: str) -> str:
+    """A rate such as "10/hour" or "5 per 10 minutes" (the notation of the `limits` library)."""
+    from limits import parse_many
+
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise ValueError(f"{value!r} is not a rate such as '10/hour', '5 per 10 minutes' or '100/day;10/minute'")
+    return value
+
+
+RateText = Annotated[str, AfterValidator(_rate)]
+
+
+class RateLimitSettings(_Strict):
+    """How often one client address, one recipient or one account may do the costly things (429 beyond)."""
+
+    # memory:// counts in this process only; with several gunicorn workers use Redis so they share the count.
+    storage_uri: str = Field("memory://", pattern=r"^(memory://|rediss?://\S+)$")
+    key_prefix: str = Field("gis-service-limits", pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
+    orders_per_address: RateText = "10/hour;30/day"
+    orders_per_recipient: RateText = "5/hour;10/day"  # the normalised e-mail address of the order
+    logins_per_address: RateText = "20 per 10 minutes"
+    logins_per_account: RateText = "10 per 10 minutes"  # besides the lock-out after failed logins
+    searches_per_address: RateText = "60/minute;1000/hour"
+
+
+class PagingSettings(_Strict):
+    """Bulk reading of parcels by bbox (/api/v1/parcels?bbox=, OGC API items): bounded pages and areas."""
+
+    max_page_size: int = Field(100, ge=1, le=1000)
+    max_offset: int = Field(5000, ge=0, le=1_000_000)
+    # ground of one bbox request in square kilometres (EPSG:25832); larger areas answer 400
+    max_bbox_km2: float = Field(10.0, gt=0, le=100_000)  # about a Gemarkung; the demo one is 9 km²
 
 
 class LimitSettings(_Strict):
@@ -393,6 +429,8 @@ class LimitSettings(_Strict):
     view_margin_m: float = Field(2000.0, ge=0, le=1_000_000)
     max_view_ground_m: float = Field(20_000.0, ge=100, le=2_000_000)
     retry_after_seconds: int = Field(5, ge=1, le=3600)
+    rate: RateLimitSettings = RateLimitSettings()
+    paging: PagingSettings = PagingSettings()
 
 
 class EmbedSettings(_Strict):
@@ -809,6 +847,15 @@ class ApiKeyConfig(_Strict):
     key: str = Field(min_length=16)
 
 
+class ConfirmationSettings(_Strict):
+    """Orders paid by invoice: no payment proves the e-mail address, so its owner confirms it first."""
+
+    # Unconfirmed invoice orders are closed as expired after this long and never reach the staff queue.
+    expire_hours: int = Field(default=24, ge=1, le=168)
+    # Orders sent with an API key (orders.api_keys, e.g. the form server, which checked the address) skip it.
+    api_key_skips: bool = False
+
+
 class WorkerSettings(_Strict):
     enabled: bool = True
     interval_seconds: float = Field(default=30.0, gt=0, le=3600)
@@ -839,6 +886,7 @@ class OrdersSettings(_Strict):
     api_requires_key: bool = False  # POST /api/v1/orders only with an API key
     files_dir: Path | None = None  # default: <instance>/order-files
     worker: WorkerSettings = WorkerSettings()
+    confirmation: ConfirmationSettings = ConfirmationSettings()
     extract: ExtractSettings = ExtractSettings()
 
     @field_validator("products")

@@ -16,6 +16,7 @@ from cadastre.addresses import AddressQuery, address_readings, parse_address
 from cadastre.errors import CadastreError
 from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, Parcel
+from gis_service.config import PagingSettings
 from gis_service.errors import ApiError, NotFound, bad_parameter
 from wms_clients.base import BBox, CadastreSource, SearchLimit
 
@@ -146,6 +147,26 @@ def parse_int(name: str, value: str | None, low: int, high: int) -> int | None:
     if not low <= number <= high:
         raise bad_parameter(name, f"erlaubt sind {low} bis {high}.", f"allowed are {low} to {high}.")
     return number
+
+
+def check_bulk_page(paging: PagingSettings, *, offset: int, bbox: BBox | None = None) -> None:
+    """Reading parcels by area stays bounded (limits.paging): no paging deep into the data, no area too large.
+
+    The page size is checked where it is read (the API refuses it, the OGC API gives smaller pages).
+    """
+    if offset > paging.max_offset:
+        raise bad_parameter(
+            "offset", f"höchstens {paging.max_offset}; für weitere Flurstücke bitte einen kleineren Ausschnitt (bbox) wählen.",
+            f"at most {paging.max_offset}; for further parcels please choose a smaller area (bbox).")
+    if bbox is not None:
+        km2 = (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) / 1e6  # EPSG:25832 metres
+        if km2 > paging.max_bbox_km2:
+            de_area, de_max = (f"{value:.2f}".replace(".", ",") for value in (km2, paging.max_bbox_km2))
+            raise bad_parameter(
+                "bbox", f"der Ausschnitt umfasst {de_area} km², erlaubt sind höchstens {de_max} km²; "
+                        "bitte einen kleineren Ausschnitt wählen.",
+                f"the area covers {km2:.2f} km², at most {paging.max_bbox_km2:.2f} km² are allowed; "
+                "please choose a smaller area.")
 
 
 def parse_bbox(value: str, crs: str = NATIVE_CRS) -> BBox:

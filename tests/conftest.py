@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from gis_testing import REPO, require_shared_data
+from gis_testing import GENEROUS_RATE_LIMITS, REPO, require_shared_data
 
 
 @pytest.fixture(scope="session")
@@ -14,7 +14,8 @@ def demo_app(tmp_path_factory):
     from gis_service.app import create_app
     from gis_service.config import load_settings
 
-    settings = load_settings(None, overrides={"instance_path": str(tmp_path_factory.mktemp("instance-demo"))})
+    settings = load_settings(None, overrides={"instance_path": str(tmp_path_factory.mktemp("instance-demo")),
+                                              "limits": {"rate": GENEROUS_RATE_LIMITS}})
     app = create_app(settings)
     app.testing = True
     return app
@@ -36,7 +37,8 @@ def neuwerk_app(tmp_path_factory):
     try:
         settings = load_settings(
             REPO / "examples" / "neuwerk.yaml",
-            overrides={"instance_path": str(tmp_path_factory.mktemp("instance-neuwerk"))},
+            overrides={"instance_path": str(tmp_path_factory.mktemp("instance-neuwerk")),
+                       "limits": {"rate": GENEROUS_RATE_LIMITS}},
         )
     finally:
         if previous is None:
@@ -69,6 +71,7 @@ def quiet_orders_app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance-quiet-orders")
     app = create_app(load_settings(None, overrides={
         "instance_path": str(instance), "secret_key": "contract-secret-key-of-at-least-32-bytes",
+        "limits": {"rate": GENEROUS_RATE_LIMITS},
         "orders": {"database_url": f"sqlite:///{instance / 'orders.sqlite'}",
                    "smtp": {"enabled": False}, "worker": {"enabled": False},
                    "payment": {"base_url": "http://127.0.0.1:9", "originator_id": "contract",

@@ -45,10 +45,10 @@ def pages(quiet_orders_app):
            "/embed/order/options", f"/embed/order/d/{draft}/contact", f"/embed/order/d/{draft}/summary",
            f"/embed/order/{number}", f"/embed/order/{number}/pay", f"/embed/order/{number}/payment-return",
            f"/embed/order/{number}/cancel", f"/embed/order/{number}/files/1/auszug.pdf", "/staff/login",
-           "/embed/order/NO-SUCH/cancel"]
+           "/embed/order/NO-SUCH/cancel", f"/embed/order/{number}/confirm"]
     post = ["/embed/select", f"/embed/order/{number}/cancel", "/embed/order/handover", "/embed/order/contact",
             f"/embed/order/d/{draft}/contact", f"/embed/order/d/{draft}/submit", "/embed/order/submit",
-            "/embed/order/summary", "/staff/login"]
+            "/embed/order/summary", "/staff/login", f"/embed/order/{number}/confirm"]
     # The staff login form's CSRF token, so with_token also gets past the CSRF check to the login itself.
     page = client.get("/staff/login").get_data(as_text=True)
     csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -60,7 +60,14 @@ class OrderActions:
         self.wake = wake
 
     # --- creation ---------------------------------------------------------------------------------
-    def create(self, draft: OrderDraft, *, idempotency_key: str | None, request_hash: str, actor: str) -> CreateResult:
+    def create(self, draft: OrderDraft, *, idempotency_key: str | None, request_hash: str, actor: str,
+               address_proven: bool = False) -> CreateResult:
+        """A new order (or the one made before under this key).
+
+        Paid by invoice, nothing proves that the e-mail address belongs to the orderer: unless the caller
+        vouches for it (`address_proven`, an API client allowed to skip), the order waits for the address's
+        owner to follow the link of a confirmation mail (orders/confirmation.py) before anything else.
+        """
         for _ in range(3):
             try:
                 with transaction(self.factory) as session:
@@ -74,15 +81,25 @@ class OrderActions:
                     session.add(order)
                     session.flush()
                     token = self.tokens.for_order(order)
-                    if order.payment_method == "invoice":
-                        self.outbox.queue(session, order, "received",
-                                          next_step=texts.in_language(texts.MAIL_NOTES["next_invoice"], order.lang))
+                    if order.payment_method == "invoice" and not address_proven:
+                        order.awaiting_confirmation = True
+                        self.outbox.queue(session, order, "confirm",
+                                          confirm_url=self.outbox.urls.confirm(
+                                              order.order_number, self.tokens.for_confirmation(order), order.lang),
+                                          hours=self.settings.confirmation.expire_hours)
+                    elif order.payment_method == "invoice":
+                        self.queue_received(session, order)
                 self.wake()
                 return CreateResult(self.repository.get(order.order_number), token, True)
             except IntegrityError:
                 # The same request arrived twice at once, or two numbers collided: look again.
                 continue
         raise ActionError(*texts.ORDER_NOT_STORED, status=503, code="order-not-stored")
+
+    def queue_received(self, session: Session, order: Order) -> None:
+        """The "received" mail of an invoice order: at once, or once its address is confirmed."""
+        self.outbox.queue(session, order, "received",
+                          next_step=texts.in_language(texts.MAIL_NOTES["next_invoice"], order.lang))
 
     def _new_number(self, session: Session) -> str:
         year = utcnow().year
@@ -100,7 +117,7 @@ class OrderActions:
             order_number=self._new_number(session), token_salt=secrets.token_hex(16), status=lc.SUBMITTED,
             created_at=now, updated_at=now, lang=draft.lang, created_by=actor[:120],
             product_id=draft.product.id, product_name=draft.product.name.de[:200], kind=draft.product.kind,
-            handling=draft.handling, staff_reason=draft.staff_reason, attention=False,
+            handling=draft.handling, staff_reason=draft.staff_reason, attention=False, awaiting_confirmation=False,
             parcel_key=draft.parcel.key, parcel_label=draft.parcel.label[:200],
             paper=draft.paper, orientation=draft.orientation, scale=draft.scale,
             centre_x=draft.centre[0] if draft.centre else None, centre_y=draft.centre[1] if draft.centre else None,
@@ -128,6 +145,8 @@ class OrderActions:
         action, details = ("assigned", {"to": username[:80]}) if assignee else ("taken", None)
 
         def change(session: Session, order: Order):
+            if order.awaiting_confirmation:
+                raise ActionError(texts.ADDRESS_NOT_CONFIRMED)
             if order.status == lc.PAID or (order.status == lc.SUBMITTED and order.payment_method == "invoice"):
                 lc.transition(order, lc.IN_PROGRESS, actor, action=action, details=details)
             elif order.status == lc.IN_PROGRESS:

@@ -74,6 +74,7 @@ ACTION_TEXT = {
     "refunded": "erstattet",
     "refund_failed": "Erstattung fehlgeschlagen",
     "mail_queued": "E-Mail vorgemerkt",
+    "address_confirmed": "E-Mail-Adresse bestätigt",
     "justification_given": "Begründung angegeben",
     "justification_viewed": "Begründung eingesehen",
     "justification_purged": "Begründung gelöscht",

@@ -82,6 +82,8 @@ class Order(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     # Folded text of number, contact, address and parcel for the staff search (kept by orders.staff_search).
     search_text: Mapped[str | None] = mapped_column(Text)
+    # Paid by invoice and the e-mail address not confirmed yet: no other mail, not in the staff queue.
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id",
                                                     cascade="all, delete-orphan")

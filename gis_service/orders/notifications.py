@@ -11,6 +11,7 @@ from gis_service.config import OfficeSettings, SmtpSettings
 
 SUBJECTS = {
     "received": ("Ihre Bestellung {number} ist eingegangen", "Your order {number} has been received"),
+    "confirm": ("Bitte bestätigen Sie die Bestellung {number}", "Please confirm order {number}"),
     "paid_staff": ("Zahlung für Bestellung {number} eingegangen", "Payment for order {number} received"),
     "ready": ("Ihr Auszug zur Bestellung {number} ist fertig", "Your extract for order {number} is ready"),
     "follows": ("Ihr Auszug zur Bestellung {number} folgt", "Your extract for order {number} will follow"),
@@ -19,7 +20,21 @@ SUBJECTS = {
     "cancelled": ("Ihre Bestellung {number} wurde storniert", "Your order {number} was cancelled"),
 }
 
+# The confirmation goes to an address nobody has proven yet: it carries nothing the orderer typed
+# (no name, no free text), only what the office knows (product, parcel, fee) and the link.
 BODIES = {
+    "confirm": (
+        "mit dieser E-Mail-Adresse wurde beim Katasteramt die Bestellung {number} aufgegeben:\n"
+        "{product} für {parcel}, Gebühr {amount}, Zahlung per Rechnung.\n\n"
+        "Bitte bestätigen Sie die Bestellung über diesen Link:\n{confirm_url}\n\n"
+        "Ohne Bestätigung wird die Bestellung nach {hours} Stunden verworfen. Wenn Sie nichts bestellt haben, "
+        "müssen Sie nichts tun; Sie erhalten dann keine weitere Nachricht.",
+        "the order {number} was placed with the surveying office using this e-mail address:\n"
+        "{product} for {parcel}, fee {amount}, paid by invoice.\n\n"
+        "Please confirm the order with this link:\n{confirm_url}\n\n"
+        "Without confirmation the order is discarded after {hours} hours. If you did not order anything, "
+        "there is nothing to do; you will receive no further message.",
+    ),
     "received": (
         "vielen Dank für Ihre Bestellung „{product}“ für {parcel}.\n"
         "Bestellnummer: {number}\nGebühr: {amount}\n\n{next_step}\n\n"

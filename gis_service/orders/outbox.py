@@ -33,12 +33,16 @@ class Outbox:
         """A mail to the citizen, in the caller's transaction: it goes out only if the change is kept."""
         if not order.contact_email:
             return
+        if order.awaiting_confirmation and kind != "confirm":
+            return  # nothing but the confirmation goes to an address its owner has not confirmed
         values.setdefault("number", order.order_number)
         values.setdefault("product", self._product_name(order))
         values.setdefault("parcel", order.parcel_label)
         values.setdefault("amount", format_money(order.amount_cents, order.lang, order.currency))
         values.setdefault("status_url", self.urls.status(order.order_number, self.tokens.for_order(order), order.lang))
-        subject, body = compose_mail(kind, order.lang, self.settings.office, order.contact_name, **values)
+        # The confirmation greets nobody by name: the name is text the orderer typed.
+        name = None if kind == "confirm" else order.contact_name
+        subject, body = compose_mail(kind, order.lang, self.settings.office, name, **values)
         now = utcnow()
         session.add(MailMessage(order_id=order.id, recipient=order.contact_email, subject=subject[:250], body=body,
                                 created_at=now, next_attempt_at=now, attempts=0, failed=False))

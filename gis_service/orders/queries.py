@@ -16,12 +16,15 @@ from gis_service.orders.models import Order, OrderEvent
 
 
 def needs_person():
-    """The orders in the staff queue ("zu bearbeiten"): flagged for a look, or staff work that is due."""
-    return or_(
+    """The orders in the staff queue ("zu bearbeiten"): flagged for a look, or staff work that is due.
+
+    An invoice order whose address is not confirmed yet is nobody's work (and no office mail's).
+    """
+    return and_(Order.awaiting_confirmation.is_(False), or_(
         Order.attention.is_(True),
         and_(Order.handling == "staff",
              or_(Order.status.in_((lc.PAID, lc.IN_PROGRESS)),
-                 and_(Order.status == lc.SUBMITTED, Order.payment_method == "invoice"))))
+                 and_(Order.status == lc.SUBMITTED, Order.payment_method == "invoice")))))
 
 
 @dataclass
@@ -53,7 +56,8 @@ class StaffQueries:
                parse_key: staff_search.KeyParser | None = None) -> tuple[list[Order], int]:
         """One page of orders; `parse_key` reads a parcel key in any written form (the citizen search's)."""
         query = select(Order)
-        conditions = []
+        # Invoice orders whose address is not confirmed are nobody's work yet (orders/confirmation.py).
+        conditions = [Order.awaiting_confirmation.is_(False)]
         if filters.status == "open":
             conditions.append(needs_person())
         elif filters.status:

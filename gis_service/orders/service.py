@@ -15,6 +15,7 @@ from gis_service.config import OrdersSettings
 from gis_service.orders.actions import OrderActions
 from gis_service.orders.bulk import BulkActions
 from gis_service.orders.dataprotection import BATCH, purge_personal_data
+from gis_service.orders.confirmation import AddressConfirmation
 from gis_service.orders.drafts import DraftStore
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.invoices import InvoiceActions
@@ -59,6 +60,8 @@ class OrderService:
         self.actions = OrderActions(factory=factory, settings=settings, repository=self.repository, tokens=self.tokens,
                                     outbox=self.outbox, refunds=self.refunds, producer=producer, store=store,
                                     wake=self._wake_worker)
+        self.confirmation = AddressConfirmation(factory=factory, settings=settings, repository=self.repository,
+                                                tokens=self.tokens, actions=self.actions)
         self.production = AutomaticProduction(factory=factory, settings=settings, repository=self.repository,
                                               outbox=self.outbox, producer=producer, store=store,
                                               wake=self._wake_worker)
@@ -103,6 +106,8 @@ class OrderService:
                 ("abandoned", self.payments.abandon_unpaid),
                 # Before the mail round, so a single office mail goes out in the round that found its cause.
                 ("office_notified", self.office.run),
+                # Before the mail: an order expiring now sends nothing (and never reached the staff queue).
+                ("unconfirmed_expired", self.confirmation.expire_unconfirmed),
                 ("mailed", self.outbox.send_pending),
                 # Drafts hold personal data for a day at most; the daily purge command alone would be too late.
                 ("drafts_purged", self.drafts.purge_expired),

@@ -117,6 +117,16 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
                               "en": "The payment service has not confirmed the payment yet. Please do not order again; refresh this page in a few minutes."},
     "order_payment_check": {"de": "Die Zahlung wird vom Katasteramt geprüft. Bitte bestellen Sie nicht erneut.",
                             "en": "The surveying office is checking the payment. Please do not order again."},
+    "order_confirm_first": {"de": "Wir haben Ihnen eine E-Mail mit einem Bestätigungslink gesandt. Bitte bestätigen "
+                                  "Sie die Bestellung innerhalb von {hours} Stunden; erst dann bearbeitet das "
+                                  "Katasteramt sie.",
+                            "en": "We have sent you an e-mail with a confirmation link. Please confirm the order "
+                                  "within {hours} hours; only then will the surveying office work on it."},
+    "order_confirm_heading": {"de": "Bestellung bestätigen", "en": "Confirm the order"},
+    "order_confirm_text": {"de": "Bitte bestätigen Sie, dass Sie die Bestellung {number} aufgegeben haben.",
+                           "en": "Please confirm that you placed the order {number}."},
+    "order_confirm_button": {"de": "Bestellung bestätigen", "en": "Confirm the order"},
+    "order_confirmed": {"de": "Vielen Dank, Ihre Bestellung ist bestätigt.", "en": "Thank you, your order is confirmed."},
     "order_invoice_received": {"de": "Das Katasteramt bearbeitet Ihre Bestellung. Sie erhalten eine Rechnung und eine Nachricht, sobald sie erledigt ist.",
                                "en": "The surveying office is working on your order. You will receive an invoice and a message when it is done."},
     "order_producing": {"de": "Die Zahlung ist eingegangen. Ihr Auszug wird gerade erstellt.",
@@ -197,6 +207,11 @@ NOT_PAYABLE = ("Diese Bestellung ist bereits bezahlt oder abgeschlossen.", "This
 CITIZEN_CANNOT_CANCEL_PAID = ("Eine bezahlte Bestellung kann nur das Katasteramt stornieren.",
                               "A paid order can only be cancelled by the surveying office.")
 TAKE_NOT_POSSIBLE = "Übernehmen geht nur bei bezahlten, per Rechnung bestellten oder laufenden Aufträgen."
+ADDRESS_NOT_CONFIRMED = "Die E-Mail-Adresse dieser Bestellung ist noch nicht bestätigt."
+CONFIRMATION_EXPIRED = ("Diese Bestellung wurde nicht rechtzeitig bestätigt und ist verworfen. Bitte bestellen Sie erneut.",
+                        "This order was not confirmed in time and has been discarded. Please order again.")
+CONFIRMATION_INVALID = ("Dieser Bestätigungslink ist nicht gültig.", "This confirmation link is not valid.")
+UNCONFIRMED_EXPIRED = "Die Bestellung wurde nicht innerhalb von {hours} Stunden über den Link in der E-Mail bestätigt."
 TAKE_FIRST = "Bitte übernehmen Sie den Auftrag zuerst."
 NO_MAP_FOR_PRODUCT = "Für dieses Produkt wird keine Karte erzeugt; bitte eine Datei anhängen."
 PRODUCTION_FAILED = "Der Auszug konnte nicht erzeugt werden: {error}"

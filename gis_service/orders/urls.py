@@ -22,6 +22,10 @@ class Urls:
     def status(self, number: str, token: str, lang: str = "de") -> str:
         return self._page(number, "", token, lang)
 
+    def confirm(self, number: str, confirmation_token: str, lang: str = "de") -> str:
+        query = {"c": confirmation_token, "lang": lang if lang in ("de", "en") else "de"}
+        return f"{self.base}{ORDER_PAGES}/{quote(number, safe='')}/confirm?{urlencode(query)}"
+
     def pay(self, number: str, token: str, lang: str = "de") -> str:
         return self._page(number, "/pay", token, lang)
 

@@ -24,6 +24,14 @@ MAX_LENGTH = {"name": 200, "email": 254, "phone": 50, "organisation": 200, "stre
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+
+
+def normalised_email(email: str) -> str:
+    """One mailbox, one spelling: trimmed, lower case, without a "+tag" (victim+1@… reaches victim@…)."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at or not local:
+        return email.strip().lower()
+    return f"{local.split('+', 1)[0] or local}@{domain}"
 _PHONE = re.compile(r"^[0-9+()/ .\-]{3,50}$")
 
 

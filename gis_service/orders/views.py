@@ -29,6 +29,7 @@ class OrderViews:
             "currency": order.currency,
             "fee_breakdown": order.fee_breakdown,
             "handling": order.handling,
+            "awaiting_confirmation": bool(order.awaiting_confirmation),
             "payment": ({"status": last_payment.status, "reference": last_payment.reference,
                          "refund_status": last_payment.refund_status} if last_payment else None),
             "payment_url": (self.urls.pay(order.order_number, token, order.lang)

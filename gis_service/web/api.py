@@ -11,6 +11,7 @@ from gis_service.admission import MAX_VIEW_PX
 from gis_service.errors import bad_parameter
 from gis_service.parcels import (
     SearchResult,
+    check_bulk_page,
     geojson_geometry,
     normalise_crs,
     parcel_properties,
@@ -21,6 +22,7 @@ from gis_service.parcels import (
 from gis_service.previews import PreviewService, Rendered
 from gis_service.web.embed import fit_advice
 from gis_service.web.i18n import choose_language, search_notice
+from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
@@ -56,10 +58,14 @@ def get_parcel(key: str):
 
 
 @blueprint.get("/parcels")
+@limited(per_address("searches_per_address"))
 def search_parcels():
     args = request.args
     service = parcel_service()
-    limit = parse_int("limit", args.get("limit"), 1, 100) or 20
+    paging = current_app.extensions["gis_settings"].limits.paging
+    bulk = args.get("bbox") is not None and not any(args.get(name) is not None for name in ("q", "gemarkung", "x", "y"))
+    # A bbox pages through an area: its page may be as large as limits.paging allows; searches give 100 at most.
+    limit = parse_int("limit", args.get("limit"), 1, paging.max_page_size if bulk else 100) or 20
     offset = parse_int("offset", args.get("offset"), 0, 1_000_000) or 0
     crs = normalise_crs(args.get("crs"))
     if args.get("q") is not None:
@@ -72,7 +78,9 @@ def search_parcels():
         result = service.search_point(x, y, crs)
     elif args.get("bbox") is not None:
         bbox_crs = normalise_crs(args.get("bbox-crs") or args.get("crs"))
-        result = service.search_bbox(parse_bbox(args["bbox"], bbox_crs), limit=limit, offset=offset)
+        area = parse_bbox(args["bbox"], bbox_crs)
+        check_bulk_page(paging, offset=offset, bbox=area)
+        result = service.search_bbox(area, limit=limit, offset=offset)
     else:
         raise bad_parameter(
             "q",
@@ -156,6 +164,6 @@ def openapi_json():
     """The contract of this API (gis_service/web/openapi.py); tests/test_openapi.py keeps it beside the routes."""
     # Only the routes this app has: without orders, their operations are not offered.
     present = {re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule) for rule in current_app.url_map.iter_rules()}
-    contract = document()
+    contract = document(current_app.extensions["gis_settings"].limits.paging)
     contract["paths"] = {path: item for path, item in contract["paths"].items() if path in present}
     return jsonify(contract)

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
 from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help, search_notice, text
+from gis_service.web.limits import limited, per_address
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -69,6 +70,7 @@ def _picker_context(lang: str, initial: dict | None = None) -> dict:
 
 @blueprint.get("")
 @blueprint.get("/")
+@limited(per_address("searches_per_address", only_when=lambda: bool((request.args.get("q") or "").strip())))
 def search():
     lang = choose_language(current_app.extensions["gis_settings"].default_language)
     q = request.args.get("q")

@@ -13,6 +13,10 @@ LANGUAGES = ("de", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
     "site_title": {"de": "Liegenschaftskarte online", "en": "Cadastral map online"},
+    "too_many_requests": {"de": "Zu viele Anfragen in kurzer Zeit. Bitte versuchen Sie es in {wait} erneut.",
+                          "en": "Too many requests in a short time. Please try again in {wait}."},
+    "wait_seconds": {"de": "{n} Sekunden", "en": "{n} seconds"},
+    "wait_minutes": {"de": "{n} Minuten", "en": "{n} minutes"},
     "skip_to_content": {"de": "Zum Inhalt springen", "en": "Skip to content"},
     "language_switch": {"de": "English", "en": "Deutsch"},
     "language_switch_label": {"de": "Switch to English", "en": "Auf Deutsch wechseln"},

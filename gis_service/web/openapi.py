@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from gis_service.admission import MAX_VIEW_PX
+from gis_service.config import PagingSettings
 
 PROBLEM = "application/problem+json"
 
@@ -19,10 +20,16 @@ def _problems(*statuses: int) -> dict:
     texts = {400: "Ungültige Anfrage / Bad request", 401: "Nicht berechtigt / Unauthorized",
              404: "Nicht gefunden / Not found", 409: "Konflikt / Conflict", 413: "Zu groß / Too large",
              415: "Falscher Inhaltstyp / Unsupported media type", 422: "Unvollständig / Unprocessable",
+             429: "Zu viele Anfragen (limits.rate); Retry-After sagt, wann wieder / "
+                  "too many requests (limits.rate); Retry-After says when to try again",
              503: "Vorübergehend nicht verfügbar / Temporarily unavailable"}
-    return {str(s): {"description": texts.get(s, "Fehler / Error"),
-                     "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-            for s in sorted({400, 404, 405, 413, *statuses})}
+    answers = {str(s): {"description": texts.get(s, "Fehler / Error"),
+                        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+               for s in sorted({400, 404, 405, 413, *statuses})}
+    if "429" in answers:
+        answers["429"]["headers"] = {"Retry-After": {"description": "Sekunden / seconds",
+                                                     "schema": {"type": "integer", "minimum": 1}}}
+    return answers
 
 
 def _ok(description: str, media: str, schema: dict | None = None, status: str = "200") -> dict:
@@ -45,7 +52,7 @@ _PAGE = [
 _ORDER_KEY = [{"ApiKey": []}, {"Bearer": []}, {}]
 
 
-def _paths() -> dict:
+def _paths(paging: PagingSettings) -> dict:
     image = _problems(503)
     return {
         "/api/v1/openapi.json": {"get": {
@@ -57,12 +64,17 @@ def _paths() -> dict:
                            _param("gemarkung", "Gemarkung (Name oder Nummer)"), _param("flur", "Flur"),
                            _param("zaehler", "Zähler"), _param("nenner", "Nenner"),
                            _param("x", "Rechtswert / x"), _param("y", "Hochwert / y"),
-                           _param("bbox", "minx,miny,maxx,maxy"), _param("bbox-crs", "CRS of bbox"), _CRS,
-                           # empty, as an HTML form sends an untouched field: the default (20, 0)
-                           _param("limit", "1–100", {"type": "string", "pattern": "^([0-9]{1,3})?$"}),
-                           _param("offset", "ab / from", {"type": "string", "pattern": "^([0-9]{1,7})?$"})],
+                           _param("bbox", f"minx,miny,maxx,maxy; höchstens / at most {paging.max_bbox_km2:g} km² "
+                                          "(limits.paging.max_bbox_km2), sonst / else 400"),
+                           _param("bbox-crs", "CRS of bbox"), _CRS,
+                           _param("limit", f"1–100; mit bbox / with bbox 1–{paging.max_page_size} "
+                                           "(limits.paging.max_page_size); leer / empty: 20",
+                                  {"type": "string", "pattern": "^[0-9]{0,4}$"}),
+                           _param("offset", f"ab / from; mit bbox höchstens / with bbox at most {paging.max_offset} "
+                                            "(limits.paging.max_offset); leer / empty: 0",
+                                  {"type": "string", "pattern": "^[0-9]{0,7}$"})],
             "responses": {**_ok("Treffer / matches", "application/json", {"$ref": "#/components/schemas/Search"}),
-                          **_problems()}}},
+                          **_problems(429)}}},
         "/api/v1/parcels/{key}": {"get": {
             "operationId": "getParcel", "summary": "Ein Flurstück / one parcel",
             "parameters": [_param("key", "Flurstückskennzeichen / parcel key", where="path"), _CRS],
@@ -105,7 +117,7 @@ def _paths() -> dict:
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/OrderRequest"}}}},
             "responses": {**_ok("Bestellung / order", "application/json", {"type": "object"}, status="201"),
-                          **_problems(401, 409, 415, 422, 503)}}},
+                          **_problems(401, 409, 415, 422, 429, 503)}}},
         "/api/v1/orders/{number}": {"get": {
             "operationId": "getOrder", "summary": "Stand einer Bestellung / an order's status", "security": _ORDER_KEY,
             "parameters": [_param("number", "Bestellnummer / order number", where="path"),
@@ -157,13 +169,13 @@ _COMPONENTS = {
 }
 
 
-def document() -> dict:
-    """A fresh copy each time, so no caller can change what the next one is served."""
+def document(paging: PagingSettings | None = None) -> dict:
+    """A fresh copy each time, so no caller can change what the next one is served; limits as configured."""
     return copy.deepcopy({
         "openapi": "3.1.0",
         "info": {"title": "gis-service JSON API", "version": "1",
                  "description": "Auszüge aus der Liegenschaftskarte / cadastral map extracts. "
                                 "Fehler als application/problem+json, Deutsch; Englisch mit Accept-Language: en."},
-        "paths": _paths(),
+        "paths": _paths(paging or PagingSettings()),
         "components": _COMPONENTS,
     })

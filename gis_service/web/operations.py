@@ -8,6 +8,7 @@ import ipaddress
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gis_service import metrics
+from gis_service.web.limits import rate_limit_problems
 from gis_service.web.responses import problem_response
 
 blueprint = Blueprint("operations", __name__)
@@ -26,7 +27,7 @@ def healthz():
 @blueprint.get("/readyz")
 def readyz():
     """For the load balancer: 503 with the reasons while this process cannot serve."""
-    problems = _services().readiness_problems()
+    problems = _services().readiness_problems() + rate_limit_problems(current_app)
     response = jsonify({"status": "not ready" if problems else "ready", "problems": problems})
     response.status_code = 503 if problems else 200
     response.headers["Cache-Control"] = "no-store"

@@ -43,7 +43,8 @@ def _status_page(order, token: str, lang: str, message: str | None = None, statu
         "orders/status.html", lang, status_code, order=order, token=token, message=message,
         product_label=product.name.get(lang) if product else order.product_name,
         automatic_product=bool(product and product.fulfilment == "automatic"),
-        received=request.args.get("received") == "1", from_payment=request.args.get("from") == "payment",
+        received=request.args.get("received") == "1", confirmed=request.args.get("confirmed") == "1",
+        confirm_hours=settings.orders.confirmation.expire_hours, from_payment=request.args.get("from") == "payment",
         last_payment=order.payments[-1] if order.payments else None,
         documents=order.current_documents, payable=order.payment_method == "online" and order.status in (
             lc.SUBMITTED, lc.AWAITING_PAYMENT),
@@ -177,6 +178,28 @@ def cancel(number: str):
         current = o.service.repository.get(order.order_number)
         return _status_page(current, token, lang, exc.message(lang), exc.status)
     return status_redirect(order.order_number, token, lang)
+
+
+# The link of the confirmation mail (invoice orders, orders/confirmation.py) shows a page; only its POST
+# confirms, so that a mail scanner opening the link confirms nothing.
+@blueprint.get("/<number>/confirm")
+def confirm_page(number: str):
+    o = orders()
+    token = request.args.get("c", "")
+    order = o.service.confirmation.order_for(number, token)
+    lang = page_lang(order.lang)
+    if not order.awaiting_confirmation or order.status in lc.CLOSED:
+        return status_redirect(order.order_number, o.service.tokens.for_order(order), lang)
+    product = o.catalogue.get(order.product_id)
+    return render("orders/confirm.html", lang, order=order, confirmation_token=token,
+                  product_label=product.name.get(lang) if product else order.product_name)
+
+
+@blueprint.post("/<number>/confirm")
+def confirm(number: str):
+    o = orders()
+    order = o.service.confirmation.confirm(number, request.form.get("c", ""))
+    return status_redirect(order.order_number, o.service.tokens.for_order(order), page_lang(order.lang), confirmed=1)
 
 
 @blueprint.get("/<number>/files/<int:document_id>/<path:filename>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 
 from gis_service.errors import ApiError
 from gis_service.orders import texts
@@ -14,6 +14,7 @@ from gis_service.orders.installation import Orders
 from gis_service.page_request import ChoiceProblem, PreviewRequest
 from gis_service.web import order_status  # noqa: F401 - the pages of a placed order join the blueprint
 from gis_service.web.embed import viewer_for
+from gis_service.web.limits import ORDER_CREATED, Declared, limited, order_created, per_address, recipient_key
 from gis_service.web.order_pages import blueprint, errors_by_field, orders, page_lang, render, status_redirect
 
 # Product and options are GET forms: they hold no personal data and may live in the URL. From "Weiter zu
@@ -256,7 +257,16 @@ def _clean(values: dict, draft) -> dict:
 
 
 # --- order: "zahlungspflichtig bestellen" -------------------------------------------------------------
+def _draft_recipient() -> str:
+    """The per-recipient key of the draft being ordered: the address the citizen gave on the contact page."""
+    draft_id = (request.view_args or {}).get("draft_id", "")
+    saved = orders().service.drafts.load(draft_id) if valid_draft_id(draft_id) else None
+    return recipient_key(saved.values.get("email") if saved else None)
+
+
 @blueprint.post("/d/<draft_id>/submit")
+@limited(per_address("orders_per_address", counts=order_created),
+         Declared("orders_per_recipient", _draft_recipient, counts=order_created))
 def submit(draft_id: str):
     saved = _open_draft(draft_id)  # already ordered (back, reload, a second tab): the order is shown
     lang = page_lang(saved.lang)
@@ -274,8 +284,10 @@ def submit(draft_id: str):
         return redirect(url_for("orders.draft_contact", draft_id=draft_id, lang=lang, check=1), 303)
     key = idempotency_key(draft_id)
     try:
-        order = o.service.actions.create(checked, idempotency_key=key, actor="citizen",
-                                         request_hash=request_hash(_clean(saved.values, checked))).order
+        result = o.service.actions.create(checked, idempotency_key=key, actor="citizen",
+                                          request_hash=request_hash(_clean(saved.values, checked)))
+        order = result.order
+        setattr(g, ORDER_CREATED, result.created)
     except IdempotencyMismatch:
         # Two tabs sent the same draft with different details at once: the first made the order.
         order = o.service.repository.find_by_idempotency_key(key)

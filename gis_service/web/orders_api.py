@@ -6,11 +6,12 @@ import hmac
 import logging
 import re
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from gis_service.errors import ApiError
 from gis_service.web.i18n import choose_language, text
 from gis_service.web.responses import problem_response
+from gis_service.web.limits import ORDER_CREATED, Declared, limited, order_created, per_address, recipient_key
 from gis_service.orders.errors import IdempotencyMismatch, OrderNotFound, OrderValidationError, PaymentError
 from gis_service.orders.payments import InvalidNotification
 from gis_service.orders.products import format_money
@@ -96,7 +97,25 @@ def fee():
     return response
 
 
+def _api_recipient() -> str:
+    """The per-recipient key of an API order: the e-mail address in its JSON body."""
+    body = request.get_json(silent=True) if request.is_json else None
+    email = flatten_api_payload(body).get("email") if isinstance(body, dict) else None
+    return recipient_key(email if isinstance(email, str) else None)
+
+
+def _without_a_valid_key() -> bool:
+    # The form server sends every citizen's order from its one address: with its key it is not
+    # limited per address (the limit per recipient still holds).
+    try:
+        return api_client() is None
+    except ApiError:
+        return True  # the handler refuses the wrong key
+
+
 @blueprint.post("/orders")
+@limited(per_address("orders_per_address", counts=order_created, only_when=_without_a_valid_key),
+         Declared("orders_per_recipient", _api_recipient, counts=order_created))
 def create_order():
     o = orders()
     client = api_client()
@@ -123,8 +142,11 @@ def create_order():
             raise IdempotencyMismatch()
         return _created(existing, replayed=True, lang=lang)
     draft = o.validator.full(flatten_api_payload(body))
+    # A client with a key (the form server) may vouch for the address if the office allows it.
+    proven = client is not None and o.settings.orders.confirmation.api_key_skips
     result = o.service.actions.create(draft, idempotency_key=scoped_key, request_hash=fingerprint,
-                                      actor=f"api:{client}" if client else "api")
+                                      actor=f"api:{client}" if client else "api", address_proven=proven)
+    setattr(g, ORDER_CREATED, result.created)
     return _created(result.order, replayed=not result.created, lang=lang)
 
 

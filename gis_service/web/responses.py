@@ -24,6 +24,7 @@ _TITLES = {
     405: ("Methode nicht erlaubt", "Method not allowed"),
     410: ("Nicht mehr verfügbar", "No longer available"),
     413: ("Anfrage zu groß", "Request too large"),
+    429: ("Zu viele Anfragen", "Too many requests"),
     500: ("Interner Fehler", "Internal error"),
     503: ("Dienst vorübergehend nicht verfügbar", "Service temporarily unavailable"),
 }
@@ -75,15 +76,19 @@ def tell_data_source(response: Response, origins) -> Response:
     return response
 
 
+def error_response(status: int, message: str, code: str, headers: dict | None = None):
+    """problem+json for the API (and clients that ask for JSON), else the error page in the request's language."""
+    lang = choose_language()
+    # A Host outside TRUSTED_HOSTS leaves no URL adapter: the HTML page could not build its links.
+    if wants_json() or request_ctx.url_adapter is None:
+        return problem_response(status, status_title(status, lang), message, code, headers)
+    html = render_template("error.html", status=status, title=status_title(status, lang), message=message,
+                           request_id=current_request_id(), **page_context(lang))
+    return html, status, headers or {}
+
+
 def register_error_handlers(app: Flask) -> None:
-    def render_error(status: int, message: str, code: str, headers: dict | None = None):
-        lang = choose_language()
-        # A Host outside TRUSTED_HOSTS leaves no URL adapter: the HTML page could not build its links.
-        if wants_json() or request_ctx.url_adapter is None:
-            return problem_response(status, status_title(status, lang), message, code, headers)
-        html = render_template("error.html", status=status, title=status_title(status, lang), message=message,
-                               request_id=current_request_id(), **page_context(lang))
-        return html, status, headers or {}
+    render_error = error_response
 
     @app.errorhandler(CadastreError)
     def handle_cadastre_error(error: CadastreError):

@@ -34,6 +34,7 @@ from gis_service.orders.queries import SearchFilters
 from gis_service.orders.staff_search import DEFAULT_SORT, SORT_COLUMNS
 from gis_service.orders.installation import Orders
 from gis_service.page_request import PreviewRequest
+from gis_service.web.limits import Declared, account_key, limited, per_address
 from gis_service.web.responses import file_response
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ def _safe_next(target: str | None) -> str:
 
 # --- login ------------------------------------------------------------------------------------------
 @blueprint.route("/login", methods=["GET", "POST"])
+@limited(per_address("logins_per_address", methods=("POST",)),
+         Declared("logins_per_account", account_key, methods=("POST",)))
 def login():
     error = None
     status = 200

@@ -32,6 +32,7 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 if str(REPO / "tests" / "orders") not in sys.path:
     sys.path.append(str(REPO / "tests" / "orders"))
 from order_steps import STAFF_ACCOUNTS, STAFF_PASSWORD  # noqa: E402
+from gis_testing import GENEROUS_RATE_LIMITS  # noqa: E402
 from order_support import SIM_ORIGINATOR, SIM_SECRET, payment_simulator, smtp_server  # noqa: E402
 
 
@@ -113,6 +114,7 @@ def origins(tmp_path_factory, simulator, smtp):
         "instance_path": str(instance),
         "secret_key": "browser-tests-secret-key-0123456789",
         "embed": {"allowed_origins": [result.host], "demo_picker_url": f"{result.picker}/embed"},
+        "limits": {"rate": GENEROUS_RATE_LIMITS},  # every browser test comes from 127.0.0.1
         # orders as in production: the payment page in the whole window (providers refuse to be framed)
         "orders": {
             "database_url": f"sqlite:///{instance / 'orders.sqlite3'}",

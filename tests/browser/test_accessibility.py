@@ -170,6 +170,24 @@ def _order_received_invoice(page: Page, base: str) -> None:
     commit_order(page)
 
 
+_APP: dict = {}  # the app under test, for pages whose link only the server knows (set by _remember_app)
+
+
+@pytest.fixture(autouse=True)
+def _remember_app(request):
+    if "origins" in request.fixturenames:
+        _APP["app"] = request.getfixturevalue("browser_app")
+
+
+def _order_confirm_address(page: Page, base: str) -> None:
+    """The page the link of an invoice order's confirmation mail opens (its button confirms)."""
+    _order_received_invoice(page, base)
+    number = page.locator("#order-number").inner_text()
+    service = _APP["app"].extensions["gis_orders"].service
+    token = service.tokens.for_confirmation(service.repository.get(number))
+    page.goto(f"{base}/embed/order/{number}/confirm?c={token}&lang=de")
+
+
 def _paid(page: Page, base: str, button: str) -> None:
     _order_received(page, base)
     page.get_by_role("button", name=re.compile(r"^Jetzt bezahlen")).click()
@@ -302,6 +320,7 @@ PAGES: dict[str, str | Callable[[Page, str], None]] = {
     "order-summary-invoice": _order_summary_staff_made_invoice,
     "order-received": _order_received,
     "order-received-invoice": _order_received_invoice,
+    "order-confirm-address": _order_confirm_address,
     "order-payment-cancelled": _order_payment_cancelled,
     "order-payment-failed": _order_payment_failed,
     "order-confirmation": _order_confirmation,
@@ -367,7 +386,7 @@ def test_no_axe_violations_on_other_pages(make_page, origins, browser_app):
 REFLOW_PAGES = ["search", "results", "preview", "preview-not-fitting", "selected", "picker-with-parcel", "search-error",
                 # order steps the 320 px journey (test_order_journey.py) does not pass through
                 "order-options-errors", "order-contact-owner-data-errors", "order-summary-invoice",
-                "order-payment-cancelled", "order-cancel-confirmation"]
+                "order-payment-cancelled", "order-cancel-confirmation", "order-confirm-address"]
 
 
 @pytest.mark.parametrize("name", REFLOW_PAGES)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from gis_testing import GENEROUS_RATE_LIMITS
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -174,7 +175,7 @@ def order_settings(*, instance: Path, db_url: str, port: int, simulator: Simulat
         else:
             orders[key] = value
     return {"instance_path": str(instance), "secret_key": "test-secret-key-for-orders-0123456789", "orders": orders,
-            "server": {"port": port}}
+            "server": {"port": port}, "limits": {"rate": GENEROUS_RATE_LIMITS}}
 
 
 @dataclass
@@ -240,6 +241,17 @@ _DEFAULT = object()
 def api_order(live: LiveApp, body=_DEFAULT, key: str | None = None, **headers) -> requests.Response:
     return requests.post(live.url("/api/v1/orders"), json=order_body() if body is _DEFAULT else body,
                          headers={"Idempotency-Key": key or secrets.token_hex(12), **headers}, timeout=30)
+
+
+def confirm_address(live: LiveApp, number: str) -> None:
+    """Follow the confirmation link of an invoice order as its mail gives it (page, then its POST)."""
+    order = live.service.repository.get(number)
+    link = live.orders.urls.confirm(number, live.service.tokens.for_confirmation(order))
+    page = requests.get(link, timeout=30)
+    assert page.status_code == 200, page.text
+    fields = hidden_fields(page.text)
+    response = requests.post(live.url(f"/embed/order/{number}/confirm"), data=fields, allow_redirects=False, timeout=30)
+    assert response.status_code == 303, response.text
 
 
 def token_of(status_url: str) -> str:

@@ -17,7 +17,7 @@ from cadastre.errors import CadastreError
 from cadastre.model import NATIVE_CRS, Parcel
 from gis_service.errors import NotFound
 from gis_service.web.ogc import CRS84, EPSG25832
-from gis_service.parcels import geojson_geometry, parcel_properties
+from gis_service.parcels import check_bulk_page, geojson_geometry, parcel_properties
 from gis_service.errors import UpstreamUnavailable, parcels_unavailable
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,11 @@ class FlurstueckProvider(BaseProvider):
             found = [p for p in result.parcels if self._matches(p, filters, bbox)]
             return found[offset: offset + limit], len(found)
         info = source.info()
+        # Paging by area: bounded like /api/v1/parcels?bbox= (limits.paging); a page larger than allowed is
+        # made smaller, as OGC API Features lets a server do (the next link goes on from there).
+        paging = current_app.extensions["gis_settings"].limits.paging
+        limit = min(limit, paging.max_page_size)
+        check_bulk_page(paging, offset=offset, bbox=tuple(bbox[:4]) if len(bbox) >= 4 else None)
         area = tuple(bbox[:4]) if len(bbox) >= 4 else info.extent
         if not (area[2] > area[0] and area[3] > area[1]):
             if info.extra.get("known") is False:  # an upstream that has never answered: no extent yet

@@ -8,6 +8,7 @@ from gis_service.orders import lifecycle as lc
 ACTION_EN = {
     "created": "created",
     "assigned": "assigned",
+    "address_confirmed": "e-mail address confirmed",
     "note_added": "internal note added",
     "cancelled_with_refund": "cancelled after completion, fee being refunded, documents revoked",
     "documents_revoked": "documents revoked",

@@ -19,6 +19,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 from order_support import (
+    confirmed_order,
     PYTHON,
     REPO,
     Mailbox,
@@ -69,7 +70,7 @@ def secrets_of(contact: dict) -> list[str]:
 def staff_invoice_order(live, contact: dict, note: str) -> tuple[str, list[str]]:
     """An invoice order done by a clerk: taken, extract produced and regenerated, a file attached, completed
     with a note. Returns the order number and the storage names of every file it had."""
-    body = api_order(live, order_body(product="karte-amt", payment_method="invoice", contact=contact)).json()
+    body = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", contact=contact)).json()
     number = body["order_number"]
     actions = live.service.actions
     order = actions.take(number, CLERK, live.service.repository.get(number).version)
@@ -325,7 +326,7 @@ def test_no_personal_data_in_any_log_line(refusing_live, simulator, caplog):
     clerk_name = f"clerk-{secrets.token_hex(3)}"
     clerk = staff_browser(live, clerk_name, "Korrekt-Pferd-Batterie-42")
     online_number = paid_order_rejected(live, simulator, online_person, reason, clerk=clerk)
-    refused = api_order(live, order_body(product="karte-amt", payment_method="invoice", contact=refused_person)).json()
+    refused = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", contact=refused_person)).json()
     # A citizen on the order pages: contact form, summary, payment, automatic extract, download mail.
     browser = requests.Session()
     contact = {k: page_person[k] for k in ("name", "phone", "street", "postcode", "city")}

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 from order_support import (
+    confirmed_order,
     Mailbox,
     api_order,
     check_page,
@@ -191,7 +192,7 @@ def test_produced_order_cancelled_revokes_its_documents(quiet, simulator, smtp, 
 def test_invoice_sent_then_paid_in_csv_and_cash_report(quiet, clerk):
     live = quiet
     company = f"Planungsbüro Öztürk {secrets.token_hex(2)}"
-    body = api_order(live, order_body(product="karte-amt", payment_method="invoice", paper="A3",
+    body = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", paper="A3",
                                       contact={"name": "Ida Invoice", "email": unique_email(), "organisation": company,
                                                "street": "Mühlenweg 12a", "postcode": "59999",
                                                "city": "Lindenhagen"})).json()
@@ -270,7 +271,7 @@ def test_invoice_sent_then_paid_in_csv_and_cash_report(quiet, clerk):
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_invoice_written_off_and_bad_requests(quiet, clerk):
     live = quiet
-    body = api_order(live, order_body(product="karte-amt", payment_method="invoice",
+    body = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice",
                                       contact={"name": "Wolf Abschreiber", "email": unique_email(), "street": "Weg 2",
                                                "postcode": "59999", "city": "Lindenhagen"})).json()
     number = body["order_number"]
@@ -331,7 +332,7 @@ def test_open_invoice_keeps_the_address_from_the_purge(quiet, clerk):
     settings = live.app.extensions["gis_settings"].orders.data_protection
 
     def invoice_order(name: str) -> str:
-        return api_order(live, order_body(product="karte-amt", payment_method="invoice", contact={
+        return confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", contact={
             "name": name, "email": unique_email(), "street": "Weg 3", "postcode": "59999",
             "city": "Lindenhagen"})).json()["order_number"]
 

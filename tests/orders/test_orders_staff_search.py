@@ -9,7 +9,7 @@ import secrets
 
 import requests
 from alembic import command
-from order_support import Mailbox, api_order, database_url, order_body, order_state, token_of, unique_email, wait_until
+from order_support import confirmed_order, Mailbox, api_order, database_url, order_body, order_state, token_of, unique_email, wait_until
 from sqlalchemy import select, text
 from test_orders_staff import Browser, account
 
@@ -29,7 +29,7 @@ def _clerk(live) -> Browser:
 
 def _invoice_order(live, name: str, email: str | None = None, **options) -> dict:
     """An order paid by invoice: it waits for staff at once (an invoice needs a postal address)."""
-    response = api_order(live, order_body(product="karte-amt", payment_method="invoice", **options, contact={
+    response = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", **options, contact={
         "name": name, "email": email or unique_email(), "street": "Weg 1", "postcode": "59999", "city": "Lindenhagen"}))
     assert response.status_code == 201, response.text
     return response.json()
@@ -94,10 +94,10 @@ def test_staff_search_finds_by_every_field_and_form(quiet):
     live, clerk = quiet, _clerk(quiet)
     tag = secrets.token_hex(3)
     email = unique_email(f"gruen-{tag}")
-    wanted = api_order(live, order_body(product="karte-amt", payment_method="invoice", contact={
+    wanted = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", contact={
         "name": f"Lütje Grünewald-Müller{tag}", "email": email, "organisation": f"Öko-Bau {tag} GmbH",
         "street": "Mühlenweg 12a", "postcode": "59999", "city": "Lindenhagen"})).json()
-    other = api_order(live, order_body(parcel=OTHER_PARCEL, product="karte-amt", payment_method="invoice", contact={
+    other = confirmed_order(live, order_body(parcel=OTHER_PARCEL, product="karte-amt", payment_method="invoice", contact={
         "name": f"Erika Mustermann{tag}", "email": unique_email(), "street": "Mühlenweg 21",
         "postcode": "59999", "city": "Lindenhagen"})).json()
     a, b = wanted["order_number"], other["order_number"]
@@ -134,7 +134,7 @@ def test_sorting_and_the_mine_filter(quiet):
     tag = f"Sortierung{secrets.token_hex(3)}"
     made = {}
     for name, copies in (("Anton", 1), ("Berta", 3), ("Cäsar", 2)):
-        response = api_order(live, order_body(product="karte-amt", payment_method="invoice", delivery="post",
+        response = confirmed_order(live, order_body(product="karte-amt", payment_method="invoice", delivery="post",
                                                 copies=copies, contact={"name": f"{name} {tag}", "email": unique_email(), "street": "Weg 1",
                                                                         "postcode": "59999", "city": "Lindenhagen"}))
         assert response.status_code == 201, response.text

@@ -14,11 +14,15 @@ from test_accessibility import axe_violations
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
-def invoice_order(base: str, name: str) -> dict:
-    """A staff-made order paid by invoice: it is in the queue at once, ready to be taken."""
-    return api_order(base, EXAMPLE_KEY, STAFF_MADE, payment_method="invoice", contact={
+def invoice_order(app, base: str, name: str) -> dict:
+    """A staff-made order paid by invoice, its address confirmed by the orderer: in the queue, ready to be taken."""
+    order = api_order(base, EXAMPLE_KEY, STAFF_MADE, payment_method="invoice", contact={
         "name": name, "email": unique_email("queue"), "street": "Mühlenweg 12a", "postcode": "59999",
         "city": "Lindenhagen"})
+    service = app.extensions["gis_orders"].service
+    number = order["order_number"]
+    service.confirmation.confirm(number, service.tokens.for_confirmation(service.repository.get(number)))
+    return order
 
 
 def rows(page: Page) -> list[str]:
@@ -43,9 +47,9 @@ def search(page: Page, base: str, text: str) -> None:
     page.get_by_role("button", name="Filtern").click()
 
 
-def test_sorting_by_column_headers(make_page, origins, staff_accounts):
+def test_sorting_by_column_headers(make_page, origins, staff_accounts, browser_app):
     base, tag = origins.picker, f"Spalte{secrets.token_hex(3)}"
-    made = {name: invoice_order(base, f"{name} {tag}")["order_number"] for name in ("Cäsar", "Anton", "Berta")}
+    made = {name: invoice_order(browser_app, base, f"{name} {tag}")["order_number"] for name in ("Cäsar", "Anton", "Berta")}
     page, problems = make_page()
     staff_login(page, base)
     search(page, base, tag)
@@ -66,9 +70,9 @@ def test_sorting_by_column_headers(make_page, origins, staff_accounts):
     assert problems.unexpected(allowed=("the server responded with a status of 404",)) == []  # no favicon
 
 
-def test_mine_filter_and_bulk_take(make_page, origins, staff_accounts):
+def test_mine_filter_and_bulk_take(make_page, origins, staff_accounts, browser_app):
     base, tag = origins.picker, f"Sammel{secrets.token_hex(3)}"
-    numbers = [invoice_order(base, f"Grün {tag} {i}")["order_number"] for i in range(3)]
+    numbers = [invoice_order(browser_app, base, f"Grün {tag} {i}")["order_number"] for i in range(3)]
     page, problems = make_page()
     staff_login(page, base, STAFF_ACCOUNTS["clerk"])
     search(page, base, f"gruen {tag}")  # without the umlaut
@@ -91,9 +95,9 @@ def test_mine_filter_and_bulk_take(make_page, origins, staff_accounts):
     assert problems.unexpected(allowed=("the server responded with a status of 404",)) == []  # no favicon
 
 
-def test_internal_note_on_the_detail_page(make_page, origins, staff_accounts):
+def test_internal_note_on_the_detail_page(make_page, origins, staff_accounts, browser_app):
     base = origins.picker
-    order = invoice_order(base, f"Notiz {secrets.token_hex(3)}")
+    order = invoice_order(browser_app, base, f"Notiz {secrets.token_hex(3)}")
     page, problems = make_page()
     staff_login(page, base, STAFF_ACCOUNTS["clerk"])
     page.goto(f"{base}/staff/orders/{order['order_number']}")

@@ -127,14 +127,20 @@ class PaymentReconciler:
 
     def _apply_state(self, session: Session, state: PaymentState, source: str, outcome: dict) -> Order | None:
         actor = f"payment:{self.provider.name}"
-        payment = session.scalar(select(Payment).where(Payment.transaction_id == state.transaction_id))
-        if payment is None:
-            payment = self._adopt_unknown_payment(session, state)
-            if payment is None:
+        # Only the order's id first, not the Payment: an entity read before the order would stay in the
+        # session as read, and under READ COMMITTED a concurrent confirmation (the return and the
+        # notification at once) could then show the order already paid beside its payment still
+        # INITIAL, which looks like a second payment and was refunded. The order, read first, and
+        # its payments, read after it, are never older than each other in that way.
+        order_id = session.scalar(select(Payment.order_id).where(Payment.transaction_id == state.transaction_id))
+        if order_id is None:
+            adopted = self._adopt_unknown_payment(session, state)
+            if adopted is None:
                 log.warning("payment state for unknown transaction %s ignored", state.transaction_id)
                 return None
-        order = self.repository.load(session, session.scalar(select(Order.order_number).where(Order.id == payment.order_id)))
-        payment = next(p for p in order.payments if p.id == payment.id)
+            order_id = adopted.order_id
+        order = self.repository.load(session, session.scalar(select(Order.order_number).where(Order.id == order_id)))
+        payment = next(p for p in order.payments if p.transaction_id == state.transaction_id)
         now = utcnow()
         payment.last_checked_at = now
         if payment.status not in (xbz.INITIAL, xbz.FAILED, xbz.CANCELED) or state.status == payment.status:

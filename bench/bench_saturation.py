@@ -3,7 +3,8 @@
 Run by hand: .venv/bin/python bench/bench_saturation.py [--minutes 10] [--ramp-seconds 20]
 
 The deployment is the README's: gunicorn with 2 worker processes (gthread, 4 threads each) on the
-embedded demo data, the orders on a fresh PostgreSQL database, the cache and the rate limits in Redis,
+embedded demo data, the orders on a fresh PostgreSQL database, the cache and the rate limits in Redis
+(default limits),
 the payment simulator and a real SMTP server (aiosmtpd) beside it. Clients come from 300 addresses
 (`X-Forwarded-For` behind one trusted proxy), as citizens behind the municipality's reverse proxy would.
 
@@ -119,7 +120,6 @@ class Traffic:
         self.rng = rng
         self.kinds = [k for k, w in self.MIX for _ in range(w)]
         self.session = requests.Session()
-        self.client_ip = f"10.1.{rng.randrange(2)}.{rng.randrange(1, 151)}"
 
     def one(self, tally: Tally) -> None:
         kind = self.rng.choice(self.kinds)
@@ -151,7 +151,8 @@ class Traffic:
             path = self.rng.choice(BAD_REQUESTS)
         else:
             path = "/healthz"
-        headers = {"X-Forwarded-For": self.client_ip}
+        # each request from one of 300 citizens' addresses (the rate limits count per address)
+        headers = {"X-Forwarded-For": f"10.1.{self.rng.randrange(2)}.{self.rng.randrange(1, 151)}"}
         if body is not None:
             headers["Idempotency-Key"] = secrets.token_hex(12)
         started = time.perf_counter()
@@ -262,6 +263,7 @@ def main() -> None:
         settings = order_settings(instance=tmp_path / "instance", db_url=postgres.new_database(), port=port,
                                   simulator=simulator, smtp=mailbox)
         settings["cache"] = {"backend": "redis", "redis_url": REDIS_URL, "key_prefix": prefix}
+        settings["limits"] = {"rate": {"storage_uri": REDIS_URL, "key_prefix": prefix + "-limits"}}
         settings["server"] = {"trusted_proxies": 1}
         config = tmp_path / "config.yaml"
         config.write_text(yaml.safe_dump(settings), encoding="utf-8")
@@ -314,7 +316,7 @@ def main() -> None:
             import redis
 
             client = redis.Redis.from_url(REDIS_URL)
-            keys = client.keys(prefix + "*")
+            keys = client.keys(prefix + "*")  # the cache's and the rate limits' keys
             if keys:
                 client.delete(*keys)
             postgres.drop_all()

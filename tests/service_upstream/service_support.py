@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from gis_testing import REPO
+from gis_testing import GENEROUS_RATE_LIMITS, REPO
 
 
 def load_serve():
@@ -43,7 +43,8 @@ def upstream_settings(instance: Path, wms_url: str, wfs_url: str | None = None, 
     }
     if fallback is not None:
         src["fallback"] = {"dataset": str(fallback), "attribution": "Ersatzdaten (Demo)"}
-    overrides = {"instance_path": str(instance), "source": src}
+    # every request of a test client comes from one address: the search limit is not what these tests are about
+    overrides = {"instance_path": str(instance), "source": src, "limits": {"rate": GENEROUS_RATE_LIMITS}}
     if cache is not None:
         overrides["cache"] = cache
     return load_settings(None, overrides=overrides)

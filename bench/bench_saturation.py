@@ -34,7 +34,7 @@ import requests
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "orders"))
+sys.path[:0] = [str(REPO / "tests" / "orders"), str(REPO / "tests")]
 
 from order_support import (  # noqa: E402  (the tests' real parts: PostgreSQL, SMTP, payment simulator)
     PG_ADMIN_URLS,

@@ -266,10 +266,7 @@ def act(number: str, action: str):
         abort(404)
     o = orders()
     actions = o.service.actions
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400, description="Die Versionsangabe des Formulars fehlt.")
+    version = _form_version()
     actor = g.staff.actor
     messages = {
         "take": "Auftrag übernommen.", "produce": "Auszug erzeugt.", "attach": "Datei angehängt.",
@@ -298,9 +295,20 @@ def act(number: str, action: str):
         elif action == "cancel":
             actions.cancel(number, actor, version, request.form.get("reason", ""))
     except ApiError as exc:
-        flash(exc.de, "error")
-        return redirect(url_for("staff.detail", number=number), 303)
-    flash(messages[action], "ok")
+        return _back_to_detail(number, exc.de, "error")
+    return _back_to_detail(number, messages[action], "ok")
+
+
+def _form_version() -> int:
+    """The order version the form was rendered with (the optimistic lock); 400 if the form lacks it."""
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        abort(400, description="Die Versionsangabe des Formulars fehlt.")
+
+
+def _back_to_detail(number: str, message: str, category: str):
+    flash(message, category)
     return redirect(url_for("staff.detail", number=number), 303)
 
 
@@ -392,10 +400,7 @@ def _money_state(order) -> dict:
 def money_act(number: str, action: str):
     if action not in MONEY_ACTIONS:
         abort(404)
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400, description="Die Versionsangabe des Formulars fehlt.")
+    version = _form_version()
     service, actor, form = orders().service, g.staff.actor, request.form
     try:
         if action == "cancel-refund":
@@ -408,10 +413,8 @@ def money_act(number: str, action: str):
         else:
             service.invoices.write_off(number, actor, version, day=form.get("date"), reason=form.get("reason", ""))
     except ApiError as exc:
-        flash(exc.de, "error")
-        return redirect(url_for("staff.detail", number=number), 303)
-    flash(MONEY_ACTIONS[action], "ok")
-    return redirect(url_for("staff.detail", number=number), 303)
+        return _back_to_detail(number, exc.de, "error")
+    return _back_to_detail(number, MONEY_ACTIONS[action], "ok")
 
 
 @blueprint.get("/kasse")

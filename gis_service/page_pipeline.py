@@ -66,15 +66,18 @@ class Marking:
     office_lines: tuple[str, ...] = ()
     created: str | None = None
     lang: str = "de"
+    verification_code: str | None = None
+    verification_url: str | None = None
 
     @classmethod
     def preview(cls, lang: str = "de") -> Marking:
         return cls(heading=compose.DEFAULT_HEADING, watermark=compose.DEFAULT_WATERMARK, lang=lang)
 
     @classmethod
-    def official(cls, *, heading: str, order_number: str, office_lines: tuple[str, ...], created: str) -> Marking:
+    def official(cls, *, heading: str, order_number: str, office_lines: tuple[str, ...], created: str,
+                 verification_code: str | None = None, verification_url: str | None = None) -> Marking:
         return cls(heading=heading, watermark=None, order_number=order_number, office_lines=tuple(office_lines),
-                   created=created)
+                   created=created, verification_code=verification_code, verification_url=verification_url)
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ class PagePipeline:
             created=marking.created,
             note=face.source.note(marking.lang),
             lang=marking.lang,
+            verification_code=marking.verification_code,
+            verification_url=marking.verification_url,
         )
         with self.limiter.admit(page_megapixels(plan.layout)):
             image = compose.compose_page(plan.layout, face.image, parcel=parcel, title=title,

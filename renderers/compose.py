@@ -45,6 +45,9 @@ class TitleBlock:
     created: str | None = None
     # A remark the reader must see, e.g. that the map image is from a cache or a substitute drawing.
     note: str | None = None
+    # The official extract's verification code and the URL of its public verification page.
+    verification_code: str | None = None
+    verification_url: str | None = None
 
     @classmethod
     def for_parcel(
@@ -58,6 +61,8 @@ class TitleBlock:
         created: str | None = None,
         note: str | None = None,
         lang: str = "de",
+        verification_code: str | None = None,
+        verification_url: str | None = None,
     ) -> TitleBlock:
         k = parcel.kennzeichen
         return cls(
@@ -72,6 +77,8 @@ class TitleBlock:
             office_lines=tuple(office_lines),
             created=created,
             note=note,
+            verification_code=verification_code,
+            verification_url=verification_url,
         )
 
 
@@ -465,6 +472,8 @@ def _draw_title_block(
     col_b.append(("Stand der Daten", german_date(title.data_currency) if title.data_currency else "–"))
     if title.created:
         col_b.append(("Erstellt am", german_date(title.created)))
+    if title.verification_code:
+        col_b.append(("Prüfcode", title.verification_code))
     # The reference system is the longest value; it gets a row across both columns.
     wide = [("Bezugssystem", title.crs)] if title.crs else []
 

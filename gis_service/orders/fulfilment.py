@@ -20,6 +20,9 @@ class ExtractSpec:
     scale: int
     centre: tuple[float, float] | None
     created: date
+    # Printed in the title block (code and QR code of the URL) so a recipient can check the extract.
+    verification_code: str | None = None
+    verification_url: str | None = None
 
 
 class ExtractUnavailable(Exception):
@@ -41,7 +44,8 @@ class ExtractProducer:
     def marking(self, spec: ExtractSpec) -> Marking:
         return Marking.official(heading=self.settings.heading, order_number=spec.order_number,
                                 office_lines=(self.office.name, *self.office.address_lines),
-                                created=spec.created.isoformat())
+                                created=spec.created.isoformat(), verification_code=spec.verification_code,
+                                verification_url=spec.verification_url)
 
     def page(self, spec: ExtractSpec) -> Page:
         """The official page; a stand-in map image (cache or fallback) is no basis for one."""

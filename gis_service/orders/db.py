@@ -82,10 +82,29 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        command.upgrade(alembic_config(connection), revision)
+    with _sqlite_file_lock(engine):
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            command.upgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine):
+    """Several workers creating one new SQLite file race while it turns to WAL mode, which SQLite
+    answers with "locked" instead of waiting; a lock file beside the database puts them in a row."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def head_revision() -> str:

@@ -43,6 +43,26 @@ def test_migrations_match_the_models(backend, postgres, tmp_path):
     engine.dispose()
 
 
+def _start_worker(url: str) -> None:
+    db.upgrade(db.make_engine(url))
+
+
+def test_several_workers_migrate_one_new_sqlite_file_at_once(tmp_path):
+    # gunicorn starts its workers together, and each migrates at start (deploy/gunicorn.conf.py)
+    import multiprocessing
+
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'orders-{attempt}.sqlite3'}"
+        context = multiprocessing.get_context("spawn")
+        workers = [context.Process(target=_start_worker, args=(url,)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+        assert db.current_revision(db.make_engine(url)) == db.head_revision()
+
+
 def test_valid_transitions_only_with_audit(quiet):
     order = new_order(quiet)
     assert order.status == lc.SUBMITTED and order.handling == "staff"

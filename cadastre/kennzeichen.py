@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cadastre.errors import KennzeichenError
+from catalogues import msg
 
 
 def fold(text: str) -> str:
@@ -214,8 +215,7 @@ def _resolve_land(
     if default_land:
         return default_land
     raise KennzeichenError(
-        f"Zur Gemarkungsnummer {nummer} fehlt das Land; bitte geben Sie das 20-stellige Kennzeichen an.",
-        f"The state is missing for Gemarkung number {nummer}; please give the 20-character key.",
+        msg("kennzeichen_the_state_is_missing_for_gemarkung", nummer=nummer),
     )
 
 
@@ -230,16 +230,12 @@ def _resolve_gemarkung_text(
     matches = index.by_name(text) if index else []
     if not matches:
         raise KennzeichenError(
-            f"Die Gemarkung „{text}“ ist hier nicht bekannt. Bitte prüfen Sie die Schreibweise "
-            "oder geben Sie die vierstellige Gemarkungsnummer an.",
-            f"Gemarkung “{text}” is not known here. Please check the spelling "
-            "or give the four-digit Gemarkung number.",
+            msg("kennzeichen_gemarkung_is_not_known_here_please", text=text),
         )
     if len(matches) > 1:
         numbers = ", ".join(f"{ref.nummer}" for ref in matches)
         raise KennzeichenError(
-            f"Den Gemarkungsnamen „{text}“ gibt es mehrfach ({numbers}); bitte geben Sie die Nummer an.",
-            f"Gemarkung name “{text}” is ambiguous ({numbers}); please give the number.",
+            msg("kennzeichen_gemarkung_name_is_ambiguous_please_give", text=text, numbers=numbers),
         )
     return matches[0].land, matches[0].nummer
 
@@ -256,11 +252,10 @@ def parse_kennzeichen(
     answered with them (cadastre knows no data of its own, so it names none).
     """
     if not isinstance(text, str) or not text.strip():
-        raise KennzeichenError("Bitte geben Sie ein Flurstück an.", "Please give a parcel.")
+        raise KennzeichenError(msg("kennzeichen_please_give_a_parcel"))
     if len(text) > 200:
         raise KennzeichenError(
-            "Die Flurstücksangabe ist zu lang (höchstens 200 Zeichen).",
-            "The parcel reference is too long (200 characters at most).",
+            msg("kennzeichen_the_parcel_reference_is_too_long"),
         )
     cleaned = " ".join(text.strip().split())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from cadastre.errors import CadastreError
+from catalogues import Message, msg, wording
 
 
 class ApiError(CadastreError):
@@ -12,7 +13,7 @@ class ApiError(CadastreError):
 
     status = 400
 
-    def __init__(self, de: str, en: str, *, status: int | None = None, code: str | None = None,
+    def __init__(self, de: Message | str, en: str | None = None, *, status: int | None = None, code: str | None = None,
                  headers: dict[str, str] | None = None):
         super().__init__(de, en, code=code)
         if status:
@@ -25,8 +26,9 @@ class NotFound(ApiError):
     code = "not-found"
 
 
-def bad_parameter(name: str, de: str, en: str) -> ApiError:
-    return ApiError(f"Parameter „{name}“: {de}", f"Parameter '{name}': {en}", code="invalid-parameter")
+def bad_parameter(name: str, de: Message | str, en: str | None = None) -> ApiError:
+    """The query parameter `name` is wrong; `de` (a Message) says why."""
+    return ApiError(msg("parameter_invalid", name=name, detail=wording(de, en)), code="invalid-parameter")
 
 
 class UpstreamUnavailable(ApiError):

@@ -17,6 +17,7 @@ from gis_service.parcels import ParcelService
 from renderers import compose
 from renderers.layout import Layout, bounds_centre, largest_fitting_scale, make_layout
 from wms_clients.base import CadastreSource
+from catalogues import msg
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class PagePipeline:
         """Validate a preview's URL or form parameters (each problem a 400 naming the parameter) and plan it."""
         text = args.get("parcel") or args.get("key")
         if not text or not isinstance(text, str):
-            raise bad_parameter("parcel", "bitte ein Flurstück angeben.", "please give a parcel.")
+            raise bad_parameter("parcel", msg("page_pipeline_please_give_a_parcel"))
         parcel = self.parcels.get(text)
         try:
             request = self.choices.request(parcel.key, args)

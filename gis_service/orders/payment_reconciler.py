@@ -62,7 +62,7 @@ class PaymentReconciler:
         attempt = len(order.payments) + 1
         request = PaymentRequest(
             request_id=f"{order.order_number}-{attempt}", amount_cents=order.amount_cents, currency=order.currency,
-            purpose=texts.PAYMENT_PURPOSE.format(product=order.product_name, number=order.order_number)[:140],
+            purpose=texts.stored(texts.PAYMENT_PURPOSE, product=order.product_name, number=order.order_number)[:140],
             reference=order.order_number,
             return_url=self.urls.payment_return(order.order_number, self.tokens.for_order(order), order.lang),
             notify_url=self.urls.notify(), lang=order.lang)
@@ -247,7 +247,7 @@ class PaymentReconciler:
             if order.status not in (lc.SUBMITTED, lc.AWAITING_PAYMENT):
                 continue
             try:
-                self.actions.cancel(number, lc.SYSTEM, order.version, texts.PAYMENT_NOT_COMPLETED)
+                self.actions.cancel(number, lc.SYSTEM, order.version, texts.stored(texts.PAYMENT_NOT_COMPLETED))
                 cancelled += 1
             except (ConflictError, InvalidTransition):
                 continue
@@ -256,6 +256,6 @@ class PaymentReconciler:
 
 def _check_payable(order: Order) -> None:
     if order.payment_method != "online":
-        raise ActionError(*texts.PAID_BY_INVOICE)
+        raise ActionError(texts.PAID_BY_INVOICE)
     if order.status not in (lc.SUBMITTED, lc.AWAITING_PAYMENT):
-        raise ActionError(*texts.NOT_PAYABLE, code="not-payable")
+        raise ActionError(texts.NOT_PAYABLE, code="not-payable")

@@ -15,6 +15,7 @@ from gis_service.orders.errors import ActionError
 from gis_service.orders.models import MailMessage, OfficeNotice, Order, OrderEvent
 from gis_service.orders.office_mail import MAIL_FAILED
 from gis_service.orders.queries import needs_person
+from catalogues import msg
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +113,10 @@ class StaffOutbox:
         with transaction(self.factory) as session:
             mail = session.get(MailMessage, mail_id)
             if mail is None:
-                raise ActionError("Diese E-Mail gibt es nicht.", "There is no such mail.", status=404,
+                raise ActionError(msg("staff_outbox_there_is_no_such_mail"), status=404,
                                   code="mail-not-found")
             if mail.sent_at is not None:
-                raise ActionError("Diese E-Mail ist bereits zugestellt.", "This mail has been sent already.",
+                raise ActionError(msg("staff_outbox_this_mail_has_been_sent_already"),
                                   status=409, code="mail-sent")
             previous = mail.attempts
             mail.failed = False

@@ -16,6 +16,7 @@ from gis_service.orders.products import Catalogue, Fee, format_money
 from gis_service.fit_rule import assess_fit
 from gis_service.page_request import ChoiceProblem, PageChoices
 from renderers.layout import bounds_centre, make_layout
+from catalogues import msg
 
 CONTACT_FIELDS = ("name", "email", "phone", "organisation")
 ADDRESS_FIELDS = ("street", "postcode", "city", "country")
@@ -69,7 +70,7 @@ def request_hash(payload: Mapping) -> str:
 def flatten_api_payload(body: object) -> dict:
     """API JSON → the flat field names the form uses (contact.* and address.* lifted up)."""
     if not isinstance(body, dict):
-        raise OrderValidationError([FieldError("body", "Erwartet wird ein JSON-Objekt.", "A JSON object is expected.")])
+        raise OrderValidationError([FieldError("body", msg("validation_a_json_object_is_expected"))])
     flat: dict = {}
     for key, value in body.items():
         if key in ("contact", "address") and isinstance(value, dict):
@@ -129,10 +130,9 @@ class OrderValidator:
                                       transform=str.lower, shown=lambda m: {"online": "online", "invoice": "Rechnung"}[m])
         certified = self._bool(data, "certified", errors)
         if certified and not product.certifiable:
-            errors.append(FieldError("certified", "Dieses Produkt wird nicht beglaubigt.", "This product is not certified."))
+            errors.append(FieldError("certified", msg("validation_this_product_is_not_certified")))
         if copies > 1 and delivery != "post":
-            errors.append(FieldError("copies", "Weitere Ausfertigungen gibt es nur beim Versand per Post.",
-                                     "Further copies are only available when sent by post."))
+            errors.append(FieldError("copies", msg("validation_copies_only_by_post")))
         lang = "en" if str(data.get("lang") or "").lower() == "en" else "de"
         if own and errors:
             raise OrderValidationError(errors)
@@ -156,15 +156,13 @@ class OrderValidator:
         for name in CONTACT_FIELDS:
             contact[name] = self._text(data, name, errors)
         if not contact["name"]:
-            errors.append(FieldError("name", "Bitte geben Sie Ihren Namen an.", "Please enter your name."))
+            errors.append(FieldError("name", msg("validation_please_enter_your_name")))
         if not contact["email"]:
-            errors.append(FieldError("email", "Bitte geben Sie Ihre E-Mail-Adresse an.", "Please enter your e-mail address."))
+            errors.append(FieldError("email", msg("validation_please_enter_your_e_mail_address")))
         elif not _EMAIL.match(contact["email"]):
-            errors.append(FieldError("email", "Die E-Mail-Adresse ist ungültig (Beispiel: name@beispiel.de).",
-                                     "The e-mail address is not valid (example: name@example.org)."))
+            errors.append(FieldError("email", msg("validation_the_e_mail_address_is_not")))
         if contact["phone"] and not _PHONE.match(contact["phone"]):
-            errors.append(FieldError("phone", "Die Telefonnummer darf nur Ziffern, Leerzeichen und + ( ) / - enthalten.",
-                                     "The phone number may contain only digits, spaces and + ( ) / -."))
+            errors.append(FieldError("phone", msg("validation_the_phone_number_may_contain_only")))
         if draft.needs_address:
             for name in ADDRESS_FIELDS:
                 contact[name] = self._text(data, name, errors)
@@ -177,20 +175,15 @@ class OrderValidator:
             if contact["postcode"]:
                 pattern = r"\d{5}" if contact["country"] == "DE" else r"[A-Za-z0-9 \-]{3,10}"
                 if not re.fullmatch(pattern, contact["postcode"]):
-                    errors.append(FieldError("postcode", "Die Postleitzahl ist ungültig (fünf Ziffern).",
-                                             "The postcode is not valid (five digits in Germany)."))
+                    errors.append(FieldError("postcode", msg("validation_the_postcode_is_not_valid_five")))
             if not re.fullmatch(r"[A-Z]{2}", contact["country"] or ""):
-                errors.append(FieldError("country", "Bitte das Land als zweistelligen Code angeben (z. B. DE).",
-                                         "Please give the country as a two-letter code (e.g. DE)."))
+                errors.append(FieldError("country", msg("validation_please_give_the_country_as_a")))
         if draft.product.requires_justification:
             justification = self._text(data, "justification", errors, multiline=True)
             if not justification or len(justification) < self.rules.justification_min_length:
                 errors.append(FieldError(
                     "justification",
-                    f"Bitte begründen Sie Ihr berechtigtes Interesse (mindestens {self.rules.justification_min_length} Zeichen). "
-                    "Der bloße Wunsch, ein Grundstück zu kaufen, genügt nicht.",
-                    f"Please state your legitimate interest (at least {self.rules.justification_min_length} characters). "
-                    "A plain wish to buy a property is not enough."))
+                    msg("validation_please_state_your_legitimate_interest_at", justification_min_length=self.rules.justification_min_length)))
             draft.justification = justification
         expected = data.get("expected_amount_cents")
         if expected not in (None, "") and not errors:
@@ -211,7 +204,7 @@ class OrderValidator:
     def _parcel(self, data: Mapping, errors: list[FieldError]) -> Parcel | None:
         text = self._text(data, "parcel", errors)
         if not text:
-            errors.append(FieldError("parcel", "Bitte geben Sie ein Flurstück an.", "Please give a parcel."))
+            errors.append(FieldError("parcel", msg("validation_please_give_a_parcel")))
             return None
         try:
             return self.parcels.get(text)
@@ -224,15 +217,15 @@ class OrderValidator:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            errors.append(FieldError(name, "Dieses Feld erwartet einen Text.", "This field expects text."))
+            errors.append(FieldError(name, msg("validation_this_field_expects_text")))
             return None
         text = str(value).strip()
         if _CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)):
-            errors.append(FieldError(name, "Das Feld enthält unzulässige Steuerzeichen.", "The field contains control characters."))
+            errors.append(FieldError(name, msg("validation_the_field_contains_control_characters")))
             return None
         limit = MAX_LENGTH.get(name, 200)
         if len(text) > limit:
-            errors.append(FieldError(name, f"Höchstens {limit} Zeichen.", f"At most {limit} characters."))
+            errors.append(FieldError(name, msg("validation_at_most_characters", limit=limit)))
             return None
         return text or None
 
@@ -254,8 +247,7 @@ class OrderValidator:
             return default
         text = str(value).strip()
         if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-            errors.append(FieldError(name, f"Bitte eine ganze Zahl von {low} bis {high}.",
-                                     f"Please a whole number from {low} to {high}."))
+            errors.append(FieldError(name, msg("validation_please_a_whole_number_from_to", low=low, high=high)))
             return default
         return int(text)
 
@@ -265,7 +257,7 @@ class OrderValidator:
             return False
         if value in (True, "true", "1", "yes", "on"):
             return True
-        errors.append(FieldError(name, "Erwartet ja oder nein.", "Expected yes or no."))
+        errors.append(FieldError(name, msg("validation_expected_yes_or_no")))
         return False
 
     def _fit(self, parcel: Parcel, product: ProductConfig, values: dict, errors: list[FieldError]) -> bool:

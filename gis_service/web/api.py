@@ -26,6 +26,7 @@ from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
+from catalogues import msg
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -84,8 +85,7 @@ def search_parcels():
     else:
         raise bad_parameter(
             "q",
-            "bitte q, gemarkung (mit flur, zaehler, nenner), x und y oder bbox angeben.",
-            "please give q, gemarkung (with flur, zaehler, nenner), x and y, or bbox.",
+            msg("api_please_give_q_gemarkung_with_flur"),
         )
     return _search_response(result, crs)
 
@@ -151,7 +151,7 @@ def map_png():
     width = parse_int("width", request.args.get("width"), 1, MAX_VIEW_PX)
     height = parse_int("height", request.args.get("height"), 1, MAX_VIEW_PX)
     if width is None or height is None:
-        raise bad_parameter("width", "Breite und Höhe in Pixeln angeben.", "give width and height in pixels.")
+        raise bad_parameter("width", msg("api_give_width_and_height_in_pixels"))
     try:
         view = make_view(bbox, width, height)
     except LayoutError as exc:

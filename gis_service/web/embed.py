@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help, search_notice, text
+from catalogues import N_
+from gis_service.web.i18n import choose_language, page_context, search_help, search_notice, text
 from gis_service.web.limits import limited, per_address
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
@@ -15,10 +16,11 @@ blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
 # Texts the picker script shows or announces; rendered into the page so the bundle holds no language.
 SCRIPT_TEXTS = (
-    "map_none_yet", "map_selected", "map_no_parcel_here", "map_searching", "map_error", "map_error_network",
-    "map_load_error", "map_zoom_in", "map_zoom_out", "frame_moved", "preview_loading", "preview_alt", "fits_yes",
-    "suggestions_label", "suggestions_count", "suggestions_one",
-    "suggestions_none", "portrait", "landscape", "area", "viewer_caption",
+    N_("map_none_yet"), N_("map_selected"), N_("map_no_parcel_here"), N_("map_searching"), N_("map_error"),
+    N_("map_error_network"), N_("map_load_error"), N_("map_zoom_in"), N_("map_zoom_out"), N_("frame_moved"),
+    N_("preview_loading"), N_("preview_alt"), N_("fits_yes"), N_("suggestions_label"), N_("suggestions_count"),
+    N_("suggestions_one"), N_("suggestions_none"), N_("portrait"), N_("landscape"), N_("area"),
+    N_("viewer_caption"),
 )
 
 
@@ -51,7 +53,7 @@ def picker_config(lang: str, initial: dict | None = None) -> dict:
         "defaults": {"scale": s.default_scale, "paper": s.default_paper, "orientation": s.default_orientation,
                      "dpi": s.default_dpi, "pdf_dpi": preview_pdf_dpi(s)},
         "initial": initial,
-        "texts": {key: TEXTS[key].get(lang) or TEXTS[key]["de"] for key in SCRIPT_TEXTS},
+        "texts": {key: text(key, lang) for key in SCRIPT_TEXTS},
     }
 
 

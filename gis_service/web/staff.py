@@ -97,7 +97,7 @@ def login_required(view):
         if g.get("staff") is None:
             if request.method == "GET":
                 return redirect(url_for("staff.login", next=request.full_path if request.query_string else request.path))
-            raise ApiError("Bitte melden Sie sich an.", "Please log in.", status=401, code="login-required")
+            raise ApiError(msg("staff_please_log_in"), status=401, code="login-required")
         return view(*args, **kwargs)
     return wrapper
 
@@ -107,7 +107,7 @@ def admin_required(view):
     @login_required
     def wrapper(*args, **kwargs):
         if not g.staff.is_admin:
-            raise ApiError("Dafür fehlt Ihnen die Berechtigung (nur Administration).", "Admins only.", status=403,
+            raise ApiError(msg("staff_admins_only"), status=403,
                            code="forbidden")
         return view(*args, **kwargs)
     return wrapper
@@ -286,7 +286,7 @@ def act(number: str, action: str):
                 raise ApiError(f"Die Datei ist zu groß (höchstens {o.settings.orders.staff.max_upload_mb} MB).",
                                "The file is too large.", status=413, code="too-large") from None
             if upload is None or not upload.filename:
-                raise ApiError("Bitte wählen Sie eine Datei aus.", "Please choose a file.", status=422, code="file-missing")
+                raise ApiError(msg("staff_please_choose_a_file"), status=422, code="file-missing")
             actions.attach(number, actor, version, upload.filename, upload.read())
         elif action == "complete":
             actions.complete(number, actor, version, request.form.get("note", "").strip()[:2000] or None)
@@ -472,7 +472,7 @@ def bulk():
     service = orders().service
     action = request.form.get("bulk_action", "")
     if action not in ("take", "assign", "export"):
-        raise ApiError("Bitte wählen Sie eine Sammelaktion.", "Please choose a bulk action.", status=422,
+        raise ApiError(msg("staff_please_choose_a_bulk_action"), status=422,
                        code="bulk-action-missing")
     back = _safe_next(request.form.get("back"))
     try:
@@ -516,6 +516,7 @@ from flask import jsonify  # noqa: E402 - kept with the block it serves, to keep
 
 from gis_service.orders import staff_outbox as outbox_words  # noqa: E402
 from gis_service.orders import staff_words  # noqa: E402
+from catalogues import msg
 
 blueprint.add_app_template_global(staff_words.actor_text, "actor_words")
 blueprint.add_app_template_global(staff_words.event_text, "event_words")
@@ -557,7 +558,7 @@ def counts():
     try:
         since = max(0, int(request.args.get("since", "0")))
     except ValueError:
-        raise ApiError("„since“ muss eine ganze Zahl sein.", "'since' must be a whole number.", status=400,
+        raise ApiError(msg("staff_since_must_be_a_whole_number"), status=400,
                        code="bad-since") from None
     return jsonify(orders().service.staff_outbox.counts(g.staff.username, since).as_dict())
 

@@ -1,0 +1,229 @@
+"""The gettext catalogues hold every text the code uses, translated, and nothing stale; no texts left in Python."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+import catalogues
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("cadastre", "wms_clients", "renderers", "gis_service", "catalogues")
+# t() in templates and pages, text() of web.i18n and catalogues, msg() for errors, N_() for lists of ids,
+# stored() for texts kept with an order; the ids are symbolic, so anything else extracted (SQL given to
+# SQLAlchemy's text(), say) is not ours.
+KEYWORDS = ("t", "text", "msg", "N_", "stored")
+MESSAGE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def catalogue(lang: str):
+    with catalogues.po_path(lang).open("rb") as fp:
+        return read_po(fp, locale=lang)
+
+
+@pytest.fixture(scope="module")
+def used_ids(tmp_path_factory) -> dict[str, list[str]]:
+    """Message id → where the code uses it, from `pybabel extract` over the packages and the templates."""
+    pot = tmp_path_factory.mktemp("pot") / "messages.pot"
+    pybabel = Path(sys.executable).parent / "pybabel"
+    subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", *[f"-k{k}" for k in KEYWORDS], "-o", str(pot),
+                    *PACKAGES, "templates"], cwd=ROOT, check=True, capture_output=True)
+    with pot.open("rb") as fp:
+        template = read_po(fp)
+    return {m.id: [f"{path}:{line}" for path, line in m.locations]
+            for m in template if m.id and isinstance(m.id, str) and MESSAGE_ID.match(m.id)}
+
+
+def test_every_id_the_code_uses_is_in_both_catalogues_and_translated(used_ids):
+    assert len(used_ids) > 300, "the extraction found too few ids; is babel.cfg read?"
+    problems = []
+    for lang in catalogues.LANGUAGES:
+        entries = catalogue(lang)
+        for key, where in sorted(used_ids.items()):
+            entry = entries.get(key)
+            if entry is None:
+                problems.append(f"{where[0]}: {key!r} is not in {lang}.po")
+            elif not entry.string:
+                problems.append(f"{where[0]}: {key!r} is untranslated (empty msgstr) in {lang}.po")
+            elif entry.fuzzy:
+                problems.append(f"{where[0]}: {key!r} is marked fuzzy in {lang}.po; check it and clear the mark")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_stale_entries(used_ids):
+    stale = [f"{lang}.po: {m.id!r} is used nowhere (remove it, or mark the code's id with N_())"
+             for lang in catalogues.LANGUAGES for m in catalogue(lang) if m.id and m.id not in used_ids]
+    assert not stale, "\n".join(stale)
+
+
+def test_both_languages_fill_the_same_placeholders():
+    def names(text: str) -> set[str]:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+    german, english = catalogue("de"), catalogue("en")
+    different = [f"{m.id!r}: de {sorted(names(m.string))} en {sorted(names(english[m.id].string))}"
+                 for m in german if m.id and m.id in english and english[m.id].string
+                 and names(m.string) != names(english[m.id].string)]
+    assert not different, "\n".join(different)
+
+
+def test_a_text_is_read_in_each_language_and_an_unknown_id_fails():
+    assert catalogues.text("order_start", "de") == "Auszug bestellen"
+    assert catalogues.text("order_start", "en") == "Order an extract"
+    assert catalogues.text("order_start", "fr") == "Auszug bestellen"  # unknown languages get German
+    assert catalogues.text("results_count", "en", n=3) == "3 parcels found."
+    assert catalogues.msg("parameter_invalid", name="x", detail=catalogues.msg("parcels_not_a_number")).render("de") \
+        == "Parameter „x“: keine Zahl."
+    with pytest.raises(KeyError):
+        catalogues.text("no_such_message_id", "de")
+
+
+# --- no user-facing text left in Python source ------------------------------------------------------------------
+#
+# What counts: a {"de": …, "en": …} dictionary; German and English sentences given to the error classes and
+# helpers that show them to people (ApiError and its kin, FieldError, bad_parameter, ChoiceProblem); any other
+# string literal that reads as German prose (an umlaut or a common German word, and a space).
+# What may stay, and why: docstrings (for developers); log and exception messages for operators, which are
+# English by the house rules (logging calls, ConfigError, RuntimeError, print in the CLI); single words and
+# German domain terms without a sentence (Flurstück, Gemarkung), and the character tables that fold umlauts
+# for searching; database migrations (history, never shown).
+SINKS = {"ApiError", "NotFound", "UpstreamUnavailable", "RendersBusy", "ActionError", "CadastreError",
+         "KennzeichenError", "DatasetError", "ChoiceProblem", "FieldError", "bad_parameter"}
+GERMAN_PROSE = re.compile(r"[äöüÄÖÜß„“]|\b(der|die|das|und|nicht|bitte|Bitte|ist|wird|Sie|eine?|für|mit|kein|keine)\b")
+OPERATOR_CALLS = re.compile(r"^(log|logger|logging|_log|self\.log|warnings)\.|^(print|ConfigError|RuntimeError|"
+                            r"ValueError|TypeError|SystemExit|click\.echo|parser\.error|argparse\.)")
+
+# Texts not yet moved, per file (the count of findings); a file may only go down. Empty when all are moved.
+PENDING: dict[str, int] = {
+    "cadastre/kennzeichen.py": 9,
+    "gis_service/admission.py": 3,
+    "gis_service/config.py": 13,
+    "gis_service/errors.py": 4,
+    "gis_service/fit_rule.py": 6,
+    "gis_service/map_faces.py": 2,
+    "gis_service/orders/accounts.py": 5,
+    "gis_service/orders/bulk.py": 4,
+    "gis_service/orders/cashreport.py": 2,
+    "gis_service/orders/csvexport.py": 1,
+    "gis_service/orders/fulfilment.py": 1,
+    "gis_service/orders/invoices.py": 1,
+    "gis_service/orders/lifecycle.py": 11,
+    "gis_service/orders/notes.py": 2,
+    "gis_service/orders/office_mail.py": 9,
+    "gis_service/orders/payment_reconciler.py": 6,
+    "gis_service/orders/production.py": 1,
+    "gis_service/orders/products.py": 3,
+    "gis_service/orders/staff_outbox.py": 2,
+    "gis_service/orders/staff_words.py": 2,
+    "gis_service/orders/validation.py": 20,
+    "gis_service/page_pipeline.py": 1,
+    "gis_service/page_request.py": 9,
+    "gis_service/parcels.py": 15,
+    "gis_service/payment_simulator/app.py": 6,
+    "gis_service/upstream_check.py": 2,
+    "gis_service/web/api.py": 3,
+    "gis_service/web/ogc/config.py": 5,
+    "gis_service/web/ogc/mount.py": 1,
+    "gis_service/web/ogc/process.py": 5,
+    "gis_service/web/openapi.py": 19,
+    "gis_service/web/operations.py": 1,
+    "gis_service/web/orders.py": 1,
+    "gis_service/web/orders_api.py": 1,
+    "gis_service/web/responses.py": 10,
+    "gis_service/web/staff.py": 12,
+    "renderers/compose.py": 3,
+    "wms_clients/local.py": 4,
+    "wms_clients/wfs_source.py": 1,
+}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _strings_within(node: ast.AST):
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            yield inner
+
+
+def findings(path: Path) -> list[str]:
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    found: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if OPERATOR_CALLS.match(name) or name.endswith((".debug", ".info", ".warning", ".error", ".exception")):
+                skip.update(id(s) for s in _strings_within(node))
+            elif name in SINKS or name == "super().__init__":
+                for arg in node.args:
+                    if isinstance(arg, (ast.Constant, ast.JoinedStr)) and any(
+                            c.value.strip() for c in _strings_within(arg)):
+                        found.setdefault(arg.lineno, f"a sentence given to {name}()")
+                        skip.update(id(s) for s in _strings_within(arg))
+        elif isinstance(node, ast.Raise) and node.exc is not None and isinstance(node.exc, ast.Call) \
+                and OPERATOR_CALLS.match(ast.unparse(node.exc.func)):
+            skip.update(id(s) for s in _strings_within(node.exc))
+        elif isinstance(node, ast.Dict) and node.keys and all(
+                isinstance(k, ast.Constant) and k.value in catalogues.LANGUAGES for k in node.keys):
+            found.setdefault(node.lineno, "a {'de': …, 'en': …} dictionary")
+            skip.update(id(s) for s in _strings_within(node))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            value = node.value
+            if " " in value.strip() and GERMAN_PROSE.search(value):
+                found.setdefault(node.lineno, f"German prose {value.strip()[:50]!r}")
+    return [f"{path.relative_to(ROOT)}:{line}: {what}" for line, what in sorted(found.items())]
+
+
+def python_sources():
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def test_no_user_facing_text_left_in_python_source():
+    report, grown, shrunk = [], [], []
+    for path in python_sources():
+        found = findings(path)
+        allowed = PENDING.get(str(path.relative_to(ROOT)), 0)
+        if len(found) > allowed:
+            grown += found
+        elif len(found) < allowed:
+            shrunk.append(f"{path.relative_to(ROOT)}: {len(found)} left, PENDING says {allowed}; lower it")
+        report += found
+    assert not grown, ("texts in Python source; move them into the catalogues (scripts/dict-texts-to-po, "
+                       "README: translators):\n" + "\n".join(grown))
+    assert not shrunk, "\n".join(shrunk)
+
+
+def test_the_scan_finds_what_it_should(tmp_path, monkeypatch):
+    """The scan is no test that cannot fail: each kind of leftover text is found, operator messages are not."""
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""Ein Modul für Tests."""\n'
+        'TEXTS = {"x": {"de": "Hallo", "en": "Hello"}}\n'
+        'raise ApiError("Not possible.", "Not possible.")\n'
+        'note = "Bitte wählen Sie ein Flurstück."\n'
+        'log.warning("Die Datei fehlt: %s", path)\n'
+        'raise ConfigError("dataset für Gemarkung fehlt")\n'
+        'word = "Flurstück"\n'
+        'ok = ApiError(msg("order_start"))\n', encoding="utf-8")
+    assert [line.split(":")[1] for line in findings(sample)] == ["2", "3", "4"]

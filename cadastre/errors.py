@@ -1,8 +1,8 @@
 """Domain errors that carry a person-readable message: a catalogue message id with its values (catalogues.msg)."""
 
 from __future__ import annotations
-
 from catalogues import Message, Pair, wording
+
 
 
 class CadastreError(ValueError):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
+from babel.numbers import format_decimal
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
@@ -48,7 +49,7 @@ def translations(lang: str) -> Translations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def text(key: str, lang: str, **values) -> str:
+def text(key: str, lang: str, /, **values) -> str:
     """The text of message id `key` in `lang` (German where English lacks one), `{name}` placeholders filled.
 
     An id in no catalogue raises KeyError, as a misspelt key should, rather than showing the id to a citizen.
@@ -59,6 +60,11 @@ def text(key: str, lang: str, **values) -> str:
     if template == key:
         raise KeyError(f"no text with message id {key!r} in {po_path(DEFAULT_LANGUAGE)}")
     return template.format(**values) if values else template
+
+
+def in_languages(key: str, /, **values) -> dict[str, str]:
+    """{"de": …, "en": …}: a text in every language, for metadata that carries them all (pygeoapi's titles)."""
+    return {lang: text(key, lang, **values) for lang in LANGUAGES}
 
 
 def N_(key: str) -> str:  # noqa: N802 - gettext's name for "a message id used later", which pybabel extracts
@@ -83,10 +89,15 @@ def _in_language(value, lang: str):
     return value(lang) if callable(value) else value
 
 
-def msg(key: str, **values) -> Message:
+def msg(key: str, /, **values) -> Message:
     """A Message for `key` with values; a value that is a Message, or a function of the language (an amount
     formatted the German or the English way), is put in the language of the text."""
     return Message(key, values)
+
+
+def number(value: float, pattern: str = "0.00"):
+    """A msg value: `value` written the way the text's language writes numbers (2,50 in German, 2.50 in English)."""
+    return lambda lang: format_decimal(value, format=pattern, locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
 
 @dataclass(frozen=True)

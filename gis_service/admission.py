@@ -11,12 +11,12 @@ import time
 from collections.abc import Iterator
 
 from cadastre.model import BBox
+from catalogues import msg
 from gis_service import metrics
 from gis_service.config import LimitSettings
 from gis_service.errors import ApiError, bad_parameter
 from renderers.layout import Layout
 from renderers.map import supersample_factor
-from catalogues import msg
 
 log = logging.getLogger(__name__)
 

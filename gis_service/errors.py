@@ -39,33 +39,16 @@ class UpstreamUnavailable(ApiError):
 
 
 def map_unavailable(retry_after: int) -> UpstreamUnavailable:
-    return UpstreamUnavailable(
-        "Der Kartendienst des Katasteramts ist gerade nicht erreichbar, und es liegt kein gespeichertes "
-        f"Kartenbild vor. Bitte versuchen Sie es in {_minutes_de(retry_after)} noch einmal.",
-        "The cadastral office's map service cannot be reached right now and no stored map image is "
-        f"available. Please try again in {_minutes_en(retry_after)}.",
-        headers={"Retry-After": str(retry_after)},
-    )
+    return UpstreamUnavailable(msg("map_unavailable", wait=wait_minutes(retry_after)),
+                               headers={"Retry-After": str(retry_after)})
 
 
 def parcels_unavailable(retry_after: int) -> UpstreamUnavailable:
-    return UpstreamUnavailable(
-        "Die Flurstücksdaten des Katasteramts sind gerade nicht erreichbar. Bitte versuchen Sie es in "
-        f"{_minutes_de(retry_after)} noch einmal.",
-        "The cadastral office's parcel data cannot be reached right now. Please try again in "
-        f"{_minutes_en(retry_after)}.",
-        headers={"Retry-After": str(retry_after)},
-    )
+    return UpstreamUnavailable(msg("parcels_unavailable", wait=wait_minutes(retry_after)),
+                               headers={"Retry-After": str(retry_after)})
 
 
-def _minutes(seconds: int, one: str, many: str) -> str:
+def wait_minutes(seconds: int) -> Message:
+    """"einer Minute" / "3 Minuten": how long to wait, in whole minutes (at least one)."""
     minutes = max(1, math.ceil(seconds / 60))
-    return one if minutes == 1 else f"{minutes} {many}"
-
-
-def _minutes_de(seconds: int) -> str:
-    return _minutes(seconds, "einer Minute", "Minuten")
-
-
-def _minutes_en(seconds: int) -> str:
-    return _minutes(seconds, "a minute", "minutes")
+    return msg("wait_one_minute") if minutes == 1 else msg("wait_n_minutes", n=minutes)

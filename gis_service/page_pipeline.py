@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from cadastre.model import NATIVE_CRS, Parcel
+from catalogues import msg
 from gis_service.admission import RenderLimiter, page_megapixels
 from gis_service.errors import bad_parameter
 from gis_service.fit_rule import FitAssessment, assess_fit
@@ -17,7 +18,6 @@ from gis_service.parcels import ParcelService
 from renderers import compose
 from renderers.layout import Layout, bounds_centre, largest_fitting_scale, make_layout
 from wms_clients.base import CadastreSource
-from catalogues import msg
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class PagePipeline:
         try:
             request = self.choices.request(parcel.key, args)
         except ChoiceProblem as problem:
-            raise bad_parameter(problem.field, problem.de, problem.en) from problem
+            raise bad_parameter(problem.field, problem.wording) from problem
         return self.plan(request, parcel)
 
     def plan(self, request: PreviewRequest, parcel: Parcel | None = None) -> PagePlan:

@@ -8,12 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cadastre.errors import CadastreError
-from catalogues import Message
 from cadastre.model import BBox
+from catalogues import Message, msg
 from gis_service.config import PreviewSettings
-from renderers.compose import orientation_label
 from renderers.layout import ORIENTATIONS
-from catalogues import msg
 
 # How far the print area may be moved away from the data, in metres.
 CENTRE_MARGIN_M = 1000.0
@@ -83,8 +81,7 @@ class PageChoices:
             return default or self.settings.default_paper
         text = value.strip().upper()[:20] if isinstance(value, str) else None
         if text not in allowed:
-            raise ChoiceProblem("paper", f"Möglich sind {', '.join(f'DIN {p}' for p in allowed)}.",
-                                f"Allowed are {', '.join(allowed)}.")
+            raise ChoiceProblem("paper", msg("page_request_papers_allowed", papers=", ".join(allowed)))
         return text
 
     def orientation(self, value: object, default: str | None = None) -> str:
@@ -92,10 +89,7 @@ class PageChoices:
             return default or self.settings.default_orientation
         text = value.strip().lower()[:20] if isinstance(value, str) else None
         if text not in ORIENTATIONS:
-            raise ChoiceProblem(
-                "orientation",
-                f"Möglich sind portrait ({orientation_label('portrait')}) und landscape ({orientation_label('landscape')}).",
-                "Allowed are portrait and landscape.")
+            raise ChoiceProblem("orientation", msg("page_request_orientations_allowed"))
         return text
 
     def dpi(self, value: object) -> int:

@@ -16,10 +16,10 @@ from cadastre.addresses import AddressQuery, address_readings, parse_address
 from cadastre.errors import CadastreError
 from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, Parcel
+from catalogues import msg, number
 from gis_service.config import PagingSettings
 from gis_service.errors import ApiError, NotFound, bad_parameter
 from wms_clients.base import BBox, CadastreSource, SearchLimit
-from catalogues import msg
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,7 @@ def normalise_crs(name: str | None) -> str:
     if text in ("HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84", "OGC:CRS84"):
         text = "CRS84"
     if text not in SUPPORTED_CRS:
-        raise bad_parameter(
-            "crs",
-            f"„{name[:40]}“ wird nicht unterstützt; möglich sind {', '.join(SUPPORTED_CRS)}.",
-            f"'{name[:40]}' is not supported; use one of {', '.join(SUPPORTED_CRS)}.",
-        )
+        raise bad_parameter("crs", msg("parcels_crs_not_supported", name=name[:40], supported=", ".join(SUPPORTED_CRS)))
     return text
 
 
@@ -161,12 +157,7 @@ def check_bulk_page(paging: PagingSettings, *, offset: int, bbox: BBox | None = 
     if bbox is not None:
         km2 = (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) / 1e6  # EPSG:25832 metres
         if km2 > paging.max_bbox_km2:
-            de_area, de_max = (f"{value:.2f}".replace(".", ",") for value in (km2, paging.max_bbox_km2))
-            raise bad_parameter(
-                "bbox", f"der Ausschnitt umfasst {de_area} km², erlaubt sind höchstens {de_max} km²; "
-                        "bitte einen kleineren Ausschnitt wählen.",
-                f"the area covers {km2:.2f} km², at most {paging.max_bbox_km2:.2f} km² are allowed; "
-                "please choose a smaller area.")
+            raise bad_parameter("bbox", msg("parcels_area_too_large", area=number(km2), most=number(paging.max_bbox_km2)))
 
 
 def parse_bbox(value: str, crs: str = NATIVE_CRS) -> BBox:
@@ -262,10 +253,8 @@ class ParcelService:
             if len(candidates) == 1:
                 parcel = candidates[0]
         if parcel is None:
-            raise NotFound(
-                f"Das Flurstück {kennzeichen.label(self.gemarkung_name(kennzeichen))} ({kennzeichen.key}) wurde nicht gefunden.",
-                f"Parcel {kennzeichen.label(self.gemarkung_name(kennzeichen))} ({kennzeichen.key}) was not found.",
-            )
+            raise NotFound(msg("parcels_parcel_not_found", label=kennzeichen.label(self.gemarkung_name(kennzeichen)),
+                               key=kennzeichen.key))
         return parcel
 
     def gemarkung_name(self, kennzeichen) -> str | None:
@@ -355,7 +344,7 @@ class ParcelService:
         else:
             refs = index.by_name(gem_text)
             if not refs:
-                raise NotFound(f"Die Gemarkung „{gem_text[:60]}“ ist hier nicht bekannt.", f"Gemarkung '{gem_text[:60]}' is not known here.")
+                raise NotFound(msg("parcels_gemarkung_name_not_known", name=gem_text[:60]))
             if len(refs) > 1:
                 raise ApiError(
                     msg("parcels_several_gemarkungen_are_called_please_give", gem_text=gem_text),

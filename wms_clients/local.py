@@ -25,8 +25,8 @@ from cadastre.kennzeichen import (
     parse_kennzeichen,
 )
 from cadastre.model import Address, Building, Flur, MapFeatures, Parcel, Street
-from wms_clients.base import AddressFieldMapping, BBox, CadastreSource, FieldMapping, SourceInfo
 from catalogues import msg
+from wms_clients.base import AddressFieldMapping, BBox, CadastreSource, FieldMapping, SourceInfo
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,8 @@ class LocalSource(CadastreSource):
                 msg("local_the_dataset_cannot_be_read", path=path, exc=exc),
             ) from exc
         if config.layers.flurstueck not in available:
-            raise DatasetError(
-                f"Im Datenbestand {path} fehlt die Ebene „{config.layers.flurstueck}“ "
-                f"(vorhanden: {', '.join(sorted(available))}).",
-                f"Layer '{config.layers.flurstueck}' is missing in {path} "
-                f"(present: {', '.join(sorted(available))}).",
-            )
+            raise DatasetError(msg("local_layer_missing", path=path, layer=config.layers.flurstueck,
+                                   present=", ".join(sorted(available))))
         self._path = path
         self._available = available
         self._gemarkungen = GemarkungIndex(
@@ -144,10 +140,7 @@ class LocalSource(CadastreSource):
         names = list(meta["fields"])
         absent = [c for c in wanted if c not in names]
         if absent:
-            raise DatasetError(
-                f"In der Ebene „{layer}“ fehlen die Felder {', '.join(absent)} (vorhanden: {', '.join(names)}).",
-                f"Layer '{layer}' lacks the fields {', '.join(absent)} (present: {', '.join(names)}).",
-            )
+            raise DatasetError(msg("local_fields_missing", layer=layer, absent=", ".join(absent), present=", ".join(names)))
         crs = meta.get("crs") or ""
         if crs and crs.upper() not in ("EPSG:25832",):
             raise DatasetError(

@@ -63,7 +63,7 @@ class AddressConfirmation:
         for number, version in rows:
             try:
                 # No mail: the outbox sends nothing but the confirmation to an unconfirmed address.
-                self.actions.cancel(number, lc.SYSTEM, version, texts.stored(texts.UNCONFIRMED_EXPIRED, hours=self.hours))
+                self.actions.cancel(number, lc.SYSTEM, version, texts.office_text(texts.UNCONFIRMED_EXPIRED, hours=self.hours))
                 expired += 1
             except (ConflictError, InvalidTransition):
                 continue  # confirmed or cancelled meanwhile

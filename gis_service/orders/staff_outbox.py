@@ -9,24 +9,27 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_, msg, text
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.errors import ActionError
 from gis_service.orders.models import MailMessage, OfficeNotice, Order, OrderEvent
 from gis_service.orders.office_mail import MAIL_FAILED
 from gis_service.orders.queries import needs_person
-from catalogues import msg
 
 log = logging.getLogger(__name__)
 
 STATES = ("failed", "retrying", "waiting", "sent")
 STATE_TEXT = {
-    "failed": ("endgültig fehlgeschlagen", "failed for good"),
-    "retrying": ("wird wiederholt", "retrying"),
-    "waiting": ("wartet auf Versand", "waiting to be sent"),
-    "sent": ("zugestellt", "sent"),
+    "failed": N_("outbox_state_failed"),
+    "retrying": N_("outbox_state_retrying"),
+    "waiting": N_("outbox_state_waiting"),
+    "sent": N_("outbox_state_sent"),
 }
-AUDIENCE_TEXT = {"citizen": ("Kundin/Kunde", "citizen"), "office": ("Katasteramt", "office")}
+AUDIENCE_TEXT = {
+    "citizen": N_("outbox_audience_citizen"),
+    "office": N_("outbox_audience_office"),
+}
 LIST_LIMIT = 200
 
 
@@ -39,13 +42,11 @@ def state_of(mail: MailMessage) -> str:
 
 
 def state_text(state: str, lang: str = "de") -> str:
-    de, en = STATE_TEXT.get(state, ("unbekannt", "unknown"))
-    return en if lang == "en" else de
+    return text(STATE_TEXT.get(state, "actor_unknown"), lang)
 
 
 def audience_text(audience: str, lang: str = "de") -> str:
-    de, en = AUDIENCE_TEXT.get(audience, ("unbekannt", "unknown"))
-    return en if lang == "en" else de
+    return text(AUDIENCE_TEXT.get(audience, "actor_unknown"), lang)
 
 
 def mask_address(address: str) -> str:

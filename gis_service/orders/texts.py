@@ -1,8 +1,8 @@
 """The order process's texts as catalogue messages (catalogues/translations): mail notes and why an action cannot be done."""
 
 from __future__ import annotations
-
 from catalogues import Message, N_, msg, text
+
 
 # Texts still written as {"de": …, "en": …} dictionaries are read until scripts/dict-texts-to-po moves them.
 ORDER_TEXTS: dict[str, dict[str, str]] = {}
@@ -12,7 +12,7 @@ def in_language(message: Message, lang: str) -> str:
     return message.render(lang)
 
 
-def stored(key: str, **values) -> str:
+def office_text(key: str, **values) -> str:
     """A text stored with the payment or the order (purpose, refund reason, why cancelled): German, the office's."""
     return text(key, "de", **values)
 
@@ -60,7 +60,7 @@ INVOICE_NOT_SENT = msg("order_invoice_not_sent")
 INVOICE_SETTLED = msg("order_invoice_settled")
 WRITE_OFF_REASON_MISSING = msg("order_write_off_reason_missing")
 
-# With values, or stored in German with the payment or the order (stored()): their message ids.
+# With values, or stored in German with the payment or the order (office_text()): their message ids.
 UNCONFIRMED_EXPIRED = N_("order_unconfirmed_expired")
 PRODUCTION_FAILED = N_("order_production_failed")
 PAYMENT_PURPOSE = N_("order_payment_purpose")

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 from cadastre.errors import CadastreError
 from cadastre.model import Parcel
+from catalogues import N_, msg, text
 from gis_service.config import OrderRulesSettings, ProductConfig
 from gis_service.orders.errors import FieldError, OrderValidationError
 from gis_service.orders.products import Catalogue, Fee, format_money
 from gis_service.fit_rule import assess_fit
 from gis_service.page_request import ChoiceProblem, PageChoices
 from renderers.layout import bounds_centre, make_layout
-from catalogues import msg
+from gis_service.orders.texts import office_text
 
 CONTACT_FIELDS = ("name", "email", "phone", "organisation")
 ADDRESS_FIELDS = ("street", "postcode", "city", "country")
@@ -98,9 +99,9 @@ class OrderValidator:
         product = self.catalogue.get(str(data.get("product") or "").strip()[:40])
         if product is None:
             names = [p.name for p in self.catalogue.products]  # the citizen knows names, not our product ids
-            raise OrderValidationError([FieldError(
-                "product", "Bitte wählen Sie eines der Produkte: " + "; ".join(f"„{n.get('de')}“" for n in names) + ".",
-                "Please choose one of the products: " + "; ".join(f"“{n.get('en')}”" for n in names) + ".")])
+            raise OrderValidationError([FieldError("product", msg(
+                "validation_choose_one_of_the_products",
+                names=lambda lang: "; ".join(text("quoted", lang, text=n.get(lang)) for n in names)))])
         return product
 
     def options(self, data: Mapping, errors: list[FieldError] | None = None) -> OrderDraft:
@@ -125,9 +126,9 @@ class OrderValidator:
                 draft_values["partial_parcel"] = self._fit(parcel, product, draft_values, errors)
         copies = self._int(data, "copies", 1, 1, product.max_copies, errors)
         delivery = self._choice(data, "delivery", list(product.deliveries), errors, transform=str.lower,
-                                shown=lambda d: {"download": "PDF (Download)", "post": "Post"}[d])
+                                shown={"download": N_("choice_download"), "post": N_("choice_post")})
         payment_method = self._choice(data, "payment_method", list(product.payment_methods), errors,
-                                      transform=str.lower, shown=lambda m: {"online": "online", "invoice": "Rechnung"}[m])
+                                      transform=str.lower, shown={"online": N_("choice_online"), "invoice": N_("choice_invoice")})
         certified = self._bool(data, "certified", errors)
         if certified and not product.certifiable:
             errors.append(FieldError("certified", msg("validation_this_product_is_not_certified")))
@@ -139,7 +140,7 @@ class OrderValidator:
         fee = self.catalogue.fee(product, paper=draft_values.get("paper"), copies=copies, certified=bool(certified))
         handling, reason = "staff", None
         if product.requires_justification:
-            reason = "Eigentümerdaten: berechtigtes Interesse prüfen"
+            reason = office_text(N_("validation_check_legitimate_interest"))
         if parcel is not None and self.staff_only(parcel.key):
             reason = self.rules.staff_only_reason
         elif product.fulfilment == "automatic":
@@ -167,11 +168,11 @@ class OrderValidator:
             for name in ADDRESS_FIELDS:
                 contact[name] = self._text(data, name, errors)
             contact["country"] = (contact["country"] or "DE").upper()
-            missing = {"street": ("Straße und Hausnummer", "street and number"), "postcode": ("die Postleitzahl", "postcode"),
-                       "city": ("den Ort", "town")}
-            for name, (de, en) in missing.items():
+            missing = {"street": N_("validation_enter_street"), "postcode": N_("validation_enter_postcode"),
+                       "city": N_("validation_enter_city")}
+            for name, key in missing.items():
                 if not contact[name]:
-                    errors.append(FieldError(name, f"Bitte geben Sie {de} an.", f"Please enter the {en}."))
+                    errors.append(FieldError(name, msg(key)))
             if contact["postcode"]:
                 pattern = r"\d{5}" if contact["country"] == "DE" else r"[A-Za-z0-9 \-]{3,10}"
                 if not re.fullmatch(pattern, contact["postcode"]):
@@ -188,10 +189,9 @@ class OrderValidator:
         expected = data.get("expected_amount_cents")
         if expected not in (None, "") and not errors:
             if str(expected).strip() != str(draft.fee.total_cents):
-                errors.append(FieldError(
-                    "expected_amount_cents",
-                    f"Die Gebühr beträgt {format_money(draft.fee.total_cents, 'de')}, nicht den angegebenen Betrag.",
-                    f"The fee is {format_money(draft.fee.total_cents, 'en')}, not the amount given."))
+                total = draft.fee.total_cents
+                errors.append(FieldError("expected_amount_cents", msg(
+                    "validation_fee_is_not_the_amount_given", fee=lambda lang: format_money(total, lang))))
         if errors:
             raise OrderValidationError(errors)
         draft.contact = contact
@@ -230,16 +230,17 @@ class OrderValidator:
         return text or None
 
     def _choice(self, data: Mapping, name: str, allowed: list[str], errors: list[FieldError], transform=str,
-                shown=str) -> str:
+                shown: Mapping[str, str] | None = None) -> str:
         value = data.get(name)
         if value in (None, ""):
             return allowed[0]
-        text = transform(str(value).strip())[:20] if isinstance(value, str) else None
-        if text not in allowed:
-            options = ", ".join(shown(a) for a in allowed)
-            errors.append(FieldError(name, f"Möglich sind: {options}.", f"Allowed: {', '.join(allowed)}."))
+        chosen = transform(str(value).strip())[:20] if isinstance(value, str) else None
+        if chosen not in allowed:
+            # the choices in words where there are some (`shown`: value → message id), else as the API's values
+            errors.append(FieldError(name, msg("validation_allowed_choices", options=lambda lang: ", ".join(
+                text(shown[a], lang) if shown and a in shown else a for a in allowed))))
             return allowed[0]
-        return text
+        return chosen
 
     def _int(self, data: Mapping, name: str, default: int, low: int, high: int, errors: list[FieldError]) -> int:
         value = data.get(name)
@@ -268,7 +269,7 @@ class OrderValidator:
         problem = fit.problem(acknowledged_partial=values["partial_parcel"])
         if problem is not None:
             field = "center" if fit.fits_if_centred or not fit.shows_parcel else "scale"
-            errors.append(FieldError(field, *problem))
+            errors.append(FieldError(field, problem))
             return False
         return not fit.fits
 

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from cadastre.model import NATIVE_CRS, Parcel
+from catalogues import msg
 from gis_service.admission import MAX_VIEW_PX
 from gis_service.errors import bad_parameter
 from gis_service.parcels import (
@@ -26,7 +27,6 @@ from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
 from gis_service.web.responses import tell_data_source, tell_map_source
 from renderers.layout import LayoutError, make_view
-from catalogues import msg
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 

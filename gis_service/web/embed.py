@@ -98,7 +98,7 @@ def preview_pdf_dpi(settings) -> int:
 def fit_advice(plan, lang: str) -> str:
     """What the citizen reads about the frame: true for the frame as it stands (gis_service.fit_rule)."""
     problem = plan.fit.problem()
-    return text("fits_yes", lang) if problem is None else problem[1 if lang == "en" else 0]
+    return text("fits_yes", lang) if problem is None else problem.render(lang)
 
 
 def viewer_for(plan, lang: str) -> dict:
@@ -153,7 +153,7 @@ def select():
     # A part of a parcel that cannot fit may be chosen (the order asks to confirm it); a frame beside it not.
     problem = plan.fit.problem(acknowledged_partial=True)
     if problem is not None:
-        return _preview_page(plan, lang, refusal=problem[1 if lang == "en" else 0])
+        return _preview_page(plan, lang, refusal=problem.render(lang))
     req = plan.request
     query = {**req.query(), "lang": lang}
     query.pop("dpi")

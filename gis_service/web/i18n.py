@@ -29,8 +29,9 @@ def init_babel(app: Flask) -> None:
     """Flask-Babel with today's language choice (?lang=, form field lang, Accept-Language on the APIs) as locale."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", catalogues.DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(catalogues.DIRECTORY))
-    Babel(app, locale_selector=lambda: choose_language(current_app.extensions["gis_settings"].default_language),
-          default_domain=_CatalogueDomain(translation_directories=str(catalogues.DIRECTORY)))
+    babel = Babel(app, locale_selector=lambda: choose_language(current_app.extensions["gis_settings"].default_language))
+    # Flask-Babel builds its domain from a name; ours reads the catalogues through the one framework-free loader
+    babel.domain_instance = _CatalogueDomain(translation_directories=str(catalogues.DIRECTORY), domain=catalogues.DOMAIN)
 
 
 def choose_language(default: str = "de") -> str:
@@ -54,7 +55,7 @@ def choose_language(default: str = "de") -> str:
     return default
 
 
-def text(key: str, lang: str, **values) -> str:
+def text(key: str, lang: str, /, **values) -> str:
     """The text of message id `key` in `lang`, `{name}` placeholders filled (catalogues.text)."""
     entry = TEXTS.get(key)
     if entry is None:

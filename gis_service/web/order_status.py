@@ -8,6 +8,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import current_app, redirect, request, url_for
 
+from catalogues import msg
 from gis_service.errors import ApiError
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.documents import current_document
@@ -16,7 +17,6 @@ from gis_service.orders.handover import HandoverError, form_url_with_cache_id, p
 from gis_service.web.order_pages import blueprint, orders, page_lang, render, status_redirect
 from gis_service.web.origins import server_origins
 from gis_service.web.responses import file_response
-from catalogues import msg
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from catalogues import Message, N_, msg
 from gis_service.errors import ApiError
 from gis_service.web.i18n import choose_language, text
 from gis_service.web.responses import problem_response
@@ -17,7 +18,6 @@ from gis_service.orders.payments import InvalidNotification
 from gis_service.orders.products import format_money
 from gis_service.orders.validation import flatten_api_payload, request_hash
 from gis_service.orders.installation import Orders
-from catalogues import msg
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("orders_api", __name__, url_prefix="/api/v1")
@@ -37,16 +37,15 @@ def _lang() -> str:
     return choose_language(current_app.extensions["gis_settings"].default_language)
 
 
-def problem(status: int, de: str, en: str, code: str, title: tuple[str, str] = ("Fehler", "Error"), **extra):
+def problem(status: int, message: Message, code: str, title: str = N_("status_title_other"), **extra):
     lang = _lang()
-    return problem_response(status, title[1] if lang == "en" else title[0], en if lang == "en" else de, code, **extra)
+    return problem_response(status, text(title, lang), message.render(lang), code, **extra)
 
 
 @blueprint.errorhandler(OrderValidationError)
 def _invalid(error: OrderValidationError):
     lang = _lang()
-    return problem(422, error.de, error.en, error.code, title=("Bestellung unvollständig", "Order incomplete"),
-                   errors=error.as_list(lang))
+    return problem(422, error.wording, error.code, title=N_("orders_api_order_incomplete"), errors=error.as_list(lang))
 
 
 def api_client() -> str | None:

@@ -404,6 +404,8 @@ class RateLimitSettings(_Strict):
     logins_per_address: RateText = "20 per 10 minutes"
     logins_per_account: RateText = "10 per 10 minutes"  # besides the lock-out after failed logins
     searches_per_address: RateText = "60/minute;1000/hour"
+    # /verify pages and file checks: a recipient checks a few extracts; 70-bit codes need far more guesses.
+    verifications_per_address: RateText = "30/minute;300/hour"
 
 
 class PagingSettings(_Strict):
@@ -870,6 +872,13 @@ class ExtractSettings(_Strict):
     heading: str = "Auszug aus der Liegenschaftskarte"
 
 
+class VerificationSettings(_Strict):
+    """The public page /verify/<code> of issued extracts."""
+
+    # The largest PDF a visitor may send for the server-side check (hashed as it streams in, never stored).
+    max_upload_mb: int = Field(default=50, ge=1, le=500)
+
+
 class SealSettings(_Strict):
     """The office's electronic seal on official extracts (PAdES, pyHanko); without a certificate, none."""
 
@@ -920,6 +929,7 @@ class OrdersSettings(_Strict):
     confirmation: ConfirmationSettings = ConfirmationSettings()
     extract: ExtractSettings = ExtractSettings()
     seal: SealSettings = SealSettings()
+    verification: VerificationSettings = VerificationSettings()
 
     @field_validator("products")
     @classmethod

@@ -29,6 +29,9 @@ class Sealer:
         self.validation_context = validation_context
         self.reason = reason
         self.location = location
+        # Room for the signature in the file, as pyHanko estimated it for the first seal: estimating means
+        # signing a dummy first, which doubled the time a seal takes; the certificates do not change.
+        self._reserved: int | None = None
 
     @property
     def level(self) -> str:
@@ -57,12 +60,31 @@ class Sealer:
             reason=self.reason or None, location=self.location or None,
             embed_validation_info=self.long_term, validation_context=self.validation_context,
             use_pades_lta=False)
+        reserved = self._reserved
         try:
-            out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                                   timestamper=self.timestamper)
+            try:
+                out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                                       timestamper=self.timestamper, bytes_reserved=reserved)
+            except Exception:
+                if reserved is None:
+                    raise
+                # A larger answer than before (a timestamp authority's, say): estimate again.
+                self._reserved = reserved = None
+                out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                                       timestamper=self.timestamper)
         except Exception as exc:  # noqa: BLE001 - pyHanko raises many kinds; the order then goes to staff
             raise SealError(f"sealing failed: {exc.__class__.__name__}: {exc}") from exc
-        return out.getvalue()
+        sealed = out.getvalue()
+        if reserved is None:
+            self._reserved = _reserved_length(sealed, len(pdf))
+        return sealed
+
+
+def _reserved_length(sealed: bytes, original_length: int) -> int | None:
+    """The length of the signature's /Contents hex string in the update appended after byte `original_length`."""
+    start = sealed.find(b"/Contents <", original_length)
+    end = sealed.find(b">", start + 11) if start >= 0 else -1
+    return end - start - 11 if end > 0 else None
 
 
 def load_sealer(settings: SealSettings, environ: Mapping[str, str] | None = None) -> Sealer | None:

@@ -144,3 +144,17 @@ def test_settings_refuse_b_lt_without_a_timestamp_authority():
         SealSettings(long_term=True)
     with pytest.raises(ValueError, match="http"):
         SealSettings(timestamp_url="ftp://tsa.example")
+
+
+def test_a_seal_that_outgrows_the_room_kept_for_it_is_estimated_again(pki, tmp_path):
+    path = tmp_path / "siegel.p12"
+    path.write_bytes(pki.pkcs12)
+    sealer = load_sealer(SealSettings(pkcs12_path=path), environ={"GIS_SERVICE_SEAL_PASSPHRASE": PASSPHRASE})
+    first = sealer.seal(sample_pdf())
+    kept = sealer._reserved
+    assert kept and kept > 1000  # the first seal's room is kept for the next ones
+    assert pyhanko_status(sealer.seal(sample_pdf("zweiter")), pki).bottom_line
+    sealer._reserved = 64  # far too small, as a larger timestamp answer would find it
+    again = sealer.seal(sample_pdf("dritter"))
+    assert pyhanko_status(again, pki).bottom_line and pyhanko_status(first, pki).bottom_line
+    assert abs(sealer._reserved - kept) < 64  # estimated anew (an ECDSA signature varies by a few bytes)

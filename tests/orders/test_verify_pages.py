@@ -164,3 +164,22 @@ def test_verify_routes_are_rate_limited(tmp_path):
         assert re.search(r"<html lang=\"en\"", refused.get_data(as_text=True))
     finally:
         app.extensions["gis_orders"].close()
+
+
+def test_the_record_outlives_the_purge_of_the_orders_personal_data(quiet, simulator):
+    from test_orders_dataprotection import close_days_ago
+
+    from gis_service.orders.dataprotection import purge_personal_data
+
+    number, _, document, pdf = paid_extract(quiet, simulator)
+    close_days_ago(quiet, number, 91)
+    settings = quiet.app.extensions["gis_settings"].orders.data_protection
+    report = purge_personal_data(quiet.orders.factory, settings, quiet.orders.store)
+    assert number in report.anonymised
+    assert requests.get(document["url"], timeout=30).status_code == 404  # the file is gone with the personal data
+    page = requests.get(document["verification_url"], timeout=30)
+    # a recipient holding the extract can still check it: still valid, same SHA-256
+    assert page.status_code == 200 and 'data-valid="true"' in page.text
+    assert hashlib.sha256(pdf).hexdigest() in page.text
+    same = requests.post(document["verification_url"], files={"pdf": ("Auszug.pdf", pdf, "application/pdf")}, timeout=30)
+    assert 'data-match="true"' in same.text

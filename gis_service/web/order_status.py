@@ -10,7 +10,6 @@ from flask import current_app, redirect, request, url_for
 
 from gis_service.errors import ApiError
 from gis_service.orders import lifecycle as lc
-from gis_service.orders import verification
 from gis_service.orders.documents import current_document
 from gis_service.orders.errors import ActionError, PaymentError
 from gis_service.orders.handover import HandoverError, form_url_with_cache_id, post_selection
@@ -52,8 +51,6 @@ def _status_page(order, token: str, lang: str, message: str | None = None, statu
         cancellable=order.status in lc.CITIZEN_CANCELLABLE,
         status_url=o.urls.status(order.order_number, token, lang),
         payment_target=settings.orders.payment.target,
-        verify_url=lambda code: url_for("verify.record", code=verification.formatted(code), lang=lang),
-        verify_code=verification.formatted,
         allowed_origins=settings.embed.allowed_origins,
         form_server=settings.orders.form_server.enabled,
         handover_message={"type": "gis-service:order-submitted", "order_number": order.order_number,

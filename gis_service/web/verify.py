@@ -97,6 +97,12 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+@blueprint.app_template_filter("verification_code")
+def _printed(canonical: str) -> str:
+    """A stored code as printed on the extract (the status page and the staff detail show it)."""
+    return codes.formatted(canonical)
+
+
 def _t(key: str, lang: str, **values) -> str:
     if key in TEXTS:
         entry = TEXTS[key]

@@ -183,3 +183,14 @@ def test_the_record_outlives_the_purge_of_the_orders_personal_data(quiet, simula
     assert hashlib.sha256(pdf).hexdigest() in page.text
     same = requests.post(document["verification_url"], files={"pdf": ("Auszug.pdf", pdf, "application/pdf")}, timeout=30)
     assert 'data-match="true"' in same.text
+
+
+def test_staff_see_the_code_of_each_extract(quiet_sqlite, simulator):
+    from test_orders_staff import Browser, account
+
+    number, _, document, _ = paid_extract(quiet_sqlite, simulator)
+    clerk = Browser(quiet_sqlite)
+    assert clerk.login(account(quiet_sqlite)).status_code == 303
+    page = clerk.get(f"/staff/orders/{number}").text
+    code = document["verification_code"]
+    assert f'href="/verify/{code}"' in page and f"<code>{code}</code>" in page and "ohne elektronisches Siegel" in page

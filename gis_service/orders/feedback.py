@@ -26,6 +26,7 @@ STATUS_TEXT = {"new": ("neu", "new"), "read": ("gelesen", "read"), "answered": (
 MARKS = {"read": ("new",), "answered": ("new", "read")}
 STAFF_PATH = f"{STAFF}/barrierefreiheit"
 LIST_LIMIT = 200
+PURGE_BATCH = 500  # per round of the order tasks
 
 
 class FeedbackInvalid(ApiError):
@@ -126,8 +127,11 @@ class FeedbackBox:
             session.add(row)
             session.flush()
             subject, body = self._mail(row)
-            session.add(MailMessage(order_id=None, recipient=self.recipient, subject=subject, body=body,
-                                    created_at=now, next_attempt_at=now, attempts=0, failed=False, audience="office"))
+            mail = MailMessage(order_id=None, recipient=self.recipient, subject=subject, body=body, created_at=now,
+                               next_attempt_at=now, attempts=0, failed=False, audience="office")
+            session.add(mail)
+            session.flush()
+            row.mail_id = mail.id
             number = row.id
         self.wake()
         return number
@@ -183,8 +187,16 @@ class FeedbackBox:
             return row
 
     def purge_answered(self) -> int:
-        """Answered messages hold names, addresses and free text: gone `keep_days` after the answer."""
+        """Answered messages hold names, addresses and free text: gone `keep_days` after the answer, with their mail."""
         cutoff = utcnow() - timedelta(days=self.keep_days)
         with transaction(self.factory) as session:
-            return session.execute(delete(AccessibilityFeedback).where(
-                AccessibilityFeedback.status == "answered", AccessibilityFeedback.answered_at < cutoff)).rowcount
+            due = session.execute(select(AccessibilityFeedback.id, AccessibilityFeedback.mail_id).where(
+                AccessibilityFeedback.status == "answered", AccessibilityFeedback.answered_at < cutoff)
+                .limit(PURGE_BATCH)).all()
+            if not due:
+                return 0
+            session.execute(delete(AccessibilityFeedback).where(AccessibilityFeedback.id.in_([d.id for d in due])))
+            mails = [d.mail_id for d in due if d.mail_id is not None]
+            if mails:
+                session.execute(delete(MailMessage).where(MailMessage.id.in_(mails)))
+            return len(due)

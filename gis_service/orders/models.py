@@ -305,3 +305,5 @@ class AccessibilityFeedback(Base):
     read_by: Mapped[str | None] = mapped_column(String(120))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)
     answered_by: Mapped[str | None] = mapped_column(String(120))
+    # The mail that carried it to the contact: it holds the message too, so it goes with it.
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id", ondelete="SET NULL"))

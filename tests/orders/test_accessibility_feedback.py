@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 import requests
 from order_support import Mailbox, check_page, order_settings, wait_until
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from gis_service.orders.db import transaction, utcnow
-from gis_service.orders.models import AccessibilityFeedback
+from gis_service.orders.models import AccessibilityFeedback, MailMessage
 
 STATEMENT = "/embed/barrierefreiheit"
 PASSWORD = "Korrekt-Pferd-Batterie-42"
@@ -222,8 +222,14 @@ def test_answered_feedback_is_deleted_after_the_retention_period(app):
                         .values(answered_at=long_ago))
         session.execute(update(AccessibilityFeedback).where(AccessibilityFeedback.id == open_)
                         .values(created_at=long_ago))
+    mails = {item.id: item.mail_id for item in box.list()}
+    assert all(mails.values())
     assert app.extensions["gis_orders"].service.run_due()["feedback_purged"] == 1
     assert sorted(item.id for item in box.list()) == [recent, open_]
+    # the mail that carried the old message to the contact went with it; the others stay
+    with factory() as session:
+        kept = set(session.scalars(select(MailMessage.id).where(MailMessage.id.in_(list(mails.values())))))
+    assert kept == {mails[recent], mails[open_]}
 
 
 # --- hostile and faulty input: 4xx with a message, never 500 ---------------------------------------------

@@ -25,7 +25,10 @@ def upgrade() -> None:
         sa.Column("read_by", sa.String(120), nullable=True),
         sa.Column("answered_at", sa.DateTime(), nullable=True),
         sa.Column("answered_by", sa.String(120), nullable=True),
+        sa.Column("mail_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_accessibility_feedback"),
+        sa.ForeignKeyConstraint(["mail_id"], ["mail_outbox.id"], name="fk_accessibility_feedback_mail_id_mail_outbox",
+                                ondelete="SET NULL"),
     )
     op.create_index("ix_accessibility_feedback_created_at", "accessibility_feedback", ["created_at"])
     op.create_index("ix_accessibility_feedback_status", "accessibility_feedback", ["status"])

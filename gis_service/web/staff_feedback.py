@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 
 from gis_service.errors import ApiError
-from gis_service.orders.feedback import MARKS, STATUSES, FeedbackBox, status_text
+from gis_service.orders.feedback import LIST_LIMIT, MARKS, STATUSES, FeedbackBox, status_text
 from gis_service.web.staff import _render, blueprint, login_required, orders
 
 MARKED = {"read": "Rückmeldung Nr. {n} als gelesen vermerkt.", "answered": "Rückmeldung Nr. {n} als beantwortet vermerkt."}
@@ -29,7 +29,7 @@ def feedback():
         state = "new"
     box = _box()
     return _render("staff/feedback.html", items=box.list(None if state == "all" else state), counts=box.counts(),
-                   state=state, states=STATUSES, feedback_status=status_text)
+                   state=state, states=STATUSES, feedback_status=status_text, limit=LIST_LIMIT)
 
 
 @blueprint.post("/barrierefreiheit/<int:feedback_id>/<mark>")

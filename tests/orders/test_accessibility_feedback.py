@@ -312,4 +312,7 @@ def test_rate_limit_counts_sent_feedback_per_address(tmp_path):
     assert third.status_code == 429 and "Zu viele Anfragen" in third.get_data(as_text=True)
     assert int(third.headers["Retry-After"]) > 0
     assert app.extensions["gis_orders"].service.feedback.counts()["new"] == 2
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'gis_accessibility_feedback{state="new"} 2.0' in metrics
+    assert 'gis_accessibility_feedback{state="answered"} 0.0' in metrics
     app.extensions["gis_orders"].close()

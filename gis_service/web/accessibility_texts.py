@@ -80,11 +80,11 @@ A11Y_TEXTS: dict[str, dict[str, str]] = {
     "a11y_made_heading": {"de": "Erstellung dieser Erklärung", "en": "Preparation of this statement"},
     "a11y_made_self": {
         "de": "Diese Erklärung wurde am {date} erstellt bzw. zuletzt überprüft. Grundlage ist eine Selbstbewertung: "
-              "automatische Prüfungen jeder Seite mit axe-core (WCAG 2.1 A und AA) bei 1280 und 320 Pixel "
-              "Breite, die Bedienung mit der Tastatur und die Darstellung bei 200 % Textgröße.",
+              "automatische Prüfungen jeder Seite mit axe-core (WCAG 2.1 A und AA), die Darstellung bei 320 Pixel "
+              "Breite und bei 200 % Textgröße sowie die Bedienung mit der Tastatur.",
         "en": "This statement was prepared or last reviewed on {date}. It is based on a self-assessment: automated "
-              "checks of every page with axe-core (WCAG 2.1 A and AA) at 1280 and 320 pixels wide, keyboard "
-              "operation, and the display at 200 % text size.",
+              "checks of every page with axe-core (WCAG 2.1 A and AA), the display at 320 pixels wide and at 200 % "
+              "text size, and keyboard operation.",
     },
     "a11y_made_third_party": {
         "de": "Diese Erklärung wurde am {date} erstellt bzw. zuletzt überprüft. Grundlage ist eine Prüfung durch Dritte.",

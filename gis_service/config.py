@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -406,6 +407,7 @@ class RateLimitSettings(_Strict):
     searches_per_address: RateText = "60/minute;1000/hour"
     # /verify pages and file checks: a recipient checks a few extracts; 70-bit codes need far more guesses.
     verifications_per_address: RateText = "30/minute;300/hour"
+    feedback_per_address: RateText = "5/hour;20/day"  # accessibility feedback sent (the form's POST)
 
 
 class PagingSettings(_Strict):
@@ -467,6 +469,45 @@ class SearchSettings(_Strict):
     examples: SearchExamplesSettings = SearchExamplesSettings()
 
 
+class EnforcementBodySettings(_Strict):
+    """Where a citizen turns when the office's answer to accessibility feedback does not help (BITV 2.0 § 7)."""
+
+    name: str = Field("Ombudsstelle für barrierefreie Informationstechnik des Landes NRW", min_length=3, max_length=200)
+    url: str = Field("https://www.lbbp.nrw.de/ombudsstelle", pattern=r"^https?://[^\s\"'<>]+$")
+    email: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return _mail_address(value) if value else None
+
+
+class AccessibilityContactSettings(_Strict):
+    """Who answers accessibility feedback; each missing value is taken from orders.office."""
+
+    name: str | None = Field(None, min_length=3, max_length=200)
+    email: str | None = None  # also where the feedback form's messages are mailed
+    phone: str | None = Field(None, max_length=50)
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return _mail_address(value) if value else None
+
+
+class AccessibilitySettings(_Strict):
+    """The accessibility statement (Erklärung zur Barrierefreiheit) and its feedback form."""
+
+    # The day the statement was made or last reviewed; the office sets its own when it publishes the service.
+    statement_date: date = date(2026, 12, 5)
+    method: Literal["self", "third_party"] = "self"  # Selbstbewertung, or a test by an outside body
+    contact: AccessibilityContactSettings = AccessibilityContactSettings()
+    enforcement: EnforcementBodySettings = EnforcementBodySettings()
+    # Further limitations the office knows of (its own content, the host form), shown after the built-in ones.
+    limitations: list[LocalText] = Field(default_factory=list, max_length=20)
+    feedback: bool = True  # the form (needs orders.enabled: messages are kept in the order database)
+
+
 class Settings(_Strict):
     source: SourceSettings = LocalSourceSettings()
     preview: PreviewSettings = PreviewSettings()
@@ -478,6 +519,7 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    accessibility: AccessibilitySettings = Field(default_factory=lambda: AccessibilitySettings())
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder
@@ -950,5 +992,6 @@ class OrdersSettings(_Strict):
         return self
 
 
-# Settings names OrdersSettings before it is defined (orders come last in this file).
+# Settings names OrdersSettings (and AccessibilitySettings LocalText) before they are defined (orders come last).
+AccessibilitySettings.model_rebuild()
 Settings.model_rebuild()

@@ -127,7 +127,11 @@ class Page:
     def pdf(self, *, title: str, author: str = "", created: datetime | None = None) -> bytes:
         """The page as a tagged PDF/A-2b document; the map face goes in as the PNG it came as where it can."""
         png = self.face.png
-        face = png if png is not None and pdf.png_embeddable(png) else self.face.image
+        if png is not None and pdf.png_embeddable(png):
+            face: Image.Image | bytes = png
+        else:
+            with self.limiter.admit(self.layout.map_face_size_px[0] * self.layout.map_face_size_px[1] / 1_000_000):
+                face = self.face.image  # decoded (if it came as PNG) and encoded again, once
         info = pdf.DocumentInfo(title=title, subject=self.subject(), author=author,
                                 created=created or datetime.now(timezone.utc), lang=self.marking.lang)
         return pdf.page_pdf(self.layout, face, parcel_geometry=self.plan.parcel.geometry, title=self.title,

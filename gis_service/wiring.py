@@ -181,7 +181,8 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, pip
         service = OrderService(
             factory=factory, settings=o, catalogue=catalogue, provider=XBezahldiensteClient(o.payment),
             producer=ExtractProducer(pipeline, o.office, o.extract), store=store, mailer=Mailer(o.smtp),
-            urls=urls, secret=secret, sealer=build_sealer(settings))
+            urls=urls, secret=secret, sealer=build_sealer(settings),
+            feedback_recipient=settings.accessibility.contact.email)
     return Orders(settings=settings, engine=engine, factory=factory, catalogue=catalogue, validator=validator,
                   service=service, accounts=Accounts(factory, o.staff), store=store, urls=urls)
 

@@ -109,6 +109,16 @@ class _Painter:
         r, g, b = (v / 255 for v in rgb)
         (self.canvas.setStrokeColorRGB if stroke else self.canvas.setFillColorRGB)(r, g, b)
 
+    def filled_boxes(self, boxes: list[furniture.Box]) -> None:
+        """Boxes of one fill colour as one path: a QR code's hundreds of modules cost one fill, and
+        writing the operators here is ten times faster than reportlab's number formatting."""
+        r, g, b = (v / 255 for v in boxes[0].fill or style.BLACK)
+        rects = []
+        for box in boxes:
+            x, y = self.pt(box.x0, box.y1)
+            rects.append(f"{x:.3f} {y:.3f} {(box.x1 - box.x0) * self.k:.3f} {(box.y1 - box.y0) * self.k:.3f} re")
+        self.canvas.addLiteral(f"q {r:.4f} {g:.4f} {b:.4f} rg\n" + "\n".join(rects) + "\nf Q")
+
     def item(self, item: Item) -> None:
         c = self.canvas
         if isinstance(item, furniture.Box):
@@ -218,8 +228,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
     code = [item for item in items if item.group == furniture.QR]
     if code:
         mcid = p.begin("Figure")
-        for item in code:
-            p.item(item)
+        p.filled_boxes(code)
         p.end()
         elements.append(("Figure", [mcid], qr_alt))
 

@@ -319,3 +319,27 @@ class Invoice(Base):
     updated_by: Mapped[str] = mapped_column(String(120))
 
     order: Mapped[Order] = relationship(back_populates="invoice")
+
+
+class AccessibilityFeedback(Base):
+    """A message from the accessibility statement's feedback form (BITV 2.0 § 7): new, read, answered.
+
+    Name, e-mail address and the page are optional; the message is what the citizen reports.
+    """
+
+    __tablename__ = "accessibility_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # new | read | answered
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    read_by: Mapped[str | None] = mapped_column(String(120))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(120))
+    # The mail that carried it to the contact: it holds the message too, so it goes with it.
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id", ondelete="SET NULL"))

@@ -17,6 +17,7 @@ from gis_service.orders.bulk import BulkActions
 from gis_service.orders.dataprotection import BATCH, purge_personal_data
 from gis_service.orders.confirmation import AddressConfirmation
 from gis_service.orders.drafts import DraftStore
+from gis_service.orders.feedback import FeedbackBox
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.invoices import InvoiceActions
 from gis_service.orders.issuing import ExtractIssuer
@@ -47,7 +48,7 @@ ORPHAN_CHECK_SECONDS = 6 * 3600
 class OrderService:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, catalogue: Catalogue,
                  provider: PaymentProvider, producer: ExtractProducer, store: FileStore, mailer: Mailer, urls: Urls,
-                 secret: str, sealer: Sealer | None = None):
+                 secret: str, sealer: Sealer | None = None, feedback_recipient: str | None = None):
         self.catalogue = catalogue
         self._factory = factory
         self._settings = settings
@@ -83,6 +84,9 @@ class OrderService:
         self.bulk = BulkActions(factory, self.actions)
         self.office = OfficeMail(factory=factory, settings=settings, urls=urls)
         self.staff_outbox = StaffOutbox(factory)
+        # Accessibility feedback goes to its contact (accessibility.contact.email), else to the office.
+        self.feedback = FeedbackBox(factory, feedback_recipient or settings.office.email, urls,
+                                    settings.data_protection.personal_data_days, wake=self._wake_worker)
 
     def _purge_personal_data(self) -> int:
         # Looking for orphaned files lists the whole file folder: a few times a day is enough.
@@ -116,6 +120,7 @@ class OrderService:
                 ("drafts_purged", self.drafts.purge_expired),
                 # Closed orders past their retention period; cron may run the CLI command as well.
                 ("personal_data_purged", self._purge_personal_data),
+                ("feedback_purged", self.feedback.purge_answered),
             ]
             for name, step in steps:
                 try:

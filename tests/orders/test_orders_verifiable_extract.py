@@ -8,12 +8,14 @@ office's seal valid, and invalid once a byte is flipped.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
 import shutil
 import subprocess
 
+import pikepdf
 import pytest
 import requests
 from order_support import Mailbox, absolute, make_live, order_state, pay_order, unique_email
@@ -102,6 +104,16 @@ def test_a_paid_extract_proves_itself(sealed_live, simulator, smtp, pki, tmp_pat
         assert report.certificate == "Certificate is Trusted.", report.output
     status = pyhanko_status(pdf, pki)
     assert status.bottom_line and status.coverage.name == "ENTIRE_FILE", status.pretty_print_details()
+
+    # the seal is an incremental update that leaves the PDF/A-2b of the document as made: identification,
+    # output intent and file identifier stay; the seal's widget has no area and is printable, not hidden
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        meta = document.open_metadata()
+        assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("2", "B")
+        assert len(document.Root.OutputIntents) == 1 and "/ID" in document.trailer and not document.is_encrypted
+        [widget] = [a for a in document.pages[0].get("/Annots", []) if a.get("/FT") == "/Sig"]
+        assert [float(v) for v in widget.Rect] == [0, 0, 0, 0]
+        assert int(widget.F) & 4 and not int(widget.F) & (1 | 2 | 32)  # Print; not Invisible, Hidden or NoView
 
     # … and invalid once one byte of the signed content is flipped; the verification page sees it too
     tampered = tmp_path / "verfaelscht.pdf"

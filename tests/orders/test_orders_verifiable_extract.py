@@ -122,3 +122,26 @@ def test_a_paid_extract_proves_itself(sealed_live, simulator, smtp, pki, tmp_pat
     assert not pyhanko_status(tampered.read_bytes(), pki).intact
     check = requests.post(url, files={"pdf": ("verfaelscht.pdf", tampered.read_bytes(), "application/pdf")}, timeout=30)
     assert check.status_code == 200 and 'data-match="false"' in check.text
+
+
+def test_a_seal_certificate_expired_meanwhile_sends_the_order_to_staff(quiet_sqlite, simulator, monkeypatch):
+    """The certificate was valid at start and expired while the service ran: no extract goes out unsealed."""
+    from datetime import UTC, datetime, timedelta
+
+    from order_support import api_order, order_body, token_of
+    from pyhanko.sign import signers
+
+    from gis_service.orders.seal import Sealer
+
+    live = quiet_sqlite
+    lapsed = make_pki(seal_days=1, seal_start=datetime.now(UTC) - timedelta(days=2))
+    expired = signers.SimpleSigner.load_pkcs12_data(lapsed.pkcs12, other_certs=(), passphrase=PASSPHRASE.encode())
+    assert expired.signing_cert.not_valid_after < datetime.now(UTC)
+    monkeypatch.setattr(live.service.issuer, "sealer", Sealer(expired))
+    body = api_order(live, order_body()).json()
+    number, token = body["order_number"], token_of(body["status_url"])
+    pay_order(live, simulator, number, token)
+    order = live.service.repository.get(number)
+    assert order.status == "in_progress" and order.handling == "staff" and order.attention
+    assert "expired" in order.staff_reason
+    assert order.documents == []  # nothing issued, unsealed or otherwise

@@ -158,3 +158,23 @@ def test_a_seal_that_outgrows_the_room_kept_for_it_is_estimated_again(pki, tmp_p
     again = sealer.seal(sample_pdf("dritter"))
     assert pyhanko_status(again, pki).bottom_line and pyhanko_status(first, pki).bottom_line
     assert abs(sealer._reserved - kept) < 64  # estimated anew (an ECDSA signature varies by a few bytes)
+
+
+def test_configured_seal_at_start(pki, tmp_path, monkeypatch, caplog):
+    """A config file names the certificate relative to itself; a wrong passphrase stops the start naming the key."""
+    from gis_service.config import ConfigError, load_settings
+    from gis_service.wiring import build_sealer
+
+    (tmp_path / "siegel.p12").write_bytes(pki.pkcs12)
+    config = tmp_path / "config.yaml"
+    config.write_text("orders:\n  seal:\n    pkcs12_path: siegel.p12\n    passphrase_env: TEST_SEAL_PIN\n")
+    settings = load_settings(config)
+    assert settings.orders.seal.pkcs12_path == tmp_path / "siegel.p12"
+    monkeypatch.setenv("TEST_SEAL_PIN", PASSPHRASE)
+    with caplog.at_level("WARNING", logger="gis_service.wiring"):
+        sealer = build_sealer(settings)
+    assert sealer is not None and sealer.level == "B-B"
+    assert "expires in" in caplog.text  # the test certificate lives 30 days: renewal is due
+    monkeypatch.setenv("TEST_SEAL_PIN", "falsch")
+    with pytest.raises(ConfigError, match="orders.seal.pkcs12_path"):
+        build_sealer(settings)

@@ -178,3 +178,17 @@ def test_configured_seal_at_start(pki, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("TEST_SEAL_PIN", "falsch")
     with pytest.raises(ConfigError, match="orders.seal.pkcs12_path"):
         build_sealer(settings)
+
+
+def test_b_lt_as_configured_trusts_the_chain_in_the_pkcs12_file(pki, tmp_path):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    path = tmp_path / "siegel.p12"
+    path.write_bytes(pki.pkcs12)
+    sealer = load_sealer(SealSettings(pkcs12_path=path, timestamp_url="http://127.0.0.1:9/tsr", long_term=True),
+                         environ={"GIS_SERVICE_SEAL_PASSPHRASE": PASSPHRASE})
+    assert sealer.level == "B-LT" and sealer.timestamper.url == "http://127.0.0.1:9/tsr"
+    sealer.timestamper = dummy_timestamper(pki)  # no real timestamp authority here (see dummy_timestamper)
+    sealed = sealer.seal(sample_pdf())
+    assert "/DSS" in PdfFileReader(BytesIO(sealed), strict=False).root
+    assert pyhanko_status(sealed, pki).bottom_line

@@ -192,3 +192,17 @@ def test_b_lt_as_configured_trusts_the_chain_in_the_pkcs12_file(pki, tmp_path):
     sealed = sealer.seal(sample_pdf())
     assert "/DSS" in PdfFileReader(BytesIO(sealed), strict=False).root
     assert pyhanko_status(sealed, pki).bottom_line
+
+
+def test_the_nrw_example_takes_the_seal_from_the_environment(monkeypatch, tmp_path):
+    from gis_service.config import PROJECT_ROOT, load_settings
+
+    example = PROJECT_ROOT / "examples" / "nrw.yaml"
+    for name in ("GIS_SERVICE_SEAL_PKCS12", "GIS_SERVICE_SEAL_TSA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    unset = load_settings(example).orders.seal
+    assert unset.pkcs12_path is None and unset.timestamp_url is None  # unsigned, as the README says
+    monkeypatch.setenv("GIS_SERVICE_SEAL_PKCS12", str(tmp_path / "siegel.p12"))
+    monkeypatch.setenv("GIS_SERVICE_SEAL_TSA_URL", "https://tsa.example/tsr")
+    configured = load_settings(example).orders.seal
+    assert configured.pkcs12_path == tmp_path / "siegel.p12" and configured.timestamp_url == "https://tsa.example/tsr"

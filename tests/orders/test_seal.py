@@ -206,3 +206,40 @@ def test_the_nrw_example_takes_the_seal_from_the_environment(monkeypatch, tmp_pa
     monkeypatch.setenv("GIS_SERVICE_SEAL_TSA_URL", "https://tsa.example/tsr")
     configured = load_settings(example).orders.seal
     assert configured.pkcs12_path == tmp_path / "siegel.p12" and configured.timestamp_url == "https://tsa.example/tsr"
+
+
+def test_check_seal_command(pki, tmp_path):
+    """`gis-service check-seal`: unsigned without a certificate, sealed and trusted with the test seal, a wrong
+    passphrase stops it with the key named."""
+    import subprocess
+    import sys
+
+    from order_support import REPO, subprocess_env
+
+    (tmp_path / "siegel.p12").write_bytes(pki.pkcs12)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"instance_path: {tmp_path / 'instance'}\norders:\n  seal:\n    pkcs12_path: siegel.p12\n")
+
+    def check_seal(passphrase: str | None, config_file=config):
+        env = {**subprocess_env(), "GIS_SERVICE_SEAL_PASSPHRASE": passphrase or ""}
+        return subprocess.run([sys.executable, "-m", "gis_service.cli", "check-seal", "--config", str(config_file)],
+                              capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+
+    good = check_seal(PASSPHRASE)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Siegel Katasteramt Lindenhagen" in good.stdout and "PAdES B-B" in good.stdout
+    assert "signature is intact" in good.stdout and "chains to a root in the PKCS#12 file" in good.stdout
+    wrong = check_seal("falsch")
+    assert wrong.returncode == 2 and "orders.seal.pkcs12_path" in wrong.stderr and "GIS_SERVICE_SEAL_PASSPHRASE" in wrong.stderr
+    none = tmp_path / "none.yaml"
+    none.write_text(f"instance_path: {tmp_path / 'instance'}\n")
+    unsigned = check_seal(None, none)
+    assert unsigned.returncode == 1 and "extracts are issued unsigned" in unsigned.stdout
+    # a PKCS#12 file without the chain: sealed, but nothing here says readers will trust it
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    (tmp_path / "siegel.p12").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"seal", pki.seal_key, pki.seal_cert, None, serialization.BestAvailableEncryption(PASSPHRASE.encode())))
+    alone = check_seal(PASSPHRASE)
+    assert alone.returncode == 1 and "does not chain to a root" in alone.stdout, alone.stdout + alone.stderr

@@ -350,7 +350,9 @@ def _finish(drawing: _Drawing, layout: Layout, face: Image.Image | bytes, info: 
     _metadata(pdf, info)
     out = io.BytesIO()
     # Streams already deflated (the face above all) are copied, not recompressed.
-    # The file identifier is the hash of the content: two extracts never share one, one extract keeps its own.
+    # The file identifier is the hash of the content: two extracts never share one, one extract keeps its
+    # own (qpdf would keep the first half of reportlab's, which is the same for every document).
+    del pdf.trailer["/ID"]
     pdf.save(out, compress_streams=True, recompress_flate=False, object_stream_mode=pikepdf.ObjectStreamMode.generate,
              deterministic_id=True)
     return out.getvalue()

@@ -117,6 +117,15 @@ def test_without_an_order_database_the_statement_stands_and_the_form_is_gone(tmp
     assert response.status_code == 404
 
 
+def test_the_form_can_be_switched_off(tmp_path):
+    app = make_app(tmp_path, accessibility={"feedback": False})
+    client = app.test_client()
+    page = client.get(STATEMENT).get_data(as_text=True)
+    assert "<textarea" not in page and "oben genannte E-Mail-Adresse" in page
+    assert client.post(STATEMENT, data={"message": "Hallo"}).status_code == 404
+    app.extensions["gis_orders"].close()
+
+
 # --- feedback: stored, mailed, listed, marked -----------------------------------------------------------
 class Staff:
     def __init__(self, live):

@@ -253,11 +253,14 @@ class UpstreamMapFaces(MapFaceProvider):
     def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
         width, height = layout.map_face_size_px
-        # The client decodes under the limiter (wiring sets its decode_guard); the network wait holds nothing.
-        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
-        with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
-            image = _on_paper(image)
-        png = raw if raw is not None and raw.startswith(_PNG_MAGIC) else None
-        face = MapFace(MapSource("upstream"), image_=image, png=png)
+        # A PNG in one piece is checked (size, mode, every chunk) but not decoded: the cache keeps it,
+        # a PDF embeds its data as they are, a raster page decodes it when composed (under the
+        # limiter). Anything else the client decodes under the limiter (wiring sets its decode_guard).
+        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi, decode=False)
+        if raw is not None and raw.startswith(_PNG_MAGIC):
+            face = MapFace(MapSource("upstream"), png=raw)
+        else:
+            with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
+                face = MapFace(MapSource("upstream"), image_=_on_paper(image))
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})
         return replace(face, source=MapSource("upstream", datetime.fromtimestamp(entry.created, timezone.utc)))

@@ -20,6 +20,7 @@ from gis_service.orders.drafts import DraftStore
 from gis_service.orders.feedback import FeedbackBox
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.invoices import InvoiceActions
+from gis_service.orders.issuing import ExtractIssuer
 from gis_service.orders.late_cancellation import LateCancellation
 from gis_service.orders.notes import OrderNotes
 from gis_service.orders.notifications import Mailer
@@ -31,6 +32,7 @@ from gis_service.orders.production import AutomaticProduction
 from gis_service.orders.products import Catalogue
 from gis_service.orders.queries import StaffQueries
 from gis_service.orders.refunds import Refunds
+from gis_service.orders.seal import Sealer
 from gis_service.orders.repository import OrderRepository
 from gis_service.orders.staff_outbox import StaffOutbox
 from gis_service.orders.storage import FileStore
@@ -46,7 +48,7 @@ ORPHAN_CHECK_SECONDS = 6 * 3600
 class OrderService:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, catalogue: Catalogue,
                  provider: PaymentProvider, producer: ExtractProducer, store: FileStore, mailer: Mailer, urls: Urls,
-                 secret: str, feedback_recipient: str | None = None):
+                 secret: str, sealer: Sealer | None = None, feedback_recipient: str | None = None):
         self.catalogue = catalogue
         self._factory = factory
         self._settings = settings
@@ -58,14 +60,15 @@ class OrderService:
         self.repository = OrderRepository(factory, self.tokens)
         self.outbox = Outbox(factory=factory, settings=settings, mailer=mailer, urls=urls, tokens=self.tokens)
         self.refunds = Refunds(factory=factory, repository=self.repository, provider=provider)
+        self.issuer = ExtractIssuer(producer, store, urls.base, sealer)
         self.actions = OrderActions(factory=factory, settings=settings, repository=self.repository, tokens=self.tokens,
-                                    outbox=self.outbox, refunds=self.refunds, producer=producer, store=store,
-                                    wake=self._wake_worker)
+                                    outbox=self.outbox, refunds=self.refunds, producer=producer, issuer=self.issuer,
+                                    store=store, wake=self._wake_worker)
         self.confirmation = AddressConfirmation(factory=factory, settings=settings, repository=self.repository,
                                                 tokens=self.tokens, actions=self.actions)
         self.production = AutomaticProduction(factory=factory, settings=settings, repository=self.repository,
-                                              outbox=self.outbox, producer=producer, store=store,
-                                              wake=self._wake_worker)
+                                              outbox=self.outbox, producer=producer, issuer=self.issuer,
+                                              store=store, wake=self._wake_worker)
         self.payments = PaymentReconciler(factory=factory, settings=settings, repository=self.repository,
                                           tokens=self.tokens, urls=urls, outbox=self.outbox, refunds=self.refunds,
                                           actions=self.actions, provider=provider, wake=self._wake_worker)

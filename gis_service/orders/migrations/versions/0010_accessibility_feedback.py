@@ -4,8 +4,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-# "0009" (extract verification) is built beside this one; at the merge this points at it.
-down_revision = "0008"
+# After "0009" (extract verification).
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

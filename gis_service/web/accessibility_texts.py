@@ -18,12 +18,13 @@ A11Y_TEXTS: dict[str, dict[str, str]] = {
     },
     "a11y_scope": {
         "de": "Diese Erklärung gilt für die Seiten dieses Dienstes: die Suche nach Flurstücken mit Karte und "
-              "Vorschau, die Bestellung von Auszügen aus der Liegenschaftskarte und die Seiten zum Stand einer "
-              "Bestellung. Wenn diese Seiten in das Online-Formular einer Kommune eingebettet sind, gilt für das "
-              "Formular selbst dessen eigene Erklärung.",
+              "Vorschau, die Bestellung von Auszügen aus der Liegenschaftskarte, die Seiten zum Stand einer "
+              "Bestellung und die Prüfseite für ausgestellte Auszüge. Wenn diese Seiten in das Online-Formular "
+              "einer Kommune eingebettet sind, gilt für das Formular selbst dessen eigene Erklärung.",
         "en": "This statement applies to the pages of this service: the parcel search with its map and preview, "
-              "ordering extracts of the cadastral map, and the pages showing the state of an order. Where these "
-              "pages are embedded in a municipality's online form, the form itself has its own statement.",
+              "ordering extracts of the cadastral map, the pages showing the state of an order, and the page that "
+              "verifies issued extracts. Where these pages are embedded in a municipality's online form, the form "
+              "itself has its own statement.",
     },
     "a11y_status_heading": {"de": "Stand der Vereinbarkeit mit den Anforderungen",
                             "en": "Compliance status"},

@@ -84,7 +84,8 @@ def test_contact_defaults_to_the_office(app):
 
 @pytest.mark.parametrize("path", ["/embed?lang=de", "/embed/preview?parcel=05987100100090______&lang=en",
                                   "/embed/order?parcel=05987100100090______", "/demo/formular", "/nirgendwo",
-                                  "/staff/login", f"{STATEMENT}/danke?n=3"])
+                                  "/staff/login", f"{STATEMENT}/danke?n=3", "/verify?lang=en",
+                                  "/verify/ABCD-EFGH-JKLM"])
 def test_every_page_footer_links_the_statement(app, path):
     response = app.test_client().get(path)
     footer = re.search(r"<footer.*?</footer>", response.get_data(as_text=True), re.S)

@@ -934,6 +934,12 @@ class SealSettings(_Strict):
     reason: str = "Amtlicher Auszug aus dem Liegenschaftskataster"
     location: str = ""
 
+    @field_validator("pkcs12_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        # `${GIS_SERVICE_SEAL_PKCS12:-}` left unset in a file: no certificate.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("timestamp_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

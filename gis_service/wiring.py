@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
@@ -187,6 +188,9 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, pip
                   service=service, accounts=Accounts(factory, o.staff), store=store, urls=urls)
 
 
+SEAL_EXPIRY_WARNING_DAYS = 30
+
+
 def build_sealer(settings: Settings) -> Sealer | None:
     """The office's seal from orders.seal; a certificate that cannot be used stops the start (ConfigError)."""
     try:
@@ -198,6 +202,11 @@ def build_sealer(settings: Settings) -> Sealer | None:
     else:
         log.info("orders.seal: extracts are sealed (PAdES %s) by %s, certificate valid until %s", sealer.level,
                  sealer.subject, f"{sealer.not_after:%Y-%m-%d}")
+        left = sealer.not_after - datetime.now(UTC)
+        if left < timedelta(days=SEAL_EXPIRY_WARNING_DAYS):
+            # After that day every extract goes to the staff instead (Sealer.seal refuses): renew in time.
+            log.warning("orders.seal: the seal certificate expires in %d days (%s); renew it", left.days,
+                        f"{sealer.not_after:%Y-%m-%d}")
     return sealer
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 
@@ -78,6 +80,53 @@ class Sealer:
         if reserved is None:
             self._reserved = _reserved_length(sealed, len(pdf))
         return sealed
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """A configured seal tried on a test page: what signed, at which level, and what pyHanko found."""
+
+    level: str
+    subject: str
+    issuer: str
+    not_after: datetime
+    milliseconds: float
+    intact: bool  # the signature covers the bytes as they are
+    trusted: bool  # the certificate chains to a root in the PKCS#12 file
+    timestamped: bool
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.trusted and self.problem is None
+
+
+def try_seal(sealer: Sealer) -> SealCheck:
+    """Seal a one-page test PDF (with the timestamp authority, when configured) and validate the result against
+    the roots in the PKCS#12 file: what an operator checks before the first extract goes out."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+    from reportlab.pdfgen import canvas
+
+    out = BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, "gis-service check-seal")
+    page.save()
+    cert = sealer.signer.signing_cert
+    facts = {"level": sealer.level, "subject": sealer.subject, "issuer": cert.issuer.human_friendly,
+             "not_after": sealer.not_after}
+    started = time.perf_counter()
+    try:
+        sealed = sealer.seal(out.getvalue())
+    except SealError as exc:
+        return SealCheck(**facts, milliseconds=0.0, intact=False, trusted=False, timestamped=False, problem=str(exc))
+    elapsed = (time.perf_counter() - started) * 1000
+    roots = [c for c in sealer.signer.cert_registry if c.subject == c.issuer]
+    [signature] = PdfFileReader(BytesIO(sealed), strict=False).embedded_signatures
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots, allow_fetching=False))
+    return SealCheck(**facts, milliseconds=elapsed, intact=status.intact and status.valid, trusted=status.trusted,
+                     timestamped=status.timestamp_validity is not None)
 
 
 def _reserved_length(sealed: bytes, original_length: int) -> int | None:

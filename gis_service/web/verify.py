@@ -15,6 +15,7 @@ from gis_service.web.limits import limited, per_address
 blueprint = Blueprint("verify", __name__, url_prefix="/verify")
 RATE = per_address("verifications_per_address")
 
+
 @blueprint.app_template_filter("verification_code")
 def _printed(canonical: str) -> str:
     """A stored code as printed on the extract (the status page and the staff detail show it)."""
@@ -70,7 +71,7 @@ def record(code: str):
     lang = _lang()
     found = _record(code)
     if found is None:
-        return _page("verify/lookup.html", lang, 404, typed=code[:200], error=None, unknown=True)
+        return _unknown(code, lang)
     return _record_page(found, lang)
 
 
@@ -85,13 +86,18 @@ def check(code: str):
     lang = _lang()
     found = _record(code)
     if found is None:
-        return _page("verify/lookup.html", lang, 404, typed=code[:200], error=None, unknown=True)
+        return _unknown(code, lang)
     upload = request.files.get("pdf")
     if upload is None or not upload.filename or sink.size == 0:
         return _record_page(found, lang, 400, file_error=text("verify_file_missing", lang))
     name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
     return _record_page(found, lang, file_result={"name": name, "match": sink.hexdigest() == found.sha256,
                                                   "sha256": sink.hexdigest()})
+
+
+def _unknown(code: str, lang: str) -> Response:
+    """No extract has this code (or it is none): a page that says so, with the form to try again, and a 404."""
+    return _page("verify/lookup.html", lang, 404, typed=code[:200], error=None, unknown=True)
 
 
 def _record_page(found: issuing.VerificationRecord, lang: str, status: int = 200, **values) -> Response:

@@ -230,3 +230,56 @@ def test_pages_speak_the_language_asked_for(demo_client):
     assert problem["detail"] == "Parameter 'q': please give a search term."
     problem = demo_client.get("/api/v1/parcels?q=").get_json()
     assert problem["detail"] == "Parameter „q“: bitte einen Suchbegriff angeben."
+
+
+def _convert(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "dict-texts-to-po"), *args],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_the_converter_moves_dict_texts_once_and_reports_what_it_cannot(tmp_path):
+    """scripts/dict-texts-to-po, as run at a merge: texts out of the source into both .po files, idempotent."""
+    module = tmp_path / "sample_texts.py"
+    module.write_text(
+        '"""Sample."""\n\n'
+        'SAMPLE_TEXTS: dict[str, dict[str, str]] = {\n'
+        '    # the greeting on the first page\n'
+        '    "sample_hello": {"de": "Guten Tag, {name}!", "en": "Hello, {name}!"},\n'
+        '    "sample_only_german": {"de": "Nur Deutsch"},\n'
+        '}\n'
+        'TITLE = {"de": "Titel", "en": "Title"}\n'
+        'def fail():\n'
+        '    raise ApiError("Das geht nicht.", "That does not work.", status=409)\n', encoding="utf-8")
+    directory = tmp_path / "translations"
+    first = _convert("--calls", "--directory", str(directory), str(module))
+    assert first.returncode == 1  # something is left for a person
+    assert "3 texts moved" in first.stdout  # two table entries and one error's pair
+    assert "sample_only_german' has no English text" in first.stdout
+    assert "sample_texts.py:8: a {'de': …, 'en': …} pair without a message id" in first.stdout
+    source = module.read_text(encoding="utf-8")
+    # the table stays, empty (code may still name it), the pair without an id stays for a person
+    assert "sample_" not in source.split("def fail")[0] and "SAMPLE_TEXTS: dict[str, dict[str, str]] = {\n}" in source
+    assert 'TITLE = {"de"' in source
+    assert 'raise ApiError(msg("sample_texts_that_does_not_work"), status=409)' in source
+    assert source.count("from catalogues import msg") == 1
+    german, english = (read_po((directory / lang / "LC_MESSAGES" / "messages.po").open("rb")) for lang in ("de", "en"))
+    assert german["sample_hello"].string == "Guten Tag, {name}!" and english["sample_hello"].string == "Hello, {name}!"
+    assert german["sample_hello"].auto_comments == ["the greeting on the first page"]
+    assert english["sample_only_german"].string == ""  # untranslated: the catalogue test would say so
+    assert german["sample_texts_that_does_not_work"].string == "Das geht nicht."
+    po_before = {lang: (directory / lang / "LC_MESSAGES" / "messages.po").read_bytes() for lang in ("de", "en")}
+
+    second = _convert("--calls", "--directory", str(directory), str(module))
+    assert "0 texts moved" in second.stdout and module.read_text(encoding="utf-8") == source
+    assert {lang: (directory / lang / "LC_MESSAGES" / "messages.po").read_bytes() for lang in ("de", "en")} == po_before
+
+    # a merge brings the same id with other words: a conflict, unless the source is declared the newer one
+    module.write_text('SAMPLE_TEXTS = {\n    "sample_hello": {"de": "Hallo, {name}!", "en": "Hi, {name}!"},\n}\n',
+                      encoding="utf-8")
+    clash = _convert("--directory", str(directory), str(module))
+    assert clash.returncode == 1 and "'sample_hello' is in the catalogue with another text" in clash.stdout
+    assert "sample_hello" in module.read_text(encoding="utf-8")
+    newer = _convert("--prefer-source", "--directory", str(directory), str(module))
+    assert "takes the source's newer text" in newer.stdout and "sample_hello" not in module.read_text(encoding="utf-8")
+    german = read_po((directory / "de" / "LC_MESSAGES" / "messages.po").open("rb"))
+    assert german["sample_hello"].string == "Hallo, {name}!"

@@ -104,6 +104,15 @@ class VerificationRecord:
     size: int
     sealed: bool
 
+    def as_dict(self) -> dict:
+        """The record for machines (GET /api/v1/verifications/<code>): dates as ISO 8601."""
+        return {"code": self.code, "valid": self.valid, "withdrawn_reason": self.withdrawn_reason,
+                "withdrawn_on": self.withdrawn_on.isoformat() if self.withdrawn_on else None,
+                "product": self.product_id, "parcel": {"key": self.parcel_key, "label": self.parcel_label},
+                "scale": self.scale, "paper": self.paper, "orientation": self.orientation,
+                "data_currency": self.data_currency, "issued_on": self.issued_on.isoformat(), "office": self.office,
+                "sha256": self.sha256, "size": self.size, "sealed": self.sealed}
+
     def matches(self, data: bytes) -> bool:
         """Whether `data` is exactly the file issued."""
         return hmac.compare_digest(hashlib.sha256(data).hexdigest(), self.sha256)

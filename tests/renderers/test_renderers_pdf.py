@@ -148,6 +148,10 @@ def test_pdfa_output_intent_is_srgb(page):
         # PDF/A-2 forbids encryption and needs a file identifier.
         assert not pdf.is_encrypted
         assert "/ID" in pdf.trailer
+        first_id = bytes(pdf.trailer.ID[0])
+    # Another page, another file identifier.
+    with pikepdf.open(io.BytesIO(make_pdf(page, watermark="Vorschau"))) as other:
+        assert bytes(other.trailer.ID[0]) != first_id
 
 
 def face_stream(data: bytes) -> tuple[pikepdf.Pdf, pikepdf.Stream]:

@@ -49,8 +49,10 @@ VERIFY_TEXTS: dict[str, dict[str, str]] = {
     "verify_issued": {"de": "Ausgestellt am", "en": "Issued on"},
     "verify_office": {"de": "Ausgestellt von", "en": "Issued by"},
     "verify_seal": {"de": "Elektronisches Siegel", "en": "Electronic seal"},
-    "verify_sealed": {"de": "ja, die PDF-Datei ist mit dem Siegel des Amtes elektronisch gesiegelt",
-                      "en": "yes, the PDF file carries the office's electronic seal"},
+    "verify_sealed": {"de": "ja, die PDF-Datei ist mit dem Siegel des Amtes elektronisch gesiegelt; PDF-Programme mit "
+                            "Signaturprüfung (z. B. Adobe Acrobat Reader) zeigen es in der Signaturleiste",
+                      "en": "yes, the PDF file carries the office's electronic seal; PDF readers that check "
+                            "signatures (e.g. Adobe Acrobat Reader) show it in their signature panel"},
     "verify_unsealed": {"de": "nein, ausgestellt ohne elektronisches Siegel",
                         "en": "no, issued without an electronic seal"},
     "verify_sha256": {"de": "SHA-256 der ausgestellten PDF-Datei", "en": "SHA-256 of the issued PDF file"},

@@ -85,15 +85,17 @@ def pdf_and_mail_agree(page: Page, smtp, email: str, number: str, picker: str, d
 
 
 def pdf_image_dpi(data: bytes) -> float:
-    """The resolution of the page's largest image across the page's width (the extract is one 300 dpi raster)."""
+    """The resolution of the page's largest image (the map face) as drawn: its pixels over the width it is placed at."""
     import io
 
     from pypdf import PdfReader
 
     page = PdfReader(io.BytesIO(data)).pages[0]
     objects = page["/Resources"]["/XObject"]
-    widths = [int(objects[name].get_object()["/Width"]) for name in objects]
-    return max(widths) / (float(page.mediabox.width) / 72)
+    name = max(objects, key=lambda n: int(objects[n].get_object()["/Width"]))
+    content = page.get_contents().get_data().decode("latin-1")
+    drawn_pt = float(re.search(r"([\d.]+) 0 0 [\d.]+ [\d.]+ [\d.]+ cm " + re.escape(name) + r" Do", content)[1])
+    return int(objects[name].get_object()["/Width"]) / (drawn_pt / 72)
 
 
 def test_order_journey_with_the_mouse(make_page, origins, smtp):

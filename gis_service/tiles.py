@@ -6,7 +6,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from PIL import Image
@@ -248,3 +249,40 @@ class TileService:
         with lock:
             self.render_metatile(meta, self.faces.currency())
         return "made"
+
+
+@dataclass
+class SeedReport:
+    """What a seeding run did, metatile by metatile."""
+
+    total: int
+    made: int = 0
+    cached: int = 0
+    busy: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.made + self.cached + self.busy + self.failed
+
+
+def seed(service: TileService, metatiles: list[Metatile], *, workers: int = 2,
+         progress: Callable[[SeedReport], None] | None = None) -> SeedReport:
+    """Make every metatile that is not current, `workers` at a time (polite to the upstream); failures are
+    counted and the run goes on. `progress` is told after each metatile."""
+    report = SeedReport(total=len(metatiles))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
+        futures = {pool.submit(service.seed, meta): meta for meta in metatiles}
+        for future in as_completed(futures):
+            meta = futures[future]
+            try:
+                outcome = future.result()
+            except (UpstreamError, CadastreError) as error:
+                report.failed += 1
+                report.errors.append(f"level {meta.z}, tiles {meta.x0}/{meta.y0}: {error}")
+            else:
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            if progress is not None:
+                progress(report)
+    return report

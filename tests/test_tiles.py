@@ -254,3 +254,75 @@ def test_the_etag_names_the_data_currency(demo_client, tmp_path):
                                                       "source": {"type": "local", "data_currency": "2031-01-01"}})).test_client()
     response = other.get(url, headers={"If-None-Match": tag})
     assert response.status_code == 200 and response.headers["ETag"].startswith('"20310101-')
+
+
+# ------------------------------------------------------------------------------------------ seeding
+
+
+def _seed(config, *args):
+    import subprocess
+    import sys
+
+    from gis_testing import REPO
+
+    return subprocess.run([sys.executable, "-m", "gis_service.cli", "seed", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_seed_fills_the_cache_and_a_second_run_skips_it(tmp_path, demo_client):
+    import re as regex
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"instance_path: {tmp_path / 'instance'}\n", encoding="utf-8")
+    cx, cy = _centre(demo_client)
+    bbox = f"{cx - 150:.0f},{cy - 150:.0f},{cx + 150:.0f},{cy + 150:.0f}"
+    first = _seed(config, "--bbox", bbox, "--levels", "4-5", "--workers", "2")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    total = int(regex.match(r"seed: (\d+) metatiles", lines[0]).group(1))
+    assert total >= 2
+    assert all("\r" not in line for line in lines)  # not a terminal: plain lines
+    assert f"{total}/{total} metatiles ({total} made, 0 already cached" in lines[-1]
+    # the tiles are in the instance's cache: the app on that instance serves them without drawing
+    from gis_service.app import create_app
+
+    app = create_app(load_settings(config))
+    service = app.extensions["gis_tiles"]
+    z = service.grid.level_of(screen_resolution(1000))
+    assert all(service.cached(z, x, y) for x, y in service.grid.tiles_covering(z, tuple(map(float, bbox.split(",")))))
+    again = _seed(config, "--bbox", bbox, "--levels", "4-5")
+    assert again.returncode == 0 and f"{total}/{total} metatiles (0 made, {total} already cached" in again.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--levels", "12"], "outside the levels"),
+    (["--levels", "a-b"], "not a level"),
+    (["--bbox", "1,2,3"], "bbox"),
+    (["--workers", "50"], "invalid choice"),
+])
+def test_seed_refuses_bad_arguments(tmp_path, args, message):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"instance_path: {tmp_path / 'instance'}\n", encoding="utf-8")
+    done = _seed(config, *args)
+    assert done.returncode == 2 and message in done.stderr
+
+
+# ------------------------------------------------------------------------------------------ the lock
+
+
+def test_disk_lock_is_one_holder_across_cache_objects_and_freed_on_release(tmp_path):
+    from gis_service.cache import DiskCache
+
+    one, other = (DiskCache(tmp_path, 1024 * 1024, ttl=60, stale=60) for _ in range(2))
+    held = one.try_lock("metatile 5/0/0", 30)
+    assert held is not None
+    assert other.try_lock("metatile 5/0/0", 30) is None and one.try_lock("metatile 5/0/0", 30) is None
+    neighbour = other.try_lock("metatile 5/4/0", 30)
+    assert neighbour is not None  # another name is another lock
+    neighbour.release()
+    held.release()
+    again = other.try_lock("metatile 5/0/0", 30)
+    assert again is not None
+    again.release()
+    # lock files are no cache entries: eviction and size never count them
+    assert one.size() == 0

@@ -330,3 +330,21 @@ def test_two_worker_processes_make_one_metatile_once(demo_upstream_url, tmp_path
             from gis_service.cache import RedisCache
 
             RedisCache(REDIS_URL, cache["key_prefix"], 1, 1).clear()
+
+
+# ------------------------------------------------------------------------------------------ seeding
+
+
+def test_seed_against_a_failing_wms_exits_1_and_says_what_failed(faults, demo_upstream_url, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({
+        "instance_path": str(tmp_path / "instance"),
+        "source": {"type": "upstream", "wms": {"url": faults.url("wms-large/error500"), "layers": ["test"]},
+                   "wfs": {"url": demo_upstream_url}, "http": FAST_HTTP},
+    }), encoding="utf-8")  # JSON is YAML
+    done = subprocess.run([sys.executable, "-m", "gis_service.cli", "seed", "--config", str(config), "--levels", "3",
+                           "--bbox", "352700,5703200,352900,5703400"], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "seed: failed: level 3" in done.stderr and "run the same command again" in done.stderr
+    assert faults.hits.get("wms-large/error500", 0) >= 1

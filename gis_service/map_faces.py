@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from cadastre.model import BBox
 from gis_service.admission import RenderLimiter, affordable_supersample, drawing_megapixels
 from gis_service.cache import Cache, CacheEntry
 from gis_service.config import LimitSettings
@@ -151,10 +152,11 @@ class MapFaceProvider(ABC):
         """The data currency the faces show (ISO date), part of rendered-preview cache keys."""
 
     @abstractmethod
-    def render(self, layout: Layout) -> MapFace:
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
         """The face made now (drawn, or the upstream's GetMap): no cache, no stand-in; UpstreamError when it fails.
 
-        For callers that cache pieces themselves (tiles cut from a metatile).
+        For callers that cache pieces themselves (tiles cut from a metatile). `labels_within`: where a
+        local drawing may put labels (the metatile without its buffer); an upstream places its own.
         """
 
     def stand_in(self) -> LocalMapFaces | None:
@@ -198,11 +200,11 @@ class LocalMapFaces(MapFaceProvider):
         return face
 
 
-    def render(self, layout: Layout) -> MapFace:
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
         features = self.source.map_features(layout.bbox)
         supersample = affordable_supersample(layout, self.limits)
         with self.limiter.admit(drawing_megapixels(layout, supersample)):
-            image = draw_map_face(layout, features, supersample=supersample)
+            image = draw_map_face(layout, features, supersample=supersample, labels_within=labels_within)
         return MapFace(MapSource("local"), image_=image)
 
 
@@ -268,7 +270,7 @@ class UpstreamMapFaces(MapFaceProvider):
     def stand_in(self) -> LocalMapFaces | None:
         return self.fallback
 
-    def render(self, layout: Layout) -> MapFace:
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
         width, height = layout.map_face_size_px
         # The client decodes under the limiter (wiring sets its decode_guard); the network wait holds nothing.
         image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)

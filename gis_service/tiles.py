@@ -211,7 +211,8 @@ class TileService:
         size, buffer = self.grid.tile_size, self.settings.metatile_buffer_px
         bbox = self.grid.block_bbox(meta.z, meta.x0, meta.y0, meta.columns, meta.rows, buffer)
         view = make_view(bbox, meta.columns * size + 2 * buffer, meta.rows * size + 2 * buffer)
-        face = self.faces.render(view)
+        core = self.grid.block_bbox(meta.z, meta.x0, meta.y0, meta.columns, meta.rows)
+        face = self.faces.render(view, labels_within=core)
         image = face.image
         tiles: dict[tuple[int, int], Tile] = {}
         for x, y in meta.tiles():

@@ -326,3 +326,45 @@ def test_disk_lock_is_one_holder_across_cache_objects_and_freed_on_release(tmp_p
     again.release()
     # lock files are no cache entries: eviction and size never count them
     assert one.size() == 0
+
+
+# ------------------------------------------------------------------------------------------ seams (local drawing)
+
+
+def test_local_metatiles_keep_their_labels_inside_so_no_seam_cuts_one(demo_client, monkeypatch):
+    """The local drawing places labels for the metatile without its buffer: no label ink reaches the
+    buffer or the metatile's edge, so a neighbour drawn apart can never show half of one. Drawn for the
+    whole buffered extent instead (as a page is), labels run across that edge."""
+    from renderers.layout import make_view
+
+    app = demo_client.application
+    service, faces = app.extensions["gis_tiles"], app.extensions["gis_services"].faces
+    grid, buffer = service.grid, service.settings.metatile_buffer_px
+    z, x, y = _tile_of(demo_client, 1000, (352_850.0, 5_703_320.0))
+    meta = service.metatile(z, x, y)
+    side = meta.columns * 256
+    view = make_view(grid.block_bbox(z, meta.x0, meta.y0, meta.columns, meta.rows, buffer),
+                     side + 2 * buffer, side + 2 * buffer)
+    core = grid.block_bbox(z, meta.x0, meta.y0, meta.columns, meta.rows)
+
+    def pixels(**kwargs) -> np.ndarray:
+        return np.asarray(faces.render(view, **kwargs).image).astype(int)
+
+    with monkeypatch.context() as patch:  # the same drawing without any label: where labels are is the difference
+        patch.setattr("renderers.map.plan_labels", lambda *_: [])
+        bare = pixels()
+
+    def ink_outside_core(drawn: np.ndarray) -> int:
+        ink = np.abs(drawn - bare).sum(axis=2) > 0
+        inside = np.zeros_like(ink)
+        inside[buffer + 1:buffer + side - 1, buffer + 1:buffer + side - 1] = True
+        assert ink[inside].sum() > 1000  # labels were drawn at all
+        return int(ink[~inside].sum())
+
+    tiled = pixels(labels_within=core)
+    assert ink_outside_core(tiled) == 0
+    assert ink_outside_core(pixels()) > 100  # a page's placement runs labels across the edge
+    # and the tiles are cut from exactly that drawing
+    tile = demo_client.get(TILE_URL.format(z=z, x=meta.x0 + 1, y=meta.y0 + 2))
+    cut = tiled[buffer + 2 * 256:buffer + 3 * 256, buffer + 256:buffer + 2 * 256]
+    assert (np.asarray(Image.open(io.BytesIO(tile.data)).convert("RGB")).astype(int) == cut).all()

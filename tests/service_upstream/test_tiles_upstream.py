@@ -348,3 +348,35 @@ def test_seed_against_a_failing_wms_exits_1_and_says_what_failed(faults, demo_up
     assert done.returncode == 1, done.stdout + done.stderr
     assert "seed: failed: level 3" in done.stderr and "run the same command again" in done.stderr
     assert faults.hits.get("wms-large/error500", 0) >= 1
+
+
+def test_redis_lock_is_one_holder_expires_and_never_frees_another_holders_lock():
+    import redis
+
+    from gis_service.cache import RedisCache
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
+    prefix = redis_prefix()
+    one, other = RedisCache(REDIS_URL, prefix, 60, 60), RedisCache(REDIS_URL, prefix, 60, 60)  # two workers
+    try:
+        held = one.try_lock("metatile 5/0/0", 30)
+        assert held is not None and other.try_lock("metatile 5/0/0", 30) is None
+        held.release()
+        assert (again := other.try_lock("metatile 5/0/0", 30)) is not None
+        again.release()
+        # a holder that died frees the lock after its seconds; its late release leaves the next holder's alone
+        dead = one.try_lock("metatile 5/4/0", 0.3)
+        assert dead is not None and other.try_lock("metatile 5/4/0", 30) is None
+        time.sleep(0.5)
+        successor = other.try_lock("metatile 5/4/0", 30)
+        assert successor is not None
+        dead.release()
+        assert one.try_lock("metatile 5/4/0", 30) is None
+        successor.release()
+    finally:
+        one.clear()
+        one.close()
+        other.close()

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import requests  # noqa: E402
+from bench_support import start_gunicorn  # noqa: E402
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 DEMO_CENTRE = (352_850.0, 5_703_320.0)
 TARGET_RPS = 1000.0
 
@@ -31,27 +31,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def start(config: Path, threads: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "GIS_SERVICE_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [str(GUNICORN), "-w", "1", "-k", "gthread", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-         "--timeout", "60", "gis_service.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise SystemExit("gunicorn exited at start")
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None) -> tuple[float, str, str]:
@@ -81,7 +60,8 @@ def main() -> None:
     # As deployed (disk cache with the memory layer in front), minus the request log lines on stdout.
     config.write_text(f"instance_path: {instance}\nlogging: {{requests: false}}\norders: {{worker: {{enabled: false}}}}\n",
                       encoding="utf-8")
-    process, base = start(config, args.threads)
+    process, base = start_gunicorn(config, free_port(), {**os.environ, "PYTHONPATH": str(ROOT)}, workers=1,
+                                   threads=args.threads)
     try:
         grid = requests.get(base + "/tiles/map.json", timeout=10).json()
         z = grid["scaleLevels"]["1000"]

@@ -77,6 +77,11 @@ class MapSource:
         return f"{self.origin}; date={date}" if date else self.origin
 
     @classmethod
+    def of_entry(cls, origin: str, entry: CacheEntry) -> MapSource:
+        """A cached image's source: made when the entry was."""
+        return cls(origin, datetime.fromtimestamp(entry.created, timezone.utc))
+
+    @classmethod
     def from_header(cls, text: str) -> MapSource:
         origin, _, date = text.partition("; date=")
         return cls(origin, date or None)
@@ -240,7 +245,7 @@ class UpstreamMapFaces(MapFaceProvider):
         key = self.key(layout)
         entry = self.cache.get(key)
         currency = self.currency()
-        if entry is not None and self._current(entry, currency):
+        if entry is not None and self.cache.is_current(entry, currency):
             return self._from_entry("upstream", entry)
         try:
             return call_bounded(lambda: self._fetch(key, layout, currency), self.source.deadline(), "WMS GetMap")
@@ -256,16 +261,9 @@ class UpstreamMapFaces(MapFaceProvider):
             log.warning("GetMap failed, nothing to serve instead: %s", error)
             raise map_unavailable(self.source.retry_after()) from error
 
-    def _current(self, entry: CacheEntry, currency: str | None) -> bool:
-        if not self.cache.is_fresh(entry):
-            return False
-        fetched_under = entry.meta.get("currency")
-        return currency is None or fetched_under is None or fetched_under == currency
-
     @staticmethod
     def _from_entry(origin: str, entry: CacheEntry) -> MapFace:
-        made = datetime.fromtimestamp(entry.created, timezone.utc)
-        return MapFace(MapSource(origin, made), png=entry.data)
+        return MapFace(MapSource.of_entry(origin, entry), png=entry.data)
 
     def stand_in(self) -> LocalMapFaces | None:
         return self.fallback
@@ -283,4 +281,4 @@ class UpstreamMapFaces(MapFaceProvider):
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
         face = self.render(layout)
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})
-        return replace(face, source=MapSource("upstream", datetime.fromtimestamp(entry.created, timezone.utc)))
+        return replace(face, source=MapSource.of_entry("upstream", entry))

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from PIL import Image
 
@@ -117,7 +116,7 @@ class TileService:
         key = self.key(z, x, y)
         entry = self.cache.get(key)
         currency = self.faces.currency()
-        if entry is not None and self._current(entry, currency):
+        if entry is not None and self.cache.is_current(entry, currency):
             return self._from_entry(entry, self._origin())
         try:
             return self._made(z, x, y, key)
@@ -127,21 +126,14 @@ class TileService:
     def cached(self, z: int, x: int, y: int) -> bool:
         """Whether a current tile is in the cache (seeding skips those)."""
         entry = self.cache.get(self.key(z, x, y))
-        return entry is not None and self._current(entry, self.faces.currency())
+        return entry is not None and self.cache.is_current(entry, self.faces.currency())
 
     def _origin(self) -> str:
         return "local" if self.faces.cache_id.startswith("local:") else "upstream"
 
-    def _current(self, entry: CacheEntry, currency: str | None) -> bool:
-        if not self.cache.is_fresh(entry):
-            return False
-        made_under = entry.meta.get("currency")
-        return currency is None or made_under is None or made_under == currency
-
     @staticmethod
     def _from_entry(entry: CacheEntry, origin: str) -> Tile:
-        made = datetime.fromtimestamp(entry.created, timezone.utc)
-        return Tile(entry.data, MapSource(origin, made), entry.meta.get("etag") or _etag(entry.data))
+        return Tile(entry.data, MapSource.of_entry(origin, entry), entry.meta.get("etag") or _etag(entry.data))
 
     def _instead(self, z: int, x: int, y: int, entry: CacheEntry | None, error: Exception) -> Tile:
         if entry is not None:
@@ -173,7 +165,7 @@ class TileService:
             while time.monotonic() < deadline:
                 time.sleep(POLL_S)
                 entry = self.cache.get(key)
-                if entry is not None and self._current(entry, self.faces.currency()):
+                if entry is not None and self.cache.is_current(entry, self.faces.currency()):
                     return self._from_entry(entry, self._origin())
                 if self._free(meta):
                     break  # the other one gave up or failed: try ourselves
@@ -202,7 +194,7 @@ class TileService:
         with lock:
             currency = self.faces.currency()
             entry = self.cache.get(self.key(meta.z, *wanted))
-            if entry is not None and self._current(entry, currency):
+            if entry is not None and self.cache.is_current(entry, currency):
                 return self._from_entry(entry, self._origin())
             return self.render_metatile(meta, currency)[wanted]
 
@@ -220,8 +212,7 @@ class TileService:
             data = export.to_png(image.crop((left, top, left + size, top + size)))
             etag = _etag(data)
             entry = self.cache.put(self.key(meta.z, x, y), data, meta={"currency": currency, "etag": etag})
-            tiles[(x, y)] = Tile(data, MapSource(self._origin(), datetime.fromtimestamp(entry.created, timezone.utc)),
-                                 etag)
+            tiles[(x, y)] = Tile(data, MapSource.of_entry(self._origin(), entry), etag)
         return tiles
 
     # ------------------------------------------------------------------ seeding

@@ -114,6 +114,9 @@ def test_tile_settings_are_checked_at_start(tmp_path):
         load_settings(None, overrides={"instance_path": str(tmp_path), "tiles": {"origin": [0, 0]}})
     with pytest.raises(ConfigError, match="tiles.metatile_size"):
         load_settings(None, overrides={"instance_path": str(tmp_path), "tiles": {"metatile_size": 0}})
+    with pytest.raises(ConfigError, match="4608 px wide"):
+        load_settings(None, overrides={"instance_path": str(tmp_path), "tiles": {"metatile_size": 16,
+                                                                                 "metatile_buffer_px": 256}})
     custom = load_settings(None, overrides={"instance_path": str(tmp_path), "preview": {"scales": [250, 500, 1000]},
                                             "tiles": {"overview_levels": 2}})
     grid = TileGrid.from_settings(custom.tiles, custom.preview)

@@ -371,3 +371,19 @@ def test_local_metatiles_keep_their_labels_inside_so_no_seam_cuts_one(demo_clien
     tile = demo_client.get(TILE_URL.format(z=z, x=meta.x0 + 1, y=meta.y0 + 2))
     cut = tiled[buffer + 2 * 256:buffer + 3 * 256, buffer + 256:buffer + 2 * 256]
     assert (np.asarray(Image.open(io.BytesIO(tile.data)).convert("RGB")).astype(int) == cut).all()
+
+
+def test_tiles_of_the_real_data_of_neuwerk(neuwerk_client):
+    body = neuwerk_client.get("/tiles/map.json").get_json()
+    minx, miny, maxx, maxy = body["dataExtent"]
+    grid_minx, grid_miny, grid_maxx, grid_maxy = body["extent"]
+    assert grid_minx < minx < maxx < grid_maxx and grid_miny < miny < maxy < grid_maxy
+    root = ET.fromstring(neuwerk_client.get("/wmts/1.0.0/WMTSCapabilities.xml").data)
+    lower = root.findtext("w:Contents/w:Layer/ows:WGS84BoundingBox/ows:LowerCorner", namespaces=WMTS_NS).split()
+    lon, lat = float(lower[0]), float(lower[1])
+    assert 8.3 < lon < 8.6 and 53.8 < lat < 54.0  # the island in the Elbe estuary
+    z, x, y = _tile_of(neuwerk_client, 1000, ((minx + maxx) / 2, (miny + maxy) / 2))
+    response = neuwerk_client.get(TILE_URL.format(z=z, x=x, y=y))
+    assert response.status_code == 200 and response.headers["X-Map-Source"].startswith("local")
+    pixels = np.asarray(Image.open(io.BytesIO(response.data)).convert("L"))
+    assert (pixels < 128).mean() > 0.001  # parcel lines of the island

@@ -210,13 +210,17 @@ def proxied_tiles(counting_proxy, tmp_path):
     return make_app(settings)
 
 
-@pytest.mark.parametrize("mode", ["hang", "error500", "html", "bomb"])
+@pytest.mark.parametrize("mode", ["hang", "error500", "html", "bomb", "down"])
 def test_upstream_down_serves_the_last_tile_marked_stale(counting_proxy, proxied_tiles, mode):
     client = proxied_tiles.test_client()
     url = TILE_URL.format(**dict(zip("zxy", level_and_tile(proxied_tiles, 1000))))
     good = client.get(url)
     assert good.status_code == 200 and good.headers["X-Map-Source"].startswith("upstream; date=")
-    counting_proxy.mode = mode
+    if mode == "down":
+        counting_proxy.stop()  # nothing listens any more: connection refused
+        proxied_tiles.extensions["gis_services"].faces.wms.session.close()  # no kept-alive connection either
+    else:
+        counting_proxy.mode = mode
     start = time.monotonic()
     stale = client.get(url)
     elapsed = time.monotonic() - start

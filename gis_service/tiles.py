@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from cadastre.errors import CadastreError
+from gis_service import metrics
 from gis_service.cache import Cache, CacheEntry
 from gis_service.config import TileSettings
 from gis_service.errors import map_unavailable
@@ -121,6 +122,7 @@ class TileService:
         try:
             return self._made(z, x, y, key)
         except (UpstreamError, CadastreError) as error:
+            metrics.count_metatile("failed")
             return self._instead(z, x, y, entry, error)
 
     def cached(self, z: int, x: int, y: int) -> bool:
@@ -166,6 +168,7 @@ class TileService:
                 time.sleep(POLL_S)
                 entry = self.cache.get(key)
                 if entry is not None and self.cache.is_current(entry, self.faces.currency()):
+                    metrics.count_metatile("coalesced")
                     return self._from_entry(entry, self._origin())
                 if self._free(meta):
                     break  # the other one gave up or failed: try ourselves
@@ -205,6 +208,7 @@ class TileService:
         view = make_view(bbox, meta.columns * size + 2 * buffer, meta.rows * size + 2 * buffer)
         core = self.grid.block_bbox(meta.z, meta.x0, meta.y0, meta.columns, meta.rows)
         face = self.faces.render(view, labels_within=core)
+        metrics.count_metatile("made")
         image = face.image
         tiles: dict[tuple[int, int], Tile] = {}
         for x, y in meta.tiles():
@@ -271,6 +275,7 @@ def seed(service: TileService, metatiles: list[Metatile], *, workers: int = 2,
             try:
                 outcome = future.result()
             except (UpstreamError, CadastreError) as error:
+                metrics.count_metatile("failed")
                 report.failed += 1
                 report.errors.append(f"level {meta.z}, tiles {meta.x0}/{meta.y0}: {error}")
             else:

@@ -71,12 +71,19 @@ def stitched(client, z: int, x0: int, y0: int, columns: int, rows: int) -> np.nd
     return np.asarray(block).astype(int)
 
 
+def _metatiles(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("gis_metatiles_total", {"outcome": outcome}) or 0.0
+
+
 def test_the_tiles_of_one_metatile_cost_one_getmap(counting_proxy, tmp_path):
     app = make_app(upstream_settings(tmp_path, counting_proxy.url))
     z, x, y = level_and_tile(app, 1000)
     x0, y0 = x - x % 4, y - y % 4
     client = app.test_client()
     before = counting_proxy.getmaps
+    made, coalesced = _metatiles("made"), _metatiles("coalesced")
 
     def one(offset: tuple[int, int]):
         return app.test_client().get(TILE_URL.format(z=z, x=x0 + offset[0], y=y0 + offset[1]))
@@ -85,6 +92,7 @@ def test_the_tiles_of_one_metatile_cost_one_getmap(counting_proxy, tmp_path):
         answers = list(pool.map(one, [(i, j) for j in range(4) for i in range(4)]))
     assert all(a.status_code == 200 and a.headers["X-Map-Source"].startswith("upstream; date=") for a in answers)
     assert counting_proxy.getmaps - before == 1
+    assert _metatiles("made") - made == 1 and _metatiles("coalesced") - coalesced >= 1  # as /metrics tells it
     # the neighbour metatile is one more; asking again costs nothing
     assert client.get(TILE_URL.format(z=z, x=x0 + 4, y=y0)).status_code == 200
     assert client.get(TILE_URL.format(z=z, x=x0, y=y0)).status_code == 200

@@ -257,7 +257,12 @@ def cmd_seed(args) -> int:
         print(f"seed: {len(metatiles)} metatiles of {tiles.settings.metatile_size}×{tiles.settings.metatile_size} "
               f"tiles over {', '.join(f'{v:.0f}' for v in bbox)} on levels {scales}; {args.workers} at a time",
               flush=True)
-        report = seed(tiles, metatiles, workers=args.workers, progress=_progress_printer(sys.stdout, time.monotonic()))
+        try:
+            report = seed(tiles, metatiles, workers=args.workers,
+                          progress=_progress_printer(sys.stdout, time.monotonic()))
+        except KeyboardInterrupt:
+            print("\nseed: interrupted; the same command again makes only what is missing", file=sys.stderr)
+            return 130
     finally:
         services.close()
     for error in report.errors[:20]:

@@ -268,7 +268,8 @@ def seed(service: TileService, metatiles: list[Metatile], *, workers: int = 2,
     """Make every metatile that is not current, `workers` at a time (polite to the upstream); failures are
     counted and the run goes on. `progress` is told after each metatile."""
     report = SeedReport(total=len(metatiles))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed")
+    try:
         futures = {pool.submit(service.seed, meta): meta for meta in metatiles}
         for future in as_completed(futures):
             meta = futures[future]
@@ -282,4 +283,7 @@ def seed(service: TileService, metatiles: list[Metatile], *, workers: int = 2,
                 setattr(report, outcome, getattr(report, outcome) + 1)
             if progress is not None:
                 progress(report)
+    finally:
+        # Ctrl-C or an error: what waits is dropped, what runs finishes (a later run makes the rest).
+        pool.shutdown(wait=True, cancel_futures=True)
     return report

@@ -1,4 +1,4 @@
-"""Command line: `gis-service serve`, `preview`, `check-upstream`, `seed`, and the order commands (payment-simulator, create-admin, …)."""
+"""Command line: `gis-service serve`, `preview`, `check-upstream`, `check-seal`, `seed`, and the order commands (payment-simulator, create-admin, …)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,32 @@ def cmd_check_upstream(args) -> int:
     else:
         print(render_text(checks))
     return code
+
+
+def cmd_check_seal(args) -> int:
+    """The configured electronic seal tried on a test page: exit 0 sealed and trusted, 1 unsigned or untrusted, 2 broken."""
+    from datetime import UTC, datetime
+
+    from gis_service.orders.seal import try_seal
+    from gis_service.wiring import build_sealer
+
+    sealer = build_sealer(_load(args))  # a certificate that cannot be used: ConfigError, exit 2
+    if sealer is None:
+        print("no seal certificate configured (orders.seal.pkcs12_path): extracts are issued unsigned, "
+              "with their verification code")
+        return 1
+    check = try_seal(sealer)
+    days = (check.not_after - datetime.now(UTC)).days
+    print(f"seal:        {check.subject}\nissued by:   {check.issuer}\nvalid until: {check.not_after:%Y-%m-%d} "
+          f"({days} days)\nlevel:       PAdES {check.level}")
+    if check.problem:
+        print(f"✗ {check.problem}")
+        return 2
+    print(f"{'✓' if check.intact else '✗'} a test page sealed in {check.milliseconds:.0f} ms"
+          f"{', with a timestamp' if check.timestamped else ''}; the signature is {'intact' if check.intact else 'BROKEN'}")
+    print(f"{'✓' if check.trusted else '!'} the certificate "
+          f"{'chains to a root in the PKCS#12 file' if check.trusted else 'does not chain to a root in the PKCS#12 file (add the chain, or check that readers trust its CA)'}")
+    return 0 if check.ok else 1 if check.intact else 2
 
 
 def _orders(args):
@@ -311,6 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="GetMaps at once toward the upstream (default 2)")
     seeder.add_argument("--config")
     seeder.set_defaults(func=cmd_seed)
+
+    seal = sub.add_parser("check-seal", help="try the configured electronic seal on a test page; exit 0 sealed and "
+                                            "trusted, 1 unsigned or not trusted, 2 broken")
+    seal.add_argument("--config")
+    seal.set_defaults(func=cmd_check_seal)
 
     simulator = sub.add_parser("payment-simulator", help="run the payment simulator (XBezahldienste-style) on its own port")
     simulator.add_argument("--host", default="127.0.0.1")

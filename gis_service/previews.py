@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from gis_service.admission import check_view
@@ -41,6 +42,11 @@ class PreviewService:
         """The data currency the images show (for their entity tags)."""
         return self.pipeline.faces.currency()
 
+    def version_tag(self, plan: PagePlan, kind: str) -> str:
+        """What names a PDF's or GeoTIFF's version: the request and the map it shows, not the bytes (a PDF
+        carries the moment it was made, so its bytes differ every time); with currency() in the ETag."""
+        return hashlib.sha256(f"{self.pipeline.faces.cache_id}|{plan.request.cache_key(kind)}".encode()).hexdigest()[:32]
+
     def plan_from_args(self, args) -> PagePlan:
         return self.pipeline.plan_from_args(args)
 
@@ -62,7 +68,7 @@ class PreviewService:
 
     def pdf(self, plan: PagePlan) -> Rendered:
         page = self.pipeline.compose(plan, Marking.preview())
-        return Rendered(export.to_pdf(page.image, page.layout), page.map_source, page.parcel_origin)
+        return Rendered(page.pdf(title=page.marking.heading), page.map_source, page.parcel_origin)
 
     def geotiff(self, plan: PagePlan) -> Rendered:
         page = self.pipeline.compose(plan, Marking.preview())

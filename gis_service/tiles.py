@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from cadastre.errors import CadastreError
 from gis_service import metrics
+from gis_service.admission import RenderLimiter
 from gis_service.cache import Cache, CacheEntry
 from gis_service.config import TileSettings
 from gis_service.errors import map_unavailable
@@ -75,7 +77,7 @@ class TileService:
 
     def __init__(self, grid: TileGrid, faces: MapFaceProvider, cache: Cache, settings: TileSettings, *,
                  deadline: Callable[[], float], data_extent: Callable[[], tuple[float, float, float, float]],
-                 margin_m: float, retry_after: Callable[[], int] = lambda: 30):
+                 margin_m: float, retry_after: Callable[[], int] = lambda: 30, limiter: RenderLimiter | None = None):
         self.grid = grid
         self.faces = faces
         self.cache = cache
@@ -84,6 +86,7 @@ class TileService:
         self.data_extent = data_extent
         self.margin_m = margin_m
         self.retry_after = retry_after
+        self.limiter = limiter
         shape = "|".join([grid.identifier, repr(grid.extent), str(grid.tile_size), repr(grid.resolutions)])
         self.prefix = f"tile:{faces.cache_id}:{hashlib.sha256(shape.encode()).hexdigest()[:12]}"
         blank = export.to_png(Image.new("RGB", (grid.tile_size, grid.tile_size), (255, 255, 255)))
@@ -209,7 +212,10 @@ class TileService:
         core = self.grid.block_bbox(meta.z, meta.x0, meta.y0, meta.columns, meta.rows)
         face = self.faces.render(view, labels_within=core)
         metrics.count_metatile("made")
-        image = face.image
+        width, height = view.map_face_size_px
+        # An upstream's PNG comes undecoded: decoding it is counted like any face's.
+        with self.limiter.admit(width * height / 1_000_000) if self.limiter is not None else nullcontext():
+            image = face.image
         tiles: dict[tuple[int, int], Tile] = {}
         for x, y in meta.tiles():
             left, top = buffer + (x - meta.x0) * size, buffer + (y - meta.y0) * size

@@ -8,6 +8,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
@@ -34,6 +35,7 @@ from gis_service.orders.installation import Orders
 from gis_service.orders.notifications import Mailer
 from gis_service.orders.payments import XBezahldiensteClient
 from gis_service.orders.products import Catalogue
+from gis_service.orders.seal import SealError, Sealer, load_sealer
 from gis_service.orders.service import OrderService
 from gis_service.orders.storage import FileStore
 from gis_service.orders.urls import Urls
@@ -111,7 +113,7 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
     else:
         cache = build_cache(settings.cache, instance)
         faces = LocalMapFaces(source, cache, limiter, limits)
-    tiles = build_tiles(settings, source, faces, cache) if settings.tiles.enabled else None
+    tiles = build_tiles(settings, source, faces, cache, limiter) if settings.tiles.enabled else None
     choices = PageChoices(settings.preview, lambda: source.info().extent)
     pipeline = PagePipeline(parcels, source, faces, choices, limiter)
     orders = build_orders(settings, instance, secret_key, pipeline) if settings.orders.enabled else None
@@ -120,7 +122,8 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
                     tiles=tiles)
 
 
-def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvider, cache: Cache) -> TileService:
+def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvider, cache: Cache,
+                limiter: RenderLimiter) -> TileService:
     """The tile grid of the offered scales and the tiles over the same faces and cache as the previews."""
     grid = TileGrid.from_settings(settings.tiles, settings.preview)
     if isinstance(source, UpstreamSource):
@@ -130,7 +133,8 @@ def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvid
         wait = settings.limits.render_queue_seconds + 20.0
         deadline, retry_after = (lambda: time.monotonic() + wait), (lambda: settings.limits.retry_after_seconds)
     return TileService(grid, faces, cache, settings.tiles, deadline=deadline, retry_after=retry_after,
-                       data_extent=lambda: source.info().extent, margin_m=settings.limits.view_margin_m)
+                       data_extent=lambda: source.info().extent, margin_m=settings.limits.view_margin_m,
+                       limiter=limiter)
 
 
 def build_order_services(settings: Settings) -> Orders:
@@ -199,9 +203,32 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, pip
         service = OrderService(
             factory=factory, settings=o, catalogue=catalogue, provider=XBezahldiensteClient(o.payment),
             producer=ExtractProducer(pipeline, o.office, o.extract), store=store, mailer=Mailer(o.smtp),
-            urls=urls, secret=secret)
+            urls=urls, secret=secret, sealer=build_sealer(settings),
+            feedback_recipient=settings.accessibility.contact.email)
     return Orders(settings=settings, engine=engine, factory=factory, catalogue=catalogue, validator=validator,
                   service=service, accounts=Accounts(factory, o.staff), store=store, urls=urls)
+
+
+SEAL_EXPIRY_WARNING_DAYS = 30
+
+
+def build_sealer(settings: Settings) -> Sealer | None:
+    """The office's seal from orders.seal; a certificate that cannot be used stops the start (ConfigError)."""
+    try:
+        sealer = load_sealer(settings.orders.seal)
+    except SealError as exc:
+        raise ConfigError(str(exc)) from None
+    if sealer is None:
+        log.info("orders.seal: no seal certificate configured; extracts are issued unsigned, with their verification code")
+    else:
+        log.info("orders.seal: extracts are sealed (PAdES %s) by %s, certificate valid until %s", sealer.level,
+                 sealer.subject, f"{sealer.not_after:%Y-%m-%d}")
+        left = sealer.not_after - datetime.now(UTC)
+        if left < timedelta(days=SEAL_EXPIRY_WARNING_DAYS):
+            # After that day every extract goes to the staff instead (Sealer.seal refuses): renew in time.
+            log.warning("orders.seal: the seal certificate expires in %d days (%s); renew it", left.days,
+                        f"{sealer.not_after:%Y-%m-%d}")
+    return sealer
 
 
 # ---------------------------------------------------------------------------- cache

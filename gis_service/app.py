@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gis_service.config import PROJECT_ROOT, Settings, load_settings
 from gis_service.orders.worker import OrderWorker
 from gis_service.time_budget import begin_shared_budget
-from gis_service.web import accessibility, api, demo, embed, operations, orders_api, staff, verify
+from gis_service.web import accessibility, api, demo, embed, operations, orders_api, staff, tiles, verify
 from gis_service.web import staff_feedback  # noqa: F401 - the feedback list joins the staff blueprint
 from gis_service.web.ogc import mount as ogc_mount
 from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     register_request_log(app, log_requests=settings.logging.requests)  # first: every later hook logs with the id
     for blueprint in (operations.blueprint, api.blueprint, embed.blueprint, demo.blueprint, accessibility.blueprint):
         app.register_blueprint(blueprint)
+    if services.tiles is not None:
+        app.extensions["gis_tiles"] = services.tiles
+        app.register_blueprint(tiles.blueprint)
     if services.orders is not None:
         _add_orders(app, services)
     ogc_mount.init_app(app, settings)
@@ -79,7 +82,8 @@ def _add_orders(app: Flask, services: Services) -> None:
     )
     _guard_request_size(app, staff_settings.max_upload_mb * 1024 * 1024,
                         services.settings.orders.verification.max_upload_mb * 1024 * 1024)
-    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint, verify.blueprint):
+    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint, verify.blueprint,
+                      verify.api_blueprint):
         app.register_blueprint(blueprint)
     worker = services.settings.orders.worker
     if worker.enabled:

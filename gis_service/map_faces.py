@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from cadastre.model import BBox
 from catalogues import text
 from gis_service.admission import RenderLimiter, affordable_supersample, drawing_megapixels
 from gis_service.cache import Cache, CacheEntry
@@ -75,6 +76,11 @@ class MapSource:
         """As told to clients: `upstream`, `cache; date=2025-05-12T08:30:00Z`, `fallback; date=…`, `local`."""
         date = self.date_text()
         return f"{self.origin}; date={date}" if date else self.origin
+
+    @classmethod
+    def of_entry(cls, origin: str, entry: CacheEntry) -> MapSource:
+        """A cached image's source: made when the entry was."""
+        return cls(origin, datetime.fromtimestamp(entry.created, timezone.utc))
 
     @classmethod
     def from_header(cls, text: str) -> MapSource:
@@ -146,6 +152,18 @@ class MapFaceProvider(ABC):
     def currency(self) -> str | None:
         """The data currency the faces show (ISO date), part of rendered-preview cache keys."""
 
+    @abstractmethod
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
+        """The face made now (drawn, or the upstream's GetMap): no cache, no stand-in; UpstreamError when it fails.
+
+        For callers that cache pieces themselves (tiles cut from a metatile). `labels_within`: where a
+        local drawing may put labels (the metatile without its buffer); an upstream places its own.
+        """
+
+    def stand_in(self) -> LocalMapFaces | None:
+        """What draws a substitute when render() fails (the fallback dataset), or None."""
+        return None
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -177,14 +195,17 @@ class LocalMapFaces(MapFaceProvider):
             entry = self.cache.get(key)
             if entry is not None and self.cache.is_fresh(entry):
                 return MapFace(MapSource("local"), png=entry.data)
-        features = self.source.map_features(layout.bbox)
-        supersample = affordable_supersample(layout, self.limits)
-        with self.limiter.admit(drawing_megapixels(layout, supersample)):
-            image = draw_map_face(layout, features, supersample=supersample)
-        face = MapFace(MapSource("local"), image_=image)
+        face = self.render(layout)
         if encoded and self.cache is not None:
             self.cache.put(key, face.encoded())
         return face
+
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
+        features = self.source.map_features(layout.bbox)
+        supersample = affordable_supersample(layout, self.limits)
+        with self.limiter.admit(drawing_megapixels(layout, supersample)):
+            image = draw_map_face(layout, features, supersample=supersample, labels_within=labels_within)
+        return MapFace(MapSource("local"), image_=image)
 
 
 class UpstreamMapFaces(MapFaceProvider):
@@ -219,7 +240,7 @@ class UpstreamMapFaces(MapFaceProvider):
         key = self.key(layout)
         entry = self.cache.get(key)
         currency = self.currency()
-        if entry is not None and self._current(entry, currency):
+        if entry is not None and self.cache.is_current(entry, currency):
             return self._from_entry("upstream", entry)
         try:
             return call_bounded(lambda: self._fetch(key, layout, currency), self.source.deadline(), "WMS GetMap")
@@ -235,28 +256,27 @@ class UpstreamMapFaces(MapFaceProvider):
             log.warning("GetMap failed, nothing to serve instead: %s", error)
             raise map_unavailable(self.source.retry_after()) from error
 
-    def _current(self, entry: CacheEntry, currency: str | None) -> bool:
-        if not self.cache.is_fresh(entry):
-            return False
-        fetched_under = entry.meta.get("currency")
-        return currency is None or fetched_under is None or fetched_under == currency
-
     @staticmethod
     def _from_entry(origin: str, entry: CacheEntry) -> MapFace:
-        made = datetime.fromtimestamp(entry.created, timezone.utc)
-        return MapFace(MapSource(origin, made), png=entry.data)
+        return MapFace(MapSource.of_entry(origin, entry), png=entry.data)
+
+    def stand_in(self) -> LocalMapFaces | None:
+        return self.fallback
+
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
+        width, height = layout.map_face_size_px
+        # A PNG in one piece is checked (size, mode, every chunk) but not decoded: the cache keeps it,
+        # a PDF embeds its data as they are, a raster page (or a metatile cut into tiles) decodes it
+        # when used (under the limiter). Anything else the client decodes under the limiter (wiring
+        # sets its decode_guard).
+        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi, decode=False)
+        if raw is not None and raw.startswith(_PNG_MAGIC):
+            return MapFace(MapSource("upstream"), png=raw)
+        with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
+            return MapFace(MapSource("upstream"), image_=_on_paper(image))
 
     def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
-        width, height = layout.map_face_size_px
-        # A PNG in one piece is checked (size, mode, every chunk) but not decoded: the cache keeps it,
-        # a PDF embeds its data as they are, a raster page decodes it when composed (under the
-        # limiter). Anything else the client decodes under the limiter (wiring sets its decode_guard).
-        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi, decode=False)
-        if raw is not None and raw.startswith(_PNG_MAGIC):
-            face = MapFace(MapSource("upstream"), png=raw)
-        else:
-            with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
-                face = MapFace(MapSource("upstream"), image_=_on_paper(image))
+        face = self.render(layout)
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})
-        return replace(face, source=MapSource("upstream", datetime.fromtimestamp(entry.created, timezone.utc)))
+        return replace(face, source=MapSource.of_entry("upstream", entry))

@@ -143,7 +143,8 @@ def findings(path: Path) -> list[str]:
             name = ast.unparse(node.func)
             if OPERATOR_CALLS.match(name) or name.endswith((".debug", ".info", ".warning", ".error", ".exception")):
                 skip.update(id(s) for s in _strings_within(node))
-            elif name in SINKS or name == "super().__init__":
+            elif name in SINKS or name == "super().__init__" or (name.endswith("Error") and sum(
+                    isinstance(arg, (ast.Constant, ast.JoinedStr)) for arg in node.args) >= 2):
                 for arg in [*node.args, *(keyword.value for keyword in node.keywords)]:
                     # a sentence has a space; a lone word is a field or parameter name ("copies", "bbox")
                     if isinstance(arg, (ast.Constant, ast.JoinedStr)) and any(
@@ -200,8 +201,10 @@ def test_the_scan_finds_what_it_should(tmp_path, monkeypatch):
         'raise ConfigError("dataset für Gemarkung fehlt")\n'
         'word = "Flurstück"\n'
         'ok = ApiError(msg("order_start"))\n'
-        'fine = FieldError("copies", msg("validation_copies_only_by_post"))\n', encoding="utf-8")
-    assert [line.split(":")[1] for line in findings(sample)] == ["2", "3", "4"]
+        'fine = FieldError("copies", msg("validation_copies_only_by_post"))\n'
+        'raise TileError("Die Kachel fehlt.", "The tile is missing.")\n'
+        'raise SealError("the seal certificate expired")\n', encoding="utf-8")
+    assert [line.split(":")[1] for line in findings(sample)] == ["2", "3", "4", "10"]
 
 
 def test_flask_babel_follows_the_language_choice(demo_app):

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 
 from gis_service.config import SealSettings
+
+
+def outside_event_loop[T](call: Callable[[], T]) -> T:
+    """`call()`, in a thread of its own when this thread runs an asyncio loop.
+
+    pyHanko's synchronous functions (signing, validating) run their coroutines with asyncio.run, which
+    refuses to run inside a running loop (an async server, or Playwright's in a test session).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal") as pool:
+        return pool.submit(call).result()
 
 
 class SealError(Exception):
@@ -65,15 +81,17 @@ class Sealer:
         reserved = self._reserved
         try:
             try:
-                out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                                       timestamper=self.timestamper, bytes_reserved=reserved)
+                out = outside_event_loop(lambda: signers.sign_pdf(
+                    IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                    timestamper=self.timestamper, bytes_reserved=reserved))
             except Exception:
                 if reserved is None:
                     raise
                 # A larger answer than before (a timestamp authority's, say): estimate again.
                 self._reserved = reserved = None
-                out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                                       timestamper=self.timestamper)
+                out = outside_event_loop(lambda: signers.sign_pdf(
+                    IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                    timestamper=self.timestamper))
         except Exception as exc:  # noqa: BLE001 - pyHanko raises many kinds; the order then goes to staff
             raise SealError(f"sealing failed: {exc.__class__.__name__}: {exc}") from exc
         sealed = out.getvalue()
@@ -124,7 +142,8 @@ def try_seal(sealer: Sealer) -> SealCheck:
     elapsed = (time.perf_counter() - started) * 1000
     roots = [c for c in sealer.signer.cert_registry if c.subject == c.issuer]
     [signature] = PdfFileReader(BytesIO(sealed), strict=False).embedded_signatures
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots, allow_fetching=False))
+    status = outside_event_loop(lambda: validate_pdf_signature(
+        signature, ValidationContext(trust_roots=roots, allow_fetching=False)))
     return SealCheck(**facts, milliseconds=elapsed, intact=status.intact and status.valid, trusted=status.trusted,
                      timestamped=status.timestamp_validity is not None)
 

@@ -25,7 +25,7 @@ from gis_service.web.embed import fit_advice
 from gis_service.web.i18n import choose_language, search_notice
 from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
-from gis_service.web.responses import tell_data_source, tell_map_source
+from gis_service.web.responses import image_response, tell_data_source
 from renderers.layout import LayoutError, make_view
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -115,11 +115,10 @@ def preview_json():
     return jsonify({**plan.describe(), "advice": fit_advice(plan, choose_language())})
 
 
-def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None) -> Response:
-    response = Response(rendered.data, mimetype=mimetype)
-    if disposition:
-        response.headers["Content-Disposition"] = disposition
-    return tell_map_source(response, rendered.map_source, parcel_origin=rendered.parcel_origin, max_age=max_age)
+def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None,
+           etag: str | None = None) -> Response:
+    return image_response(rendered.data, mimetype, rendered.map_source, currency=preview_service().currency(),
+                          parcel_origin=rendered.parcel_origin, max_age=max_age, disposition=disposition, etag=etag)
 
 
 @blueprint.get("/preview.png")
@@ -133,15 +132,17 @@ def preview_pdf():
     service = preview_service()
     # ?download=1 saves the file; inline it opens in a new window (the pages never show it in their frame).
     how = "attachment" if request.args.get("download") == "1" else "inline"
-    return _image(service.pdf(service.plan_from_args(request.args)), "application/pdf",
-                  disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"')
+    plan = service.plan_from_args(request.args)
+    return _image(service.pdf(plan), "application/pdf", disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"',
+                  etag=service.version_tag(plan, "pdf"))
 
 
 @blueprint.get("/preview.tif")
 def preview_geotiff():
     service = preview_service()
-    return _image(service.geotiff(service.plan_from_args(request.args)), "image/tiff",
-                  disposition='attachment; filename="liegenschaftskarte-vorschau.tif"')
+    plan = service.plan_from_args(request.args)
+    return _image(service.geotiff(plan), "image/tiff", disposition='attachment; filename="liegenschaftskarte-vorschau.tif"',
+                  etag=service.version_tag(plan, "tif"))
 
 
 @blueprint.get("/map.png")

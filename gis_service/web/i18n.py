@@ -49,7 +49,7 @@ def choose_language(default: str = "de") -> str:
         wanted = request.form.get("lang")
     if wanted in LANGUAGES:
         return wanted
-    if request.path.startswith(("/api/", "/ogc", "/healthz", "/readyz", "/metrics")) and request.accept_languages:
+    if request.path.startswith(("/api/", "/ogc", "/wmts/", "/tiles/", "/healthz", "/readyz", "/metrics")) and request.accept_languages:
         best = request.accept_languages.best_match(LANGUAGES)
         if best:
             return best

@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
+from catalogues import msg
+from gis_service.errors import ApiError
 from gis_service.orders import issuing
 from gis_service.orders import verification as codes
 from gis_service.web.i18n import LANGUAGES, page_context, text
 from gis_service.web.limits import limited, per_address
 
 blueprint = Blueprint("verify", __name__, url_prefix="/verify")
+# The same record for software (a notary's or a bank's system reading the QR code); documented in web/openapi.py.
+api_blueprint = Blueprint("verify_api", __name__, url_prefix="/api/v1/verifications")
 RATE = per_address("verifications_per_address")
 
 
@@ -93,6 +97,17 @@ def check(code: str):
     name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
     return _record_page(found, lang, file_result={"name": name, "match": sink.hexdigest() == found.sha256,
                                                   "sha256": sink.hexdigest()})
+
+
+@api_blueprint.get("/<code>")
+@limited(RATE)
+def record_json(code: str):
+    found = _record(code)
+    if found is None:
+        raise ApiError(msg("verify_no_extract_was_issued_under_this"), status=404, code="verification-not-found")
+    response = jsonify({**found.as_dict(), "page": url_for("verify.record", code=found.code, _external=True)})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _unknown(code: str, lang: str) -> Response:

@@ -145,3 +145,19 @@ def test_a_seal_certificate_expired_meanwhile_sends_the_order_to_staff(quiet_sql
     assert order.status == "in_progress" and order.handling == "staff" and order.attention
     assert "expired" in order.staff_reason
     assert order.documents == []  # nothing issued, unsealed or otherwise
+
+
+def test_metrics_tell_the_operator_about_extracts_and_the_seal(sealed_live, simulator):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from order_support import api_order, order_body, token_of
+
+    body = api_order(sealed_live, order_body()).json()
+    pay_order(sealed_live, simulator, body["order_number"], token_of(body["status_url"]))
+    text = requests.get(sealed_live.url("/metrics"), timeout=30).text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("gis_extracts_issued", (("state", "valid"),))] >= 1
+    assert ("gis_extracts_issued", (("state", "superseded"),)) in samples  # every state, zeros too
+    left = samples[("gis_seal_certificate_expiry_seconds", (("level", "B-B"),))]
+    assert 29 * 86400 < left <= 30 * 86400  # the test certificate lives 30 days

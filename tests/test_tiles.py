@@ -387,3 +387,13 @@ def test_tiles_of_the_real_data_of_neuwerk(neuwerk_client):
     assert response.status_code == 200 and response.headers["X-Map-Source"].startswith("local")
     pixels = np.asarray(Image.open(io.BytesIO(response.data)).convert("L"))
     assert (pixels < 128).mean() > 0.001  # parcel lines of the island
+
+
+def test_capabilities_name_the_public_address_behind_the_reverse_proxy(tmp_path):
+    from gis_service.app import create_app
+
+    app = create_app(load_settings(None, overrides={"instance_path": str(tmp_path), "server": {"trusted_proxies": 1}}))
+    response = app.test_client().get("/wmts/1.0.0/WMTSCapabilities.xml", headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "karte.example.de", "X-Forwarded-For": "203.0.113.9"})
+    template = ET.fromstring(response.data).find("w:Contents/w:Layer/w:ResourceURL", WMTS_NS).get("template")
+    assert template.startswith("https://karte.example.de/wmts/1.0.0/liegenschaftskarte/default/")

@@ -249,6 +249,8 @@ def test_the_converter_moves_dict_texts_once_and_reports_what_it_cannot(tmp_path
         '    # the greeting on the first page\n'
         '    "sample_hello": {"de": "Guten Tag, {name}!", "en": "Hello, {name}!"},\n'
         '    "sample_only_german": {"de": "Nur Deutsch"},\n'
+        '    "sample_long": {"de": "' + "Ein langer Satz, der im Katalog umbrochen wird. " * 4 + '",\n'
+        '                    "en": "' + "A long sentence that the catalogue wraps. " * 4 + '"},\n'
         '}\n'
         'TITLE = {"de": "Titel", "en": "Title"}\n'
         'def fail():\n'
@@ -256,9 +258,9 @@ def test_the_converter_moves_dict_texts_once_and_reports_what_it_cannot(tmp_path
     directory = tmp_path / "translations"
     first = _convert("--calls", "--directory", str(directory), str(module))
     assert first.returncode == 1  # something is left for a person
-    assert "3 texts moved" in first.stdout  # two table entries and one error's pair
+    assert "4 texts moved" in first.stdout  # three table entries and one error's pair
     assert "sample_only_german' has no English text" in first.stdout
-    assert "sample_texts.py:8: a {'de': …, 'en': …} pair without a message id" in first.stdout
+    assert "sample_texts.py:10: a {'de': …, 'en': …} pair without a message id" in first.stdout
     source = module.read_text(encoding="utf-8")
     # the table stays, empty (code may still name it), the pair without an id stays for a person
     assert "sample_" not in source.split("def fail")[0] and "SAMPLE_TEXTS: dict[str, dict[str, str]] = {\n}" in source
@@ -269,6 +271,7 @@ def test_the_converter_moves_dict_texts_once_and_reports_what_it_cannot(tmp_path
     assert german["sample_hello"].string == "Guten Tag, {name}!" and english["sample_hello"].string == "Hello, {name}!"
     assert german["sample_hello"].auto_comments == ["the greeting on the first page"]
     assert english["sample_only_german"].string == ""  # untranslated: the catalogue test would say so
+    assert english["sample_hello"].auto_comments[-1] == "German: Guten Tag, {name}!"  # for Poedit's users
     assert german["sample_texts_that_does_not_work"].string == "Das geht nicht."
     po_before = {lang: (directory / lang / "LC_MESSAGES" / "messages.po").read_bytes() for lang in ("de", "en")}
 

@@ -39,8 +39,9 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    # the latency distribution's lines ("     50%    2.81ms"), not a "+/- Stdev" column that ends in 50%
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"wrk saw errors:\n{out}")
     return rps, p50, p99

@@ -90,6 +90,7 @@ class DelayProxy:
         self.target = target.rstrip("/")
         self.delay = delay
         self.counts: Counter[str] = Counter()
+        self.log: list[str] = []  # every request, for --verbose
         self._lock = threading.Lock()
         self._local = threading.local()
         proxy = self
@@ -129,7 +130,9 @@ class DelayProxy:
     def relay(self, handler: BaseHTTPRequestHandler, body: bytes | None) -> None:
         path = handler.path if handler.path.startswith("/") else "/" + handler.path
         with self._lock:
-            self.counts[self.kind(path, body)] += 1
+            kind = self.kind(path, body)
+            self.counts[kind] += 1
+            self.log.append(f"{kind} {path[:160]}" + (f" {body[:300]!r}" if body else ""))
         try:
             if body is None:
                 answer = self.session().get(self.target + path, timeout=60)
@@ -201,6 +204,7 @@ class Citizen:
         for event in ("requestfinished", "requestfailed"):
             self.page.on(event, self._ended)
         self.errors: list[str] = []
+        self.verbose = False
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
 
     def _ours(self, request) -> bool:
@@ -234,6 +238,7 @@ class Citizen:
              counts_map: bool = True) -> Step:
         """Runs action_js in the page (it gets nothing; t0 is taken right before it), waits, measures."""
         before = self.proxy.snapshot()
+        logged = len(self.proxy.log)
         t0 = self.page.evaluate(f"() => {{ const t0 = performance.now(); ({action_js})(); return t0; }}")
         self.settle(ready_js)
         measured = self.page.evaluate(WAITED_JS, t0)
@@ -241,6 +246,8 @@ class Citizen:
         step = Step(name, measured["waited"], sum((after - before).values()), counts_map)
         session.steps.append(step)
         session.upstream_by_kind.update(after - before)
+        if self.verbose:
+            print(f"  {name}: {step.waited_ms:.0f} ms", *(f"    {line}" for line in self.proxy.log[logged:]), sep="\n")
         return step
 
     def close(self) -> None:
@@ -316,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--title", default="session", help="heading of the printed table")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--verbose", action="store_true", help="print every upstream request under its step")
     args = parser.parse_args(argv)
 
     serve = load_serve()
@@ -357,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             for name, address in zip(("first citizen", "second citizen"), ADDRESSES[args.dataset]):
                 citizen = Citizen(browser, service, proxy, args.width, args.height)
+                citizen.verbose = args.verbose
                 try:
                     sessions.append(run_session(citizen, name, address))
                 finally:

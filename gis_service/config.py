@@ -313,6 +313,9 @@ class PreviewSettings(_Strict):
     min_dpi: int = 72
     max_dpi: int = 300
     default_dpi: int = 96
+    # When a parcel is chosen, the tiles of its preview and this much paper around it are fetched ahead
+    # in the background (the print area's moves then come from the cache); 0 switches it off.
+    prefetch_margin_mm: float = Field(30.0, ge=0, le=200)
 
     @field_validator("scales")
     @classmethod

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gis_service.config import PROJECT_ROOT, Settings, load_settings
 from gis_service.orders.worker import OrderWorker
 from gis_service.time_budget import begin_shared_budget
-from gis_service.web import api, demo, embed, operations, orders_api, staff
+from gis_service.web import api, demo, embed, operations, orders_api, staff, tiles
 from gis_service.web.ogc import mount as ogc_mount
 from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
 from gis_service.web.limits import apply_limits
@@ -50,6 +50,9 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     register_request_log(app, log_requests=settings.logging.requests)  # first: every later hook logs with the id
     for blueprint in (operations.blueprint, api.blueprint, embed.blueprint, demo.blueprint):
         app.register_blueprint(blueprint)
+    if services.tiles is not None:
+        app.extensions["gis_tiles"] = services.tiles
+        app.register_blueprint(tiles.blueprint)
     if services.orders is not None:
         _add_orders(app, services)
     ogc_mount.init_app(app, settings)

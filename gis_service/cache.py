@@ -59,6 +59,47 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class HeldLock:
+    """A lock taken by try_lock(); release() gives it back (also as a context manager)."""
+
+    def __init__(self, release: Callable[[], None]):
+        self._release = release
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._release()
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.release()
+
+
+class _LocalLocks:
+    """Named locks of this process (threads): the lock primitive of the memory cache."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: set[str] = set()
+
+    def try_lock(self, name: str) -> HeldLock | None:
+        with self._guard:
+            if name in self._held:
+                return None
+            self._held.add(name)
+        return HeldLock(lambda: self._free(name))
+
+    def _free(self, name: str) -> None:
+        with self._guard:
+            self._held.discard(name)
+
+
+_LOCAL_LOCKS = _LocalLocks()
+
+
 class Cache(ABC):
     """get() returns entries up to ttl + stale seconds old; is_fresh() tells the ones under ttl.
 
@@ -93,6 +134,12 @@ class Cache(ABC):
 
     def close(self) -> None:
         pass
+
+    def try_lock(self, name: str, seconds: float) -> HeldLock | None:
+        """Take the lock `name` without waiting, or None when someone holds it. This process only;
+        disk and Redis lock across processes too. `seconds` bounds how long a lock of a holder that
+        died may block others (where the backend cannot tell that it died)."""
+        return _LOCAL_LOCKS.try_lock(name)
 
     def describe(self) -> str:
         return type(self).__name__
@@ -251,12 +298,42 @@ class DiskCache(Cache):
             log.info("cache: evicted %d entries from %s", removed, self.root)
         return removed
 
+    def try_lock(self, name: str, seconds: float) -> HeldLock | None:
+        """A lock file under .locks/, held with flock: across threads and processes, freed by the kernel
+        when its holder dies (so `seconds` is not needed here)."""
+        import fcntl
+
+        folder = self.root / ".locks"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{digest(name)}.lock"
+        while True:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(descriptor)
+                return None
+            # The previous holder removes the file when it is done: a lock on a file no longer at
+            # `path` locks nothing, so take the one that is there now.
+            try:
+                if os.fstat(descriptor).st_ino == os.stat(path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(descriptor)
+
+        def release() -> None:
+            self._unlink(path)
+            os.close(descriptor)
+
+        return HeldLock(release)
+
     def size(self) -> int:
         return self._scan_size()
 
     def _files(self):
         for sub in os.scandir(self.root):
-            if not sub.is_dir(follow_symlinks=False):
+            if not sub.is_dir(follow_symlinks=False) or sub.name.startswith("."):  # .locks is no entry
                 continue
             for item in os.scandir(sub.path):
                 try:
@@ -349,6 +426,33 @@ class RedisCache(Cache):
         except self._errors as exc:
             self._failed("DEL", exc)
 
+    # Deletes the lock only while it is still the holder's own (it may have expired and been taken since).
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def try_lock(self, name: str, seconds: float) -> HeldLock | None:
+        """SET NX with an expiry: one holder across every worker; a holder that dies frees it after `seconds`.
+
+        While Redis does not answer, the lock is only this process's: work may then be done twice,
+        never not at all.
+        """
+        if not self._available():
+            return super().try_lock(name, seconds)
+        key, token = f"{self.prefix}:lock:{digest(name)}", os.urandom(12).hex()
+        try:
+            if not self._client.set(key, token, nx=True, px=max(1, int(seconds * 1000))):
+                return None
+        except self._errors as exc:
+            self._failed("SET NX", exc)
+            return super().try_lock(name, seconds)
+
+        def release() -> None:
+            try:
+                self._client.eval(self._RELEASE, 1, key, token)
+            except self._errors as exc:
+                self._failed("unlock", exc)
+
+        return HeldLock(release)
+
     def clear(self) -> int:
         """Delete every key under this prefix (tests, `cache clear`)."""
         removed = 0
@@ -389,6 +493,9 @@ class TieredCache(Cache):
         self.front.put_entry(key, entry)
         self.back.put_entry(key, entry)
 
+    def try_lock(self, name: str, seconds: float) -> HeldLock | None:
+        return self.back.try_lock(name, seconds)
+
     def delete(self, key: str) -> None:
         self.front.delete(key)
         self.back.delete(key)
@@ -423,6 +530,9 @@ class ObservedCache(Cache):
 
     def put_entry(self, key: str, entry: CacheEntry) -> None:
         self.inner.put_entry(key, entry)
+
+    def try_lock(self, name: str, seconds: float) -> HeldLock | None:
+        return self.inner.try_lock(name, seconds)
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)

@@ -292,6 +292,32 @@ class CacheSettings(_Strict):
         return self
 
 
+class TileSettings(_Strict):
+    """The tile grid of the web map (WMTS and the picker): EPSG:25832, fixed origin, levels from the offered scales."""
+
+    enabled: bool = True
+    # ETRS89 / UTM 32N; covers Germany's zone-32 Länder with room. The origin is the grid's top-left corner.
+    extent: BBoxSetting = (280_000.0, 5_200_000.0, 920_000.0, 6_120_000.0)
+    origin: tuple[float, float] = (280_000.0, 6_120_000.0)
+    tile_size_px: int = Field(256, ge=64, le=1024)
+    # Coarser levels below the coarsest preview scale, each twice the one before (the overview when the map opens).
+    overview_levels: int = Field(4, ge=0, le=12)
+    # Tiles fetched in one GetMap: metatile_size × metatile_size, with this margin all round against cut labels.
+    metatile_size: int = Field(4, ge=1, le=16)
+    metatile_buffer_px: int = Field(256, ge=0, le=1024)
+    # Browsers and proxies may keep a tile this long without asking again (the data change nightly).
+    ttl_seconds: int = Field(3600, ge=0, le=7 * 86_400)
+
+    @model_validator(mode="after")
+    def _origin_on_the_extent(self) -> "TileSettings":
+        minx, miny, maxx, maxy = self.extent
+        if not (maxx > minx and maxy > miny):
+            raise ValueError("extent must be minx,miny,maxx,maxy with minx < maxx and miny < maxy")
+        if self.origin != (minx, maxy):
+            raise ValueError(f"origin must be the extent's top-left corner ({minx:g}, {maxy:g})")
+        return self
+
+
 class OgcSettings(_Strict):
     """The OGC API (pygeoapi) mounted at /ogc."""
 
@@ -476,6 +502,7 @@ class Settings(_Strict):
     search: SearchSettings = SearchSettings()
     cache: CacheSettings = CacheSettings()
     ogc: OgcSettings = OgcSettings()
+    tiles: TileSettings = TileSettings()
     limits: LimitSettings = LimitSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()

@@ -158,6 +158,17 @@ class MapFaceProvider(ABC):
     def currency(self) -> str | None:
         """The data currency the faces show (ISO date), part of rendered-preview cache keys."""
 
+    @abstractmethod
+    def render(self, layout: Layout) -> MapFace:
+        """The face made now (drawn, or the upstream's GetMap): no cache, no stand-in; UpstreamError when it fails.
+
+        For callers that cache pieces themselves (tiles cut from a metatile).
+        """
+
+    def stand_in(self) -> LocalMapFaces | None:
+        """What draws a substitute when render() fails (the fallback dataset), or None."""
+        return None
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -189,14 +200,18 @@ class LocalMapFaces(MapFaceProvider):
             entry = self.cache.get(key)
             if entry is not None and self.cache.is_fresh(entry):
                 return MapFace(MapSource("local"), png=entry.data)
+        face = self.render(layout)
+        if encoded and self.cache is not None:
+            self.cache.put(key, face.encoded())
+        return face
+
+
+    def render(self, layout: Layout) -> MapFace:
         features = self.source.map_features(layout.bbox)
         supersample = affordable_supersample(layout, self.limits)
         with self.limiter.admit(drawing_megapixels(layout, supersample)):
             image = draw_map_face(layout, features, supersample=supersample)
-        face = MapFace(MapSource("local"), image_=image)
-        if encoded and self.cache is not None:
-            self.cache.put(key, face.encoded())
-        return face
+        return MapFace(MapSource("local"), image_=image)
 
 
 class UpstreamMapFaces(MapFaceProvider):
@@ -258,14 +273,20 @@ class UpstreamMapFaces(MapFaceProvider):
         made = datetime.fromtimestamp(entry.created, timezone.utc)
         return MapFace(MapSource(origin, made), png=entry.data)
 
-    def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
-        # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
+    def stand_in(self) -> LocalMapFaces | None:
+        return self.fallback
+
+    def render(self, layout: Layout) -> MapFace:
         width, height = layout.map_face_size_px
         # The client decodes under the limiter (wiring sets its decode_guard); the network wait holds nothing.
         image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
         with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
             image = _on_paper(image)
         png = raw if raw is not None and raw.startswith(_PNG_MAGIC) else None
-        face = MapFace(MapSource("upstream"), image_=image, png=png)
+        return MapFace(MapSource("upstream"), image_=image, png=png)
+
+    def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
+        # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
+        face = self.render(layout)
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})
         return replace(face, source=MapSource("upstream", datetime.fromtimestamp(entry.created, timezone.utc)))

@@ -47,6 +47,10 @@ class PreviewService:
     def settings(self):
         return self.pipeline.settings
 
+    def currency(self) -> str | None:
+        """The data currency the images show (for their entity tags)."""
+        return self.pipeline.faces.currency()
+
     def plan_from_args(self, args) -> PagePlan:
         return self.pipeline.plan_from_args(args)
 

@@ -6,6 +6,7 @@ import math
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,8 @@ from gis_service.page_pipeline import PagePipeline
 from gis_service.page_request import PageChoices
 from gis_service.parcels import ParcelService, SearchExamples
 from gis_service.previews import PreviewService
+from gis_service.tile_grid import TileGrid
+from gis_service.tiles import TileService
 from gis_service.upstream_source import UpstreamSource
 from renderers.layout import PAPER_SIZES_MM, mm_to_px
 from wms_clients.base import CadastreSource
@@ -67,6 +70,7 @@ class Services:
     pipeline: PagePipeline
     previews: PreviewService
     orders: Orders | None
+    tiles: TileService | None = None
 
     def readiness_problems(self) -> list[str]:
         """Why this process should not get traffic now: the upstream's open circuits, the cache, the order database."""
@@ -107,11 +111,26 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
     else:
         cache = build_cache(settings.cache, instance)
         faces = LocalMapFaces(source, cache, limiter, limits)
+    tiles = build_tiles(settings, source, faces, cache) if settings.tiles.enabled else None
     choices = PageChoices(settings.preview, lambda: source.info().extent)
     pipeline = PagePipeline(parcels, source, faces, choices, limiter)
     orders = build_orders(settings, instance, secret_key, pipeline) if settings.orders.enabled else None
     return Services(settings=settings, instance_path=instance, secret_key=secret_key, source=source, parcels=parcels,
-                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache, limits), orders=orders)
+                    cache=cache, faces=faces, pipeline=pipeline, previews=PreviewService(pipeline, cache, limits), orders=orders,
+                    tiles=tiles)
+
+
+def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvider, cache: Cache) -> TileService:
+    """The tile grid of the offered scales and the tiles over the same faces and cache as the previews."""
+    grid = TileGrid.from_settings(settings.tiles, settings.preview)
+    if isinstance(source, UpstreamSource):
+        deadline, retry_after = source.deadline, source.retry_after
+    else:
+        # Drawing locally fails only by taking too long: as long as a render may wait in the queue, and then some.
+        wait = settings.limits.render_queue_seconds + 20.0
+        deadline, retry_after = (lambda: time.monotonic() + wait), (lambda: settings.limits.retry_after_seconds)
+    return TileService(grid, faces, cache, settings.tiles, deadline=deadline, retry_after=retry_after,
+                       data_extent=lambda: source.info().extent, margin_m=settings.limits.view_margin_m)
 
 
 def build_order_services(settings: Settings) -> Orders:

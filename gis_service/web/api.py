@@ -24,7 +24,7 @@ from gis_service.web.embed import fit_advice
 from gis_service.web.i18n import choose_language, search_notice
 from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
-from gis_service.web.responses import tell_data_source, tell_map_source
+from gis_service.web.responses import image_response, tell_data_source
 from renderers.layout import LayoutError, make_view
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -117,10 +117,8 @@ def preview_json():
 
 
 def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None) -> Response:
-    response = Response(rendered.data, mimetype=mimetype)
-    if disposition:
-        response.headers["Content-Disposition"] = disposition
-    return tell_map_source(response, rendered.map_source, parcel_origin=rendered.parcel_origin, max_age=max_age)
+    return image_response(rendered.data, mimetype, rendered.map_source, currency=preview_service().currency(),
+                          parcel_origin=rendered.parcel_origin, max_age=max_age, disposition=disposition)
 
 
 @blueprint.get("/preview.png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ _TITLES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz", "/metrics") or (
+    return request.path.startswith(("/api/", "/wmts/", "/tiles/")) or request.path in ("/healthz", "/readyz", "/metrics") or (
         request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
         and not request.path.startswith("/embed")
     )
@@ -66,6 +67,33 @@ def tell_map_source(response: Response, source: MapSource, *, parcel_origin: str
     degraded = source.degraded or parcel_origin == "fallback"
     response.headers["Cache-Control"] = "no-store" if degraded else f"public, max-age={max_age}"
     return response
+
+
+def image_response(data: bytes, mimetype: str, source: MapSource, *, currency: str | None,
+                   parcel_origin: str | None = None, max_age: int = 300, disposition: str | None = None,
+                   etag: str | None = None) -> Response:
+    """An image answer: where it came from, Cache-Control, ETag, and 304 for a client that has it already."""
+    response = Response(data, mimetype=mimetype)
+    if disposition:
+        response.headers["Content-Disposition"] = disposition
+    return conditional_image(response, source, currency=currency, parcel_origin=parcel_origin, max_age=max_age,
+                             etag=etag)
+
+
+def conditional_image(response: Response, source: MapSource, *, currency: str | None,
+                      parcel_origin: str | None = None, max_age: int = 300, etag: str | None = None) -> Response:
+    """X-Map-Source and Cache-Control (tell_map_source), plus an ETag tied to the data currency: `"<currency>-<digest>"`.
+
+    The tag names the Datenstand, so a new one never matches a tag of the old data; the digest is
+    of the bytes (or the one the caller knows). If-None-Match with that tag answers 304 without a
+    body. A stand-in (no-store) gets no tag: it must not be revalidated once the upstream is back.
+    """
+    tell_map_source(response, source, parcel_origin=parcel_origin, max_age=max_age)
+    if response.headers["Cache-Control"] == "no-store":
+        return response
+    label = re.sub(r"[^A-Za-z0-9.]", "", currency or "") or "undated"
+    response.set_etag(f"{label}-{etag or hashlib.sha256(response.get_data()).hexdigest()[:32]}")
+    return response.make_conditional(request)
 
 
 def tell_data_source(response: Response, origins) -> Response:

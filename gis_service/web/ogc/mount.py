@@ -10,9 +10,10 @@ from copy import deepcopy
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from werkzeug.datastructures import Headers
 
 from gis_service.web.ogc.config import MOUNT, write_documents
-from gis_service.web.responses import problem_response, tell_map_source
+from gis_service.web.responses import conditional_image, problem_response, tell_map_source
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,12 @@ def _tell_where_answers_came_from(response):
     """pygeoapi answers from our providers' return values alone: headers are added here."""
     if not request.path.startswith(MOUNT):
         return response
+    if not isinstance(response.headers, Headers):
+        response.headers = Headers(response.headers)  # pygeoapi sets a plain dict, which hides the mimetype
     map_source = g.pop("gis_map_source", None)
-    if map_source is not None:
+    if map_source is not None and response.status_code == 200 and (response.mimetype or "").startswith("image/"):
+        response = conditional_image(response, map_source, currency=current_app.extensions["gis_previews"].currency())
+    elif map_source is not None:
         tell_map_source(response, map_source)
     if response.status_code == 503 and "Retry-After" not in response.headers:
         source = current_app.extensions["gis_source"]

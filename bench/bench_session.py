@@ -127,12 +127,19 @@ class DelayProxy:
             request = "GetFeature" if "GetFeature" in text else "POST"
         return request or "other"
 
+    @staticmethod
+    def describe(kind: str, path: str, body: bytes | None) -> str:
+        query = {k.upper(): v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+        if kind == "GetMap":
+            return f"GetMap {query.get('WIDTH')}×{query.get('HEIGHT')} px, bbox {query.get('BBOX')}"
+        return f"{kind} {path[:120]}" + (f" {body[:200]!r}" if body else "")
+
     def relay(self, handler: BaseHTTPRequestHandler, body: bytes | None) -> None:
         path = handler.path if handler.path.startswith("/") else "/" + handler.path
         with self._lock:
             kind = self.kind(path, body)
             self.counts[kind] += 1
-            self.log.append(f"{kind} {path[:160]}" + (f" {body[:300]!r}" if body else ""))
+            self.log.append(self.describe(kind, path, body))
         try:
             if body is None:
                 answer = self.session().get(self.target + path, timeout=60)
@@ -198,6 +205,7 @@ class Citizen:
         self.service = service
         self.proxy = proxy
         self.pending: set = set()
+        self.asked: list[str] = []  # what the page asked the service for, for --verbose
         self.last_activity = time.monotonic()
         for event in ("request",):
             self.page.on(event, self._started)
@@ -212,6 +220,7 @@ class Citizen:
 
     def _started(self, request) -> None:
         if self._ours(request):
+            self.asked.append(request.url[len(self.service):])
             self.pending.add(request)
             self.last_activity = time.monotonic()
 
@@ -234,12 +243,18 @@ class Citizen:
                 return
         raise TimeoutError(f"the page did not settle within {STEP_TIMEOUT_S} s ({len(self.pending)} requests pending)")
 
-    def step(self, session: Session, name: str, action_js: str, ready_js: str | None = None, *,
+    def step(self, session: Session, name: str, action_js: str | None, ready_js: str | None = None, *,
              counts_map: bool = True) -> Step:
-        """Runs action_js in the page (it gets nothing; t0 is taken right before it), waits, measures."""
+        """Runs action_js in the page (t0 is taken right before it; None: open the picker, t0 is the
+        navigation's start), waits until the page has settled, and measures."""
         before = self.proxy.snapshot()
-        logged = len(self.proxy.log)
-        t0 = self.page.evaluate(f"() => {{ const t0 = performance.now(); ({action_js})(); return t0; }}")
+        logged, asked = len(self.proxy.log), len(self.asked)
+        if action_js is None:
+            self.page.goto(f"{self.service}/embed?lang=de")
+            self.page.wait_for_selector("#picker:not([hidden])")
+            t0 = 0.0
+        else:
+            t0 = self.page.evaluate(f"() => {{ const t0 = performance.now(); ({action_js})(); return t0; }}")
         self.settle(ready_js)
         measured = self.page.evaluate(WAITED_JS, t0)
         after = self.proxy.snapshot()
@@ -247,7 +262,8 @@ class Citizen:
         session.steps.append(step)
         session.upstream_by_kind.update(after - before)
         if self.verbose:
-            print(f"  {name}: {step.waited_ms:.0f} ms", *(f"    {line}" for line in self.proxy.log[logged:]), sep="\n")
+            print(f"  {name}: {step.waited_ms:.0f} ms", *(f"    page: {url[:150]}" for url in self.asked[asked:]),
+                  *(f"    upstream: {line}" for line in self.proxy.log[logged:]), sep="\n")
         return step
 
     def close(self) -> None:
@@ -256,16 +272,7 @@ class Citizen:
 
 def run_session(citizen: Citizen, name: str, address: str) -> Session:
     session = Session(name)
-    page = citizen.page
-    before = citizen.proxy.snapshot()
-    page.goto(f"{citizen.service}/embed?lang=de")
-    page.wait_for_selector("#picker:not([hidden])")
-    citizen.settle()
-    # Opening the page: navigation start (0 in the page's clock) to the last map answer.
-    measured = page.evaluate(WAITED_JS, 0)
-    after = citizen.proxy.snapshot()
-    session.steps.append(Step("open the picker (map)", measured["waited"], sum((after - before).values())))
-    session.upstream_by_kind.update(after - before)
+    citizen.step(session, "open the picker (map)", None)
 
     q = json.dumps(address)
     citizen.step(session, "search the address (suggestions)",
@@ -324,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="session", help="heading of the printed table")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--verbose", action="store_true", help="print every upstream request under its step")
+    parser.add_argument("--settings", type=json.loads, default={},
+                        help='more settings for the service as JSON, e.g. \'{"tiles": {"metatile_size": 8}}\'')
     args = parser.parse_args(argv)
 
     serve = load_serve()
@@ -351,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "source": {"type": "upstream", "wms": {"url": proxy.url}, "wfs": {"url": proxy.url}, "default_land": land},
         "limits": {"rate": GENEROUS_RATE_LIMITS},
         "logging": {"requests": False},
+        **args.settings,
     })
     app = create_app(settings)
     server = create_server(app, host="127.0.0.1", port=0, threads=settings.server.threads)

@@ -143,9 +143,9 @@ class MapFaceProvider(ABC):
         """The layout moved (by under half a pixel) to where this provider makes faces best; as it is by default."""
         return layout
 
-    def prefetch(self, layout: Layout, margin_px: int) -> int:
-        """Fetch ahead what faces near this one will need (for a background thread); how many upstream images it made."""
-        return 0
+    def prefetch(self, layout: Layout, margin_px: int) -> bool:
+        """Start fetching, in the background, what faces near this one will need; whether anything was started."""
+        return False
 
     @abstractmethod
     def face(self, layout: Layout, *, encoded: bool = False) -> MapFace:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gis_service.admission import check_view
@@ -13,12 +10,7 @@ from gis_service.config import LimitSettings
 from gis_service.map_faces import MapSource
 from gis_service.page_pipeline import Marking, PagePipeline, PagePlan
 from renderers import export
-from renderers.layout import Layout, mm_to_px
-
-log = logging.getLogger(__name__)
-
-# Fetching ahead is a favour, never a queue: beyond this many waiting jobs a new one is dropped.
-PREFETCH_QUEUE = 8
+from renderers.layout import Layout
 
 
 @dataclass(frozen=True)
@@ -40,8 +32,6 @@ class PreviewService:
         self.pipeline = pipeline
         self.cache = cache
         self.limits = limits
-        self._ahead = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prefetch")
-        self._ahead_waiting = threading.BoundedSemaphore(PREFETCH_QUEUE)
 
     @property
     def settings(self):
@@ -84,22 +74,3 @@ class PreviewService:
         check_view(view, self.pipeline.source.info().extent, self.limits)
         face = self.pipeline.face(view, encoded=True)
         return Rendered(face.encoded(), face.source)
-
-    def fetch_ahead(self, plan: PagePlan) -> bool:
-        """A parcel was just chosen (its default print area, no centre given): fetch the map around that
-        area in the background, so that moving the print area finds it cached. Whether a job was queued."""
-        margin_mm = self.settings.prefetch_margin_mm
-        if plan.request.centre is not None or margin_mm <= 0 or not self._ahead_waiting.acquire(blocking=False):
-            return False
-        margin_px = round(mm_to_px(margin_mm, plan.layout.dpi))
-
-        def run() -> None:
-            try:
-                self.pipeline.faces.prefetch(plan.layout, margin_px)
-            except Exception:  # noqa: BLE001 - a favour that fails must not disturb anyone
-                log.exception("fetching ahead around %s failed", plan.parcel.key)
-            finally:
-                self._ahead_waiting.release()
-
-        self._ahead.submit(run)
-        return True

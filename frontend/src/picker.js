@@ -217,8 +217,7 @@ class Picker {
     source.on('tileloadend', () => {
       if (this.elements.error.textContent === this.t('map_load_error')) this.clearError();
     });
-    // the tiles of the next levels up and down are fetched ahead, so zooming shows a map at once
-    return new TileLayer({ source, preload: 1 });
+    return new TileLayer({ source });
   }
 
   // The view stops only at the grid's levels (tiles at one image pixel per CSS pixel: the labels stay sharp),

@@ -111,7 +111,6 @@ def _search_response(result: SearchResult, crs: str) -> Response:
 @blueprint.get("/preview.json")
 def preview_json():
     plan = preview_service().plan_from_args(request.args)
-    preview_service().fetch_ahead(plan)  # a parcel just chosen: the map around its print area, in the background
     # The picker shows this sentence as it is: the advice is true for the frame as it stands.
     return jsonify({**plan.describe(), "advice": fit_advice(plan, choose_language())})
 

@@ -14,7 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gis_service.config import PROJECT_ROOT, Settings, load_settings
 from gis_service.orders.worker import OrderWorker
 from gis_service.time_budget import begin_shared_budget
-from gis_service.web import api, demo, embed, operations, orders_api, staff, tiles
+from gis_service.web import accessibility, api, demo, embed, operations, orders_api, staff, tiles, verify
+from gis_service.web import staff_feedback  # noqa: F401 - the feedback list joins the staff blueprint
 from gis_service.web.ogc import mount as ogc_mount
 from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
 from gis_service.web.limits import apply_limits
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
     })
 
     register_request_log(app, log_requests=settings.logging.requests)  # first: every later hook logs with the id
-    for blueprint in (operations.blueprint, api.blueprint, embed.blueprint, demo.blueprint):
+    for blueprint in (operations.blueprint, api.blueprint, embed.blueprint, demo.blueprint, accessibility.blueprint):
         app.register_blueprint(blueprint)
     if services.tiles is not None:
         app.extensions["gis_tiles"] = services.tiles
@@ -77,8 +78,9 @@ def _add_orders(app: Flask, services: Services) -> None:
         SESSION_COOKIE_SECURE=services.settings.cookies_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=staff_settings.session_minutes),
     )
-    _guard_request_size(app, staff_settings.max_upload_mb * 1024 * 1024)
-    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint):
+    _guard_request_size(app, staff_settings.max_upload_mb * 1024 * 1024,
+                        services.settings.orders.verification.max_upload_mb * 1024 * 1024)
+    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint, verify.blueprint):
         app.register_blueprint(blueprint)
     worker = services.settings.orders.worker
     if worker.enabled:
@@ -113,7 +115,7 @@ def _share_one_upstream_budget_per_request(app: Flask) -> None:
             close()
 
 
-def _guard_request_size(app: Flask, upload_limit: int) -> None:
+def _guard_request_size(app: Flask, upload_limit: int, verify_limit: int) -> None:
     """Refuse oversized bodies before anyone reads them.
 
     The shared error page asks request.form for ?lang, which would read the oversized body
@@ -124,6 +126,8 @@ def _guard_request_size(app: Flask, upload_limit: int) -> None:
     def _oversized_body_guard():
         if request.endpoint == "staff.act" and (request.view_args or {}).get("action") == "attach":
             request.max_content_length = upload_limit
+        elif request.endpoint == "verify.check":  # a whole extract, hashed as it streams in (web/verify.py)
+            request.max_content_length = verify_limit
         limit = request.max_content_length
         if limit is not None and (request.content_length or 0) > limit:
             request.form = ImmutableMultiDict()

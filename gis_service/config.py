@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -436,6 +437,9 @@ class RateLimitSettings(_Strict):
     logins_per_address: RateText = "20 per 10 minutes"
     logins_per_account: RateText = "10 per 10 minutes"  # besides the lock-out after failed logins
     searches_per_address: RateText = "60/minute;1000/hour"
+    # /verify pages and file checks: a recipient checks a few extracts; 70-bit codes need far more guesses.
+    verifications_per_address: RateText = "30/minute;300/hour"
+    feedback_per_address: RateText = "5/hour;20/day"  # accessibility feedback sent (the form's POST)
 
 
 class PagingSettings(_Strict):
@@ -497,6 +501,45 @@ class SearchSettings(_Strict):
     examples: SearchExamplesSettings = SearchExamplesSettings()
 
 
+class EnforcementBodySettings(_Strict):
+    """Where a citizen turns when the office's answer to accessibility feedback does not help (BITV 2.0 § 7)."""
+
+    name: str = Field("Ombudsstelle für barrierefreie Informationstechnik des Landes NRW", min_length=3, max_length=200)
+    url: str = Field("https://www.lbbp.nrw.de/ombudsstelle", pattern=r"^https?://[^\s\"'<>]+$")
+    email: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return _mail_address(value) if value else None
+
+
+class AccessibilityContactSettings(_Strict):
+    """Who answers accessibility feedback; each missing value is taken from orders.office."""
+
+    name: str | None = Field(None, min_length=3, max_length=200)
+    email: str | None = None  # also where the feedback form's messages are mailed
+    phone: str | None = Field(None, max_length=50)
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return _mail_address(value) if value else None
+
+
+class AccessibilitySettings(_Strict):
+    """The accessibility statement (Erklärung zur Barrierefreiheit) and its feedback form."""
+
+    # The day the statement was made or last reviewed; the office sets its own when it publishes the service.
+    statement_date: date = date(2026, 12, 5)
+    method: Literal["self", "third_party"] = "self"  # Selbstbewertung, or a test by an outside body
+    contact: AccessibilityContactSettings = AccessibilityContactSettings()
+    enforcement: EnforcementBodySettings = EnforcementBodySettings()
+    # Further limitations the office knows of (its own content, the host form), shown after the built-in ones.
+    limitations: list[LocalText] = Field(default_factory=list, max_length=20)
+    feedback: bool = True  # the form (needs orders.enabled: messages are kept in the order database)
+
+
 class Settings(_Strict):
     source: SourceSettings = LocalSourceSettings()
     preview: PreviewSettings = PreviewSettings()
@@ -509,6 +552,7 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    accessibility: AccessibilitySettings = Field(default_factory=lambda: AccessibilitySettings())
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder
@@ -595,6 +639,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         settings.cache.path = (base / settings.cache.path).resolve()
     if settings.instance_path is not None and not settings.instance_path.is_absolute():
         settings.instance_path = (base / settings.instance_path).resolve()
+    seal = settings.orders.seal
+    if seal.pkcs12_path is not None and not seal.pkcs12_path.is_absolute():
+        seal.pkcs12_path = (base / seal.pkcs12_path).resolve()
     return settings
 
 
@@ -900,6 +947,41 @@ class ExtractSettings(_Strict):
     heading: str = "Auszug aus der Liegenschaftskarte"
 
 
+class VerificationSettings(_Strict):
+    """The public page /verify/<code> of issued extracts."""
+
+    # The largest PDF a visitor may send for the server-side check (hashed as it streams in, never stored).
+    max_upload_mb: int = Field(default=50, ge=1, le=500)
+
+
+class SealSettings(_Strict):
+    """The office's electronic seal on official extracts (PAdES, pyHanko); without a certificate, none."""
+
+    pkcs12_path: Path | None = None  # the seal certificate with its key (and chain), PKCS#12 (.p12/.pfx)
+    # The passphrase never sits in the file: the variable named here holds it (empty or unset: none).
+    passphrase_env: str = Field(default="GIS_SERVICE_SEAL_PASSPHRASE", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timestamp_url: str | None = None  # an RFC 3161 timestamp authority: PAdES B-T instead of B-B
+    timestamp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # B-LT: certificates and revocation answers (OCSP/CRL, fetched at signing) embedded; needs a timestamp URL.
+    long_term: bool = False
+    reason: str = "Amtlicher Auszug aus dem Liegenschaftskataster"
+    location: str = ""
+
+    @field_validator("timestamp_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) address such as 'https://tsa.example/tsr'")
+        return value
+
+    @model_validator(mode="after")
+    def _long_term_needs_time(self) -> "SealSettings":
+        if self.long_term and not self.timestamp_url:
+            raise ValueError("long_term (PAdES B-LT) needs a timestamp_url")
+        return self
+
+
 class OrdersSettings(_Strict):
     enabled: bool = True
     database_url: str | None = None  # default: $DATABASE_URL, else SQLite in the instance folder
@@ -921,6 +1003,8 @@ class OrdersSettings(_Strict):
     worker: WorkerSettings = WorkerSettings()
     confirmation: ConfirmationSettings = ConfirmationSettings()
     extract: ExtractSettings = ExtractSettings()
+    seal: SealSettings = SealSettings()
+    verification: VerificationSettings = VerificationSettings()
 
     @field_validator("products")
     @classmethod
@@ -941,5 +1025,6 @@ class OrdersSettings(_Strict):
         return self
 
 
-# Settings names OrdersSettings before it is defined (orders come last in this file).
+# Settings names OrdersSettings (and AccessibilitySettings LocalText) before they are defined (orders come last).
+AccessibilitySettings.model_rebuild()
 Settings.model_rebuild()

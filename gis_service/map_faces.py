@@ -278,12 +278,15 @@ class UpstreamMapFaces(MapFaceProvider):
 
     def render(self, layout: Layout) -> MapFace:
         width, height = layout.map_face_size_px
-        # The client decodes under the limiter (wiring sets its decode_guard); the network wait holds nothing.
-        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi)
+        # A PNG in one piece is checked (size, mode, every chunk) but not decoded: the cache keeps it,
+        # a PDF embeds its data as they are, a raster page (or a metatile cut into tiles) decodes it
+        # when used (under the limiter). Anything else the client decodes under the limiter (wiring
+        # sets its decode_guard).
+        image, raw = self.wms.get_map_encoded(layout.bbox, width, height, layout.dpi, decode=False)
+        if raw is not None and raw.startswith(_PNG_MAGIC):
+            return MapFace(MapSource("upstream"), png=raw)
         with self.limiter.admit(width * height / 1_000_000):  # the copy on paper in RGB
-            image = _on_paper(image)
-        png = raw if raw is not None and raw.startswith(_PNG_MAGIC) else None
-        return MapFace(MapSource("upstream"), image_=image, png=png)
+            return MapFace(MapSource("upstream"), image_=_on_paper(image))
 
     def _fetch(self, key: str, layout: Layout, currency: str | None) -> MapFace:
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.

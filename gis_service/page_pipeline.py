@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
 
 from PIL import Image
 
@@ -14,7 +16,7 @@ from gis_service.fit_rule import FitAssessment, assess_fit
 from gis_service.map_faces import MapFace, MapFaceProvider, MapSource
 from gis_service.page_request import ChoiceProblem, PageChoices, PreviewRequest
 from gis_service.parcels import ParcelService
-from renderers import compose
+from renderers import compose, pdf
 from renderers.layout import Layout, bounds_centre, largest_fitting_scale, make_layout
 from wms_clients.base import CadastreSource
 
@@ -82,11 +84,15 @@ class Marking:
 
 @dataclass(frozen=True)
 class Page:
-    """A composed page, the plan it was made for and the face it shows (which says where the map came from)."""
+    """A page: its plan, the face it shows (which says where the map came from), its title block and
+    marking. The raster image is composed when asked for; the PDF draws the same page as vectors."""
 
-    image: Image.Image
     plan: PagePlan
     face: MapFace
+    marking: Marking
+    title: compose.TitleBlock
+    attribution: str
+    limiter: RenderLimiter = field(repr=False, compare=False)
 
     @property
     def layout(self) -> Layout:
@@ -99,6 +105,38 @@ class Page:
     @property
     def parcel_origin(self) -> str | None:
         return self.plan.parcel.origin
+
+    @cached_property
+    def image(self) -> Image.Image:
+        """The whole page as an RGB image (PNG previews, GeoTIFF), composed once."""
+        with self.limiter.admit(page_megapixels(self.layout)):
+            return compose.compose_page(self.layout, self.face.image, parcel=self.plan.parcel, title=self.title,
+                                        attribution=self.attribution, watermark=self.marking.watermark,
+                                        heading=self.marking.heading)
+
+    def subject(self) -> str:
+        """What the page shows, in a sentence: the document's subject and the map figure's alternative text."""
+        title, lang = self.title, self.marking.lang
+        flur = title.flur not in (None, "")
+        if lang == "en":
+            return (f"Cadastral map at 1:{title.scale} showing parcel {title.flurstueck}"
+                    + (f", Flur {title.flur}" if flur else "") + f", Gemarkung {title.gemarkung} (outlined)")
+        return (f"Liegenschaftskarte im Maßstab 1:{title.scale} mit dem Flurstück {title.flurstueck}"
+                + (f", Flur {title.flur}" if flur else "") + f", Gemarkung {title.gemarkung} (umrandet)")
+
+    def pdf(self, *, title: str, author: str = "", created: datetime | None = None) -> bytes:
+        """The page as a tagged PDF/A-2b document; the map face goes in as the PNG it came as where it can."""
+        png = self.face.png
+        if png is not None and pdf.png_embeddable(png):
+            face: Image.Image | bytes = png
+        else:
+            with self.limiter.admit(self.layout.map_face_size_px[0] * self.layout.map_face_size_px[1] / 1_000_000):
+                face = self.face.image  # decoded (if it came as PNG) and encoded again, once
+        info = pdf.DocumentInfo(title=title, subject=self.subject(), author=author,
+                                created=created or datetime.now(timezone.utc), lang=self.marking.lang)
+        return pdf.page_pdf(self.layout, face, parcel_geometry=self.plan.parcel.geometry, title=self.title,
+                            attribution=self.attribution, watermark=self.marking.watermark,
+                            heading=self.marking.heading, info=info, alt_text=self.subject())
 
 
 class PagePipeline:
@@ -147,7 +185,9 @@ class PagePipeline:
         return self.faces.face(layout, encoded=encoded)
 
     def compose(self, plan: PagePlan, marking: Marking, face: MapFace | None = None) -> Page:
-        """The page for a plan: the face (fetched unless given), highlight, frame, ticks, title block, marking."""
+        """The page for a plan: the face (fetched unless given), highlight, frame, ticks, title block, marking.
+
+        Nothing is drawn yet: Page.image composes the raster, Page.pdf the document."""
         face = face if face is not None else self.face(plan.layout)
         info = self.source.info()
         parcel = plan.parcel
@@ -163,8 +203,4 @@ class PagePipeline:
             verification_code=marking.verification_code,
             verification_url=marking.verification_url,
         )
-        with self.limiter.admit(page_megapixels(plan.layout)):
-            image = compose.compose_page(plan.layout, face.image, parcel=parcel, title=title,
-                                         attribution=face.attribution or info.attribution,
-                                         watermark=marking.watermark, heading=marking.heading)
-        return Page(image, plan, face)
+        return Page(plan, face, marking, title, face.attribution or info.attribution, self.limiter)

@@ -62,7 +62,7 @@ class PreviewService:
 
     def pdf(self, plan: PagePlan) -> Rendered:
         page = self.pipeline.compose(plan, Marking.preview())
-        return Rendered(export.to_pdf(page.image, page.layout), page.map_source, page.parcel_origin)
+        return Rendered(page.pdf(title=page.marking.heading), page.map_source, page.parcel_origin)
 
     def geotiff(self, plan: PagePlan) -> Rendered:
         page = self.pipeline.compose(plan, Marking.preview())

@@ -34,6 +34,7 @@ from gis_service.orders.installation import Orders
 from gis_service.orders.notifications import Mailer
 from gis_service.orders.payments import XBezahldiensteClient
 from gis_service.orders.products import Catalogue
+from gis_service.orders.seal import SealError, Sealer, load_sealer
 from gis_service.orders.service import OrderService
 from gis_service.orders.storage import FileStore
 from gis_service.orders.urls import Urls
@@ -203,9 +204,24 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, pip
         service = OrderService(
             factory=factory, settings=o, catalogue=catalogue, provider=XBezahldiensteClient(o.payment),
             producer=ExtractProducer(pipeline, o.office, o.extract), store=store, mailer=Mailer(o.smtp),
-            urls=urls, secret=secret)
+            urls=urls, secret=secret, sealer=build_sealer(settings),
+            feedback_recipient=settings.accessibility.contact.email)
     return Orders(settings=settings, engine=engine, factory=factory, catalogue=catalogue, validator=validator,
                   service=service, accounts=Accounts(factory, o.staff), store=store, urls=urls)
+
+
+def build_sealer(settings: Settings) -> Sealer | None:
+    """The office's seal from orders.seal; a certificate that cannot be used stops the start (ConfigError)."""
+    try:
+        sealer = load_sealer(settings.orders.seal)
+    except SealError as exc:
+        raise ConfigError(str(exc)) from None
+    if sealer is None:
+        log.info("orders.seal: no seal certificate configured; extracts are issued unsigned, with their verification code")
+    else:
+        log.info("orders.seal: extracts are sealed (PAdES %s) by %s, certificate valid until %s", sealer.level,
+                 sealer.subject, f"{sealer.not_after:%Y-%m-%d}")
+    return sealer
 
 
 # ---------------------------------------------------------------------------- cache

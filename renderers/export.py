@@ -1,4 +1,4 @@
-"""Encodes composed pages: PNG and WebP for screens, PDF at true paper size, GeoTIFF of the map face."""
+"""Encodes composed pages: PNG and WebP for screens, GeoTIFF of the map face; the paper size in points (the PDF is renderers.pdf)."""
 
 from __future__ import annotations
 
@@ -67,30 +67,6 @@ def page_size_pt(layout: Layout) -> tuple[float, float]:
     """The paper size in PostScript points (A4 portrait: 595.276 × 841.890)."""
     width_mm, height_mm = layout.paper_mm
     return width_mm / MM_PER_INCH * POINTS_PER_INCH, height_mm / MM_PER_INCH * POINTS_PER_INCH
-
-
-def to_pdf(
-    image: Image.Image, layout: Layout, *, title: str = "Liegenschaftskarte", author: str = ""
-) -> bytes:
-    """One PDF page exactly the paper size, the image at its natural size (pixels × 72 / dpi
-    points) anchored at the top-left corner, so printing at 100 % reproduces the scale."""
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
-
-    page_w, page_h = page_size_pt(layout)
-    img_w = image.width * POINTS_PER_INCH / layout.dpi
-    img_h = image.height * POINTS_PER_INCH / layout.dpi
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=(page_w, page_h), pageCompression=1, invariant=1)
-    pdf.setTitle(title)
-    if author:
-        pdf.setAuthor(author)
-    pdf.setCreator("gis-service renderers")
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    pdf.drawImage(ImageReader(rgb), 0, page_h - img_h, width=img_w, height=img_h)
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
 
 
 def map_face_image(image: Image.Image, layout: Layout) -> Image.Image:

@@ -28,6 +28,7 @@ MARGIN_TOP_MM = 10.0
 MARGIN_BOTTOM_MM = 8.0
 LABEL_BAND_MM = 5.0
 TITLE_BLOCK_MM = 34.0
+TITLE_GRAPHICS_MM = 44.0  # the title block's right cell: north arrow and scale bar (leaves room for a QR code)
 
 
 class LayoutError(ValueError):
@@ -65,6 +66,12 @@ class Layout:
     def map_face_mm(self) -> tuple[float, float]:
         width, height = self.map_face_size_px
         return width * MM_PER_INCH / self.dpi, height * MM_PER_INCH / self.dpi
+
+    @property
+    def title_graphics_left(self) -> int:
+        """The left edge (pixels) of the title block's cell for north arrow and scale bar."""
+        left, _, right, _ = self.title_block_px
+        return round(right - min(self.px(TITLE_GRAPHICS_MM), 0.3 * (right - left)))
 
     @property
     def centre(self) -> tuple[float, float]:

@@ -104,3 +104,6 @@ SCALEBAR_LINE_MM = 0.2
 SCALEBAR_LABEL_MM = 1.6
 SCALE_TEXT_MM = 2.4
 NORTH_ARROW_MM = 11.0
+# The QR code of the verification URL, without its quiet zone: at 22 mm a module of a URL's code
+# (about 33 modules) is 0.67 mm, which phones and zbarimg read from a print or a 150 dpi scan.
+QR_CODE_MM = 22.0

@@ -15,7 +15,8 @@ NEUWERK_GPKG = SHARED_DATA / "de_hh_neuwerk_alkis" / "alkis_neuwerk_vereinfacht_
 # Apps shared by many tests make far more requests from one address than a citizen would: their fixtures
 # raise the rate limits (limits.rate) instead of switching them off; tests/test_rate_limits.py trips them.
 GENEROUS_RATE_LIMITS = {name: "100000/minute" for name in (
-    "orders_per_address", "orders_per_recipient", "logins_per_address", "logins_per_account", "searches_per_address")}
+    "orders_per_address", "orders_per_recipient", "logins_per_address", "logins_per_account", "searches_per_address",
+    "verifications_per_address", "feedback_per_address")}
 
 
 def require_shared_data() -> Path:

@@ -22,7 +22,7 @@ HOSTILE_VALUES = [
 ]
 QUERY_NAMES = ["q", "parcel", "key", "scale", "paper", "orientation", "dpi", "center", "bbox", "x", "y", "crs",
                "limit", "offset", "lang", "width", "height", "gemarkung", "flur", "zaehler", "nenner", "t", "token",
-               "status", "product", "from", "f"]
+               "status", "product", "from", "f", "page", "n"]
 
 
 def routes(app, method: str):
@@ -70,7 +70,8 @@ def test_post_routes_with_hostile_forms_and_json(demo_app, value):
     client = demo_app.test_client()
     for rule in routes(demo_app, "POST"):
         path = fill(rule, value, real=True)
-        form = {name: value for name in QUERY_NAMES + ["name", "email", "justification", "csrf_token", "username", "password"]}
+        form = {name: value for name in QUERY_NAMES + ["name", "email", "justification", "csrf_token", "username", "password",
+                                               "message", "page_url", "form_token"]}
         assert_clean(client.post(path, data=form), f"POST form {path}")
         assert_clean(client.post(path, data=b"\xff\xfe{not json", content_type="application/json"), f"POST bad json {path}")
         assert_clean(client.post(path, json={"parcel": value, "contact": value, "scale": value}), f"POST json {path}")

@@ -252,13 +252,14 @@ class WmsClient:
         return canvas
 
     def get_map_encoded(
-        self, bbox: BBox, width: int, height: int, dpi: float = BASE_DPI
+        self, bbox: BBox, width: int, height: int, dpi: float = BASE_DPI, *, decode: bool = True
     ) -> tuple[Image.Image, bytes | None]:
         """get_map(), plus the server's own bytes when the image came in one piece (None when tiled).
 
         A cache can keep those bytes as they are instead of encoding the image again. The image
         comes in the server's own mode (RGB, P, RGBA …): converting a 300 dpi A3 face to RGBA
-        and back costs more than a GetMap.
+        and back costs more than a GetMap. decode=False leaves a PNG that came in one piece
+        undecoded (see decode_image): a PDF can embed its data as they are.
         """
         width, height = int(width), int(height)
         max_w, max_h = self.max_size()
@@ -266,7 +267,7 @@ class WmsClient:
             response = self.session.get(
                 self._getmap_url(), self.get_map_params(bbox, width, height, dpi), body_kind="getmap"
             )
-            return self.decode_image(response, width, height), response.content
+            return self.decode_image(response, width, height, load=decode), response.content
         return self.get_map(bbox, width, height, dpi), None
 
     def get_map_params(self, bbox: BBox, width: int, height: int, dpi: float = BASE_DPI) -> dict[str, str]:
@@ -320,11 +321,13 @@ class WmsClient:
         image = self.decode_image(response, width, height)
         return image if image.mode == "RGBA" else image.convert("RGBA")
 
-    def decode_image(self, response: UpstreamResponse, width: int, height: int) -> Image.Image:
+    def decode_image(self, response: UpstreamResponse, width: int, height: int, *, load: bool = True) -> Image.Image:
         """The answer decoded in the server's own mode (RGB, P, RGBA …), or UpstreamError.
 
         Size and mode are read from the image header and checked before a pixel is decoded: a
         small PNG can declare 13000×13000 pixels and would take hundreds of MiB to decode.
+        With load=False a PNG is only verified (every chunk's CRC, through to its end) and comes
+        back opened but not decoded; other formats are decoded all the same.
         """
         content, content_type = response.content, response.content_type
         check_answer(content, "GetMap", self._error, html_instead=" instead of an image")
@@ -363,6 +366,9 @@ class WmsClient:
                 "too-large", f"a {declared_w}×{declared_h} image exceeds the decoding limit of {limit} pixels"
             )
         try:
+            if not load and image.format == "PNG":
+                image.verify()  # walks the chunks without inflating the pixels
+                return Image.open(io.BytesIO(content))
             with self.decode_guard(declared_w * declared_h / 1_000_000):
                 image.load()
         except (OSError, SyntaxError, ValueError) as exc:

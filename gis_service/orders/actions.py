@@ -22,8 +22,10 @@ from gis_service.orders.documents import (
     revocation_record,
     revoke_documents,
     sniff_upload,
+    supersede_extracts,
 )
 from gis_service.orders.errors import ActionError, ConflictError, IdempotencyMismatch, InvalidTransition
+from gis_service.orders import issuing
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
@@ -47,8 +49,8 @@ class CreateResult:
 
 class OrderActions:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, repository: OrderRepository,
-                 tokens: OrderTokens, outbox: Outbox, refunds: Refunds, producer: ExtractProducer, store: FileStore,
-                 wake: Callable[[], None]):
+                 tokens: OrderTokens, outbox: Outbox, refunds: Refunds, producer: ExtractProducer,
+                 issuer: issuing.ExtractIssuer, store: FileStore, wake: Callable[[], None]):
         self.factory = factory
         self.settings = settings
         self.repository = repository
@@ -56,6 +58,7 @@ class OrderActions:
         self.outbox = outbox
         self.refunds = refunds
         self.producer = producer
+        self.issuer = issuer
         self.store = store
         self.wake = wake
 
@@ -182,18 +185,17 @@ class OrderActions:
         if order.status not in (lc.IN_PROGRESS, lc.COMPLETED):
             raise ActionError(texts.TAKE_FIRST)
         try:
-            data = self.producer.produce(extract_spec(order))
+            issued = self.issuer.issue(extract_spec(order))
         except Exception as exc:  # noqa: BLE001
             log.exception("staff production of %s failed", number)
             raise ActionError(texts.PRODUCTION_FAILED.format(error=f"{exc.__class__.__name__}: {str(exc)[:200]}"),
                               status=500, code="production-failed") from None
-        stored = self.store.save(data, "pdf")
+        stored = issued.stored
 
         def change(session: Session, current: Order):
-            previous = [d for d in current.current_documents if d.kind == "extract"]
-            for document in previous:
-                document.deleted_at = utcnow()
+            previous = supersede_extracts(current)
             document = add_extract(current, stored, actor)
+            issuing.record_issue(current, document, issued)
             session.flush()
             lc.record(current, actor, "extract_regenerated" if previous else "extract_produced",
                       details={"document_id": document.id, "sha256": stored.sha256})
@@ -268,7 +270,8 @@ class OrderActions:
             outcome["refund"] = mark_for_refund(order, actor)
             refund_note = _note(order, "note_refund") if outcome["refund"] else ""
             # An order closed after its extract was made (and perhaps downloaded) must not keep working links.
-            revoked = revoke_documents(order)
+            revoked = revoke_documents(order, issuing.REFUNDED if outcome["refund"] else
+                                       issuing.REJECTED if to == lc.REJECTED else issuing.CANCELLED)
             if revoked:
                 lc.record(order, actor, "documents_revoked", details={"documents": revocation_record(revoked)})
                 refund_note += texts.in_language(texts.DOCUMENTS_REVOKED_NOTE, order.lang)

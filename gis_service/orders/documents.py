@@ -6,6 +6,7 @@ import re
 
 from gis_service.orders.db import utcnow
 from gis_service.orders.fulfilment import ExtractSpec
+from gis_service.orders.issuing import SUPERSEDED, withdraw
 from gis_service.orders.models import Document, Order
 from gis_service.orders.storage import StoredFile
 
@@ -48,8 +49,9 @@ def current_document(order: Order, document_id: int) -> Document | None:
     return next((d for d in order.current_documents if d.id == document_id), None)
 
 
-def revoke_documents(order: Order) -> list[Document]:
-    """Withdraw the order's current documents: the citizen's links stop working, the rows stay as the record.
+def revoke_documents(order: Order, reason: str) -> list[Document]:
+    """Withdraw the order's current documents: the citizen's links stop working, the rows stay as the record,
+    and the verification page shows the extracts as no longer valid, for `reason` (issuing.CANCELLED, …).
 
     The caller removes the files once the change is committed (FileStore.delete); name, size and SHA-256
     in the row and in the audit event keep what was delivered provable.
@@ -58,7 +60,18 @@ def revoke_documents(order: Order) -> list[Document]:
     now = utcnow()
     for document in revoked:
         document.deleted_at = now
+    withdraw(revoked, reason)
     return revoked
+
+
+def supersede_extracts(order: Order) -> list[Document]:
+    """The order's current extracts, replaced by a new one: withdrawn, and shown as superseded."""
+    previous = [d for d in order.current_documents if d.kind == "extract"]
+    now = utcnow()
+    for document in previous:
+        document.deleted_at = now
+    withdraw(previous, SUPERSEDED)
+    return previous
 
 
 def revocation_record(documents: list[Document]) -> list[dict]:

@@ -8,7 +8,6 @@ from datetime import date
 from gis_service.config import ExtractSettings, OfficeSettings
 from gis_service.page_pipeline import Marking, Page, PagePipeline, PagePlan
 from gis_service.page_request import PreviewRequest
-from renderers import export
 
 
 @dataclass(frozen=True)
@@ -57,5 +56,4 @@ class ExtractProducer:
 
     def produce(self, spec: ExtractSpec) -> bytes:
         page = self.page(spec)
-        return export.to_pdf(page.image, page.layout, title=f"{self.settings.heading} {spec.order_number}",
-                             author=self.office.name)
+        return page.pdf(title=f"{self.settings.heading} {spec.order_number}", author=self.office.name)

@@ -11,6 +11,7 @@ from gis_service.orders import texts
 from gis_service.orders.db import utcnow
 from gis_service.orders.documents import revocation_record, revoke_documents
 from gis_service.orders.errors import ActionError
+from gis_service.orders.issuing import REFUNDED
 from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.refunds import Refunds, mark_for_refund, refundable_cents
@@ -50,7 +51,7 @@ class LateCancellation:
             if amount <= 0:
                 raise ActionError(texts.LATE_CANCEL_NOTHING_TO_REFUND)
             now = utcnow()
-            revoked = revoke_documents(order)
+            revoked = revoke_documents(order, REFUNDED)
             files.extend(d.storage_name for d in revoked)
             # A completed order has no way back in lifecycle.TRANSITIONS (no ordinary action may reopen it);
             # this is the one audited exception, so it moves the state itself.

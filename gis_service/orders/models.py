@@ -189,6 +189,42 @@ class Document(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     order: Mapped[Order] = relationship(back_populates="documents")
+    # An official extract's public record (its verification code); none for uploads.
+    verification: Mapped[ExtractVerification | None] = relationship(back_populates="document", uselist=False,
+                                                                    lazy="selectin")
+
+
+class ExtractVerification(Base):
+    """What the public verification page shows of an issued extract: no personal data, only the extract itself.
+
+    Kept when the order's personal data and files are purged: a recipient may check an extract for
+    years. `withdrawn_reason`: superseded (produced again), cancelled, rejected or refunded.
+    """
+
+    __tablename__ = "extract_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # canonical: no dashes, upper case
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the delivered (sealed) bytes
+    size: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_on: Mapped[date] = mapped_column(Date)  # the date printed on the extract
+    product_id: Mapped[str] = mapped_column(String(40))
+    product_name: Mapped[str] = mapped_column(String(200))
+    parcel_key: Mapped[str] = mapped_column(String(20))
+    parcel_label: Mapped[str] = mapped_column(String(200))
+    scale: Mapped[int] = mapped_column(Integer)
+    paper: Mapped[str] = mapped_column(String(2))
+    orientation: Mapped[str] = mapped_column(String(10))
+    data_currency: Mapped[str | None] = mapped_column(String(40))
+    office: Mapped[str] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))
+
+    document: Mapped[Document] = relationship(back_populates="verification")
 
 
 class MailMessage(Base):
@@ -283,3 +319,27 @@ class Invoice(Base):
     updated_by: Mapped[str] = mapped_column(String(120))
 
     order: Mapped[Order] = relationship(back_populates="invoice")
+
+
+class AccessibilityFeedback(Base):
+    """A message from the accessibility statement's feedback form (BITV 2.0 § 7): new, read, answered.
+
+    Name, e-mail address and the page are optional; the message is what the citizen reports.
+    """
+
+    __tablename__ = "accessibility_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # new | read | answered
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    read_by: Mapped[str | None] = mapped_column(String(120))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(120))
+    # The mail that carried it to the contact: it holds the message too, so it goes with it.
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id", ondelete="SET NULL"))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gis_service.metrics import Reading
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import utcnow
-from gis_service.orders.models import MailMessage, Order, Payment
+from gis_service.orders.models import AccessibilityFeedback, MailMessage, Order, Payment
 
 
 def order_readings(factory: sessionmaker[Session]) -> list[Reading]:
@@ -45,4 +45,9 @@ def order_readings(factory: sessionmaker[Session]) -> list[Reading]:
         overdue = [(now - moment).total_seconds() for moment in (waiting_since, lease_ran_out) if moment]
         readings.append(Reading("gis_order_task_overdue_seconds", "How long the oldest self-service order has "
                                 "waited for a worker (paid, or its production lease ran out)", max(overdue or [0.0])))
+        found = dict(session.execute(select(AccessibilityFeedback.status, func.count())
+                                     .group_by(AccessibilityFeedback.status)).all())
+        for status in ("new", "read", "answered"):  # all three, so an alert on "new" sees a zero too
+            readings.append(Reading("gis_accessibility_feedback", "Accessibility feedback messages by state",
+                                    found.get(status, 0), {"state": status}))
     return readings

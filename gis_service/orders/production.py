@@ -15,6 +15,7 @@ from gis_service.orders.db import utcnow
 from gis_service.orders.documents import add_extract, extract_spec
 from gis_service.orders.errors import ConflictError, InvalidTransition
 from gis_service.orders.fulfilment import ExtractProducer
+from gis_service.orders.issuing import ExtractIssuer, record_issue
 from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.repository import OrderRepository, retry
@@ -25,12 +26,14 @@ log = logging.getLogger(__name__)
 
 class AutomaticProduction:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, repository: OrderRepository,
-                 outbox: Outbox, producer: ExtractProducer, store: FileStore, wake: Callable[[], None]):
+                 outbox: Outbox, producer: ExtractProducer, issuer: ExtractIssuer, store: FileStore,
+                 wake: Callable[[], None]):
         self.factory = factory
         self.settings = settings
         self.repository = repository
         self.outbox = outbox
         self.producer = producer
+        self.issuer = issuer
         self.store = store
         self.wake = wake
 
@@ -60,7 +63,7 @@ class AutomaticProduction:
         if spec is None:
             return "skipped"
         try:
-            stored = self.store.save(self.producer.produce(spec), "pdf")
+            issued = self.issuer.issue(spec)
         except Exception as exc:  # noqa: BLE001 - any failure of production goes to a person
             log.exception("production of %s failed", number)
             reason = f"Automatische Erstellung fehlgeschlagen: {exc.__class__.__name__}: {str(exc)[:300]}"
@@ -82,10 +85,11 @@ class AutomaticProduction:
         def done(session: Session, order: Order):
             if order.status != lc.IN_PROGRESS or order.handling != "automatic":
                 return False
-            document = add_extract(order, stored, lc.SYSTEM)
+            document = add_extract(order, issued.stored, lc.SYSTEM)
+            record_issue(order, document, issued)
             session.flush()
             lc.transition(order, lc.COMPLETED, lc.SYSTEM, reason="Auszug erstellt und bereitgestellt", action="completed",
-                          details={"document_id": document.id, "sha256": stored.sha256})
+                          details={"document_id": document.id, "sha256": issued.stored.sha256})
             self.outbox.queue(session, order, "ready", links=self.outbox.document_links(order))
             return True
 
@@ -94,7 +98,7 @@ class AutomaticProduction:
         except (ConflictError, InvalidTransition):
             ok = False
         if not ok:
-            self.store.delete(stored.storage_name)
+            self.store.delete(issued.stored.storage_name)
             return "skipped"
         self.wake()
         return "completed"

@@ -17,8 +17,10 @@ from gis_service.orders.bulk import BulkActions
 from gis_service.orders.dataprotection import BATCH, purge_personal_data
 from gis_service.orders.confirmation import AddressConfirmation
 from gis_service.orders.drafts import DraftStore
+from gis_service.orders.feedback import FeedbackBox
 from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.invoices import InvoiceActions
+from gis_service.orders.issuing import ExtractIssuer
 from gis_service.orders.late_cancellation import LateCancellation
 from gis_service.orders.notes import OrderNotes
 from gis_service.orders.notifications import Mailer
@@ -30,6 +32,7 @@ from gis_service.orders.production import AutomaticProduction
 from gis_service.orders.products import Catalogue
 from gis_service.orders.queries import StaffQueries
 from gis_service.orders.refunds import Refunds
+from gis_service.orders.seal import Sealer
 from gis_service.orders.repository import OrderRepository
 from gis_service.orders.staff_outbox import StaffOutbox
 from gis_service.orders.storage import FileStore
@@ -45,7 +48,7 @@ ORPHAN_CHECK_SECONDS = 6 * 3600
 class OrderService:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, catalogue: Catalogue,
                  provider: PaymentProvider, producer: ExtractProducer, store: FileStore, mailer: Mailer, urls: Urls,
-                 secret: str):
+                 secret: str, sealer: Sealer | None = None, feedback_recipient: str | None = None):
         self.catalogue = catalogue
         self._factory = factory
         self._settings = settings
@@ -57,14 +60,15 @@ class OrderService:
         self.repository = OrderRepository(factory, self.tokens)
         self.outbox = Outbox(factory=factory, settings=settings, mailer=mailer, urls=urls, tokens=self.tokens)
         self.refunds = Refunds(factory=factory, repository=self.repository, provider=provider)
+        self.issuer = ExtractIssuer(producer, store, urls.base, sealer)
         self.actions = OrderActions(factory=factory, settings=settings, repository=self.repository, tokens=self.tokens,
-                                    outbox=self.outbox, refunds=self.refunds, producer=producer, store=store,
-                                    wake=self._wake_worker)
+                                    outbox=self.outbox, refunds=self.refunds, producer=producer, issuer=self.issuer,
+                                    store=store, wake=self._wake_worker)
         self.confirmation = AddressConfirmation(factory=factory, settings=settings, repository=self.repository,
                                                 tokens=self.tokens, actions=self.actions)
         self.production = AutomaticProduction(factory=factory, settings=settings, repository=self.repository,
-                                              outbox=self.outbox, producer=producer, store=store,
-                                              wake=self._wake_worker)
+                                              outbox=self.outbox, producer=producer, issuer=self.issuer,
+                                              store=store, wake=self._wake_worker)
         self.payments = PaymentReconciler(factory=factory, settings=settings, repository=self.repository,
                                           tokens=self.tokens, urls=urls, outbox=self.outbox, refunds=self.refunds,
                                           actions=self.actions, provider=provider, wake=self._wake_worker)
@@ -80,6 +84,9 @@ class OrderService:
         self.bulk = BulkActions(factory, self.actions)
         self.office = OfficeMail(factory=factory, settings=settings, urls=urls)
         self.staff_outbox = StaffOutbox(factory)
+        # Accessibility feedback goes to its contact (accessibility.contact.email), else to the office.
+        self.feedback = FeedbackBox(factory, feedback_recipient or settings.office.email, urls,
+                                    settings.data_protection.personal_data_days, wake=self._wake_worker)
 
     def _purge_personal_data(self) -> int:
         # Looking for orphaned files lists the whole file folder: a few times a day is enough.
@@ -113,6 +120,7 @@ class OrderService:
                 ("drafts_purged", self.drafts.purge_expired),
                 # Closed orders past their retention period; cron may run the CLI command as well.
                 ("personal_data_purged", self._purge_personal_data),
+                ("feedback_purged", self.feedback.purge_answered),
             ]
             for name, step in steps:
                 try:

@@ -142,6 +142,8 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
     "order_refund_text": {"de": "Die gezahlte Gebühr wird erstattet.", "en": "The fee you paid is refunded."},
     "order_documents": {"de": "Ihre Unterlagen", "en": "Your documents"},
     "order_download": {"de": "{name} herunterladen", "en": "Download {name}"},
+    # The public page that proves the extract (web/verify.py); whoever receives the extract may open it.
+    "order_verify_link": {"de": "Prüfcode {code}: Echtheit prüfen", "en": "Verification code {code}: check it is genuine"},
     "order_print_note": {"de": "Drucken Sie den Auszug in Originalgröße (100 %, nicht „An Seite anpassen“), damit der Maßstab stimmt.",
                          "en": "Print the extract at actual size (100 %, not “fit to page”) so that the scale is right."},
     "order_pay_now": {"de": "Jetzt bezahlen", "en": "Pay now"},

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gis_service.orders import lifecycle as lc
-from gis_service.orders.models import Order
+from gis_service.orders import verification
+from gis_service.orders.models import Document, Order
 from gis_service.orders.tokens import OrderTokens
 from gis_service.orders.urls import Urls
 
@@ -12,6 +13,13 @@ class OrderViews:
     def __init__(self, tokens: OrderTokens, urls: Urls):
         self.tokens = tokens
         self.urls = urls
+
+    def _verification(self, document: Document) -> dict:
+        record = document.verification
+        if record is None:
+            return {}
+        return {"verification_code": verification.formatted(record.code),
+                "verification_url": verification.verify_url(self.urls.base, record.code)}
 
     def public_view(self, order: Order, lang: str = "de", include_token: bool = True) -> dict:
         token = self.tokens.for_order(order)
@@ -37,7 +45,8 @@ class OrderViews:
                             else None),
             "status_url": self.urls.status(order.order_number, token, order.lang) if include_token else None,
             "documents": [{"id": d.id, "filename": d.filename, "content_type": d.content_type, "size": d.size,
-                           "url": self.urls.document(order.order_number, token, d.id, d.filename)}
+                           "url": self.urls.document(order.order_number, token, d.id, d.filename),
+                           **self._verification(d)}
                           for d in order.current_documents] if include_token else [],
             "created_at": order.created_at.isoformat() + "Z",
             "updated_at": order.updated_at.isoformat() + "Z",

@@ -8,6 +8,7 @@ from flask import request
 
 from cadastre.kennzeichen import quote_alternatives
 from gis_service.orders.texts import ORDER_TEXTS
+from gis_service.web.accessibility_texts import A11Y_TEXTS
 
 LANGUAGES = ("de", "en")
 
@@ -186,6 +187,7 @@ TEXTS.update({
 
 # The order pages' texts live beside the order code; pages look every text up here.
 TEXTS.update({key: value for key, value in ORDER_TEXTS.items() if key not in TEXTS})
+TEXTS.update(A11Y_TEXTS)  # the accessibility statement's (web/accessibility.py)
 
 
 def choose_language(default: str = "de") -> str:

@@ -7,6 +7,7 @@ import math
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from PIL import Image
 from render_synth import CENTRE
 
 from renderers.compose import TitleBlock, compose_page
-from renderers.export import page_size_pt, to_geotiff, to_pdf, to_png, to_webp
+from renderers.export import page_size_pt, to_geotiff, to_png, to_webp
+from renderers.pdf import DocumentInfo, page_pdf
 from renderers.layout import MM_PER_INCH, make_layout
 from renderers.map import draw_map_face
 
@@ -22,17 +24,21 @@ A4_PT = (595.276, 841.890)
 A3_PT = (841.890, 1190.551)
 
 
+def blank_title(layout):
+    return TitleBlock(gemarkung="Übungsfeld", flur=3, flurstueck="40/4", scale=layout.scale, paper=layout.paper,
+                      orientation="Hochformat")
+
+
 def blank_page(layout, features=None):
-    title = TitleBlock(
-        gemarkung="Übungsfeld",
-        flur=3,
-        flurstueck="40/4",
-        scale=layout.scale,
-        paper=layout.paper,
-        orientation="Hochformat",
-    )
     face = draw_map_face(layout, features) if features else Image.new("RGB", layout.map_face_size_px, "white")
-    return compose_page(layout, face, parcel=None, title=title, attribution="© Test", watermark=None)
+    return compose_page(layout, face, parcel=None, title=blank_title(layout), attribution="© Test", watermark=None)
+
+
+def blank_pdf(layout) -> bytes:
+    info = DocumentInfo(title="Test", subject="Test", author="", created=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    return page_pdf(layout, Image.new("RGB", layout.map_face_size_px, "white"), parcel_geometry=None,
+                    title=blank_title(layout), attribution="© Test", watermark=None, heading="Test", info=info,
+                    alt_text="Test")
 
 
 def test_png_round_trip(a4_96, simple_features):
@@ -63,13 +69,13 @@ def test_pdf_page_is_exactly_the_paper(paper, orientation, expected):
     pypdf = pytest.importorskip("pypdf")
     layout = make_layout(paper, orientation, 1000, 72, CENTRE)
     assert page_size_pt(layout) == pytest.approx(expected, abs=1e-3)
-    reader = pypdf.PdfReader(io.BytesIO(to_pdf(blank_page(layout), layout)))
+    reader = pypdf.PdfReader(io.BytesIO(blank_pdf(layout)))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
     assert (float(box.left), float(box.bottom)) == (0.0, 0.0)
     assert float(box.width) == pytest.approx(expected[0], abs=1e-3)
     assert float(box.height) == pytest.approx(expected[1], abs=1e-3)
-    # The image is drawn at its natural size (pixels × 72 / dpi), its top-left at the page's.
+    # The map face is drawn at its natural size (pixels × 72 / dpi), where the layout puts it.
     content = reader.pages[0].get_contents().get_data().decode("latin-1")
     a, b, c, d, e, f = (
         float(v)
@@ -77,10 +83,12 @@ def test_pdf_page_is_exactly_the_paper(paper, orientation, expected):
             r"([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+) cm\s*/\S+ Do", content
         )[0]
     )
-    assert (b, c, e) == (0.0, 0.0, 0.0)
-    assert a == pytest.approx(layout.image_px[0] * 72 / layout.dpi, abs=1e-3)
-    assert d == pytest.approx(layout.image_px[1] * 72 / layout.dpi, abs=1e-3)
-    assert f + d == pytest.approx(expected[1], abs=1e-3)
+    left, top, right, bottom = layout.map_face_px
+    assert (b, c) == (0.0, 0.0)
+    assert a == pytest.approx((right - left) * 72 / layout.dpi, abs=1e-3)
+    assert d == pytest.approx((bottom - top) * 72 / layout.dpi, abs=1e-3)
+    assert e == pytest.approx(left * 72 / layout.dpi, abs=1e-3)
+    assert f + d == pytest.approx(expected[1] - top * 72 / layout.dpi, abs=1e-3)
 
 
 def frame_edges_mm(png: np.ndarray, dpi: float) -> tuple[float, float, float, float]:
@@ -114,7 +122,7 @@ def frame_edges_mm(png: np.ndarray, dpi: float) -> tuple[float, float, float, fl
 def test_pdf_prints_the_frame_at_the_right_millimetre(tmp_path, paper, orientation, dpi):
     layout = make_layout(paper, orientation, 1000, dpi, CENTRE)
     pdf = tmp_path / "page.pdf"
-    pdf.write_bytes(to_pdf(blank_page(layout), layout))
+    pdf.write_bytes(blank_pdf(layout))
     subprocess.run(
         ["pdftoppm", "-r", "300", "-png", "-singlefile", str(pdf), str(tmp_path / "raster")], check=True
     )

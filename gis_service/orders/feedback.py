@@ -1,0 +1,202 @@
+"""Accessibility feedback (BITV 2.0 § 7): a checked message is stored, mailed to the contact through the outbox, then read and answered by staff."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis_service.errors import ApiError
+from gis_service.orders.db import transaction, utcnow
+from gis_service.orders.errors import ActionError, FieldError
+from gis_service.orders.models import AccessibilityFeedback, MailMessage
+from gis_service.orders.office_mail import FOOTER
+from gis_service.orders.urls import STAFF, Urls
+from gis_service.orders.validation import _CONTROL, _EMAIL, _LINE_BREAK
+
+FIELDS = ("name", "email", "page_url", "message")
+MAX_LENGTH = {"name": 200, "email": 254, "page_url": 2000, "message": 5000}
+STATUSES = ("new", "read", "answered")
+STATUS_TEXT = {"new": ("neu", "new"), "read": ("gelesen", "read"), "answered": ("beantwortet", "answered")}
+# What a clerk may mark, from which states: answering may come without reading it here first (by phone, say).
+MARKS = {"read": ("new",), "answered": ("new", "read")}
+STAFF_PATH = f"{STAFF}/barrierefreiheit"
+LIST_LIMIT = 200
+PURGE_BATCH = 500  # per round of the order tasks
+
+
+class FeedbackInvalid(ApiError):
+    """The form is incomplete or holds what cannot be stored; `errors` says which field and why."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("Bitte prüfen Sie Ihre Angaben: " + " ".join(e.de for e in errors),
+                         "Please check your entries: " + " ".join(e.en for e in errors),
+                         status=422, code="invalid-feedback")
+
+
+@dataclass(frozen=True)
+class CheckedFeedback:
+    message: str
+    name: str | None = None
+    email: str | None = None
+    page_url: str | None = None
+
+
+def check_feedback(form: Mapping) -> CheckedFeedback:
+    """The form's fields as they will be stored, or FeedbackInvalid naming every field that is not right."""
+    errors: list[FieldError] = []
+    values = {name: _text(form, name, errors) for name in FIELDS}
+    if not values["message"] and not any(e.field == "message" for e in errors):
+        errors.append(FieldError("message", "Bitte beschreiben Sie, was nicht barrierefrei ist.",
+                                 "Please describe what is not accessible."))
+    email = values["email"]
+    if email and not _EMAIL.match(email):
+        errors.append(FieldError("email", "Bitte geben Sie eine gültige E-Mail-Adresse an (z. B. name@example.org) "
+                                          "oder lassen Sie das Feld leer.",
+                                 "Please enter a valid e-mail address (e.g. name@example.org) or leave it empty."))
+    page = values["page_url"]
+    if page and not _page_address(page):
+        errors.append(FieldError("page_url", "Bitte geben Sie die Adresse der Seite an (beginnend mit https:// oder /) "
+                                             "oder lassen Sie das Feld leer.",
+                                 "Please enter the page's address (starting with https:// or /) or leave it empty."))
+    if errors:
+        raise FeedbackInvalid(errors)
+    return CheckedFeedback(message=values["message"], name=values["name"], email=email, page_url=page)
+
+
+def _text(form: Mapping, name: str, errors: list[FieldError]) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(name, "Dieses Feld erwartet einen Text.", "This field expects text."))
+        return None
+    text = value.replace("\r\n", "\n").strip()
+    multiline = name == "message"
+    if _CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)):
+        errors.append(FieldError(name, "Das Feld enthält unzulässige Steuerzeichen.",
+                                 "The field contains control characters."))
+        return None
+    limit = MAX_LENGTH[name]
+    if len(text) > limit:
+        errors.append(FieldError(name, f"Höchstens {limit} Zeichen (jetzt {len(text)}).",
+                                 f"At most {limit} characters (now {len(text)})."))
+        return None
+    return text or None
+
+
+def _page_address(text: str) -> bool:
+    """A web address or a path on this site; staff see it as text, never as a link."""
+    if text.startswith("/") and not text.startswith("//"):
+        return True
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
+
+
+def status_text(status: str, lang: str = "de") -> str:
+    de, en = STATUS_TEXT.get(status, ("unbekannt", "unknown"))
+    return en if lang == "en" else de
+
+
+class FeedbackBox:
+    """The messages of the feedback form, over the order database and its mail outbox."""
+
+    def __init__(self, factory: sessionmaker[Session], recipient: str, urls: Urls, keep_days: int,
+                 wake=lambda: None):
+        self.factory = factory
+        self.recipient = recipient  # accessibility.contact.email, else orders.office.email
+        self.urls = urls
+        self.keep_days = keep_days  # answered messages are deleted this long after the answer
+        self.wake = wake  # lets the order worker send the mail now rather than at its next round
+
+    def submit(self, feedback: CheckedFeedback, lang: str) -> int:
+        """Store the message and queue its mail in one transaction; returns its number."""
+        with transaction(self.factory) as session:
+            now = utcnow()
+            row = AccessibilityFeedback(created_at=now, lang=lang if lang in ("de", "en") else "de",
+                                        name=feedback.name, email=feedback.email, page_url=feedback.page_url,
+                                        message=feedback.message, status="new")
+            session.add(row)
+            session.flush()
+            subject, body = self._mail(row)
+            mail = MailMessage(order_id=None, recipient=self.recipient, subject=subject, body=body, created_at=now,
+                               next_attempt_at=now, attempts=0, failed=False, audience="office")
+            session.add(mail)
+            session.flush()
+            row.mail_id = mail.id
+            number = row.id
+        self.wake()
+        return number
+
+    def _mail(self, row: AccessibilityFeedback) -> tuple[str, str]:
+        # The message goes to the contact's mailbox (that is what the form is for); who sent it stays in
+        # the back office, as in every office mail: a mailbox may be shared or forwarded.
+        subject = f"Rückmeldung zur Barrierefreiheit Nr. {row.id}"
+        sender = "mit Kontaktangaben" if row.email or row.name else "ohne Kontaktangaben"
+        body = (f"Über das Formular der Erklärung zur Barrierefreiheit ist eine Rückmeldung eingegangen "
+                f"({sender}, Sprache der Seite: {'Englisch' if row.lang == 'en' else 'Deutsch'}).\n\n"
+                f"Betroffene Seite: {row.page_url or 'nicht angegeben'}\n\n"
+                f"Nachricht:\n{row.message}\n\n"
+                f"Kontaktangaben und „beantwortet“ vermerken in der Sachbearbeitung:\n{self.urls.base}{STAFF_PATH}\n\n"
+                f"{FOOTER}\n")
+        return subject, body
+
+    def list(self, status: str | None = None, limit: int = LIST_LIMIT) -> list[AccessibilityFeedback]:
+        """Newest first; `status` one of STATUSES or None for all."""
+        query = select(AccessibilityFeedback).order_by(AccessibilityFeedback.created_at.desc(),
+                                                       AccessibilityFeedback.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(AccessibilityFeedback.status == status)
+        with self.factory() as session:
+            return list(session.scalars(query))
+
+    def counts(self) -> dict[str, int]:
+        with self.factory() as session:
+            found = dict(session.execute(select(AccessibilityFeedback.status, func.count())
+                                         .group_by(AccessibilityFeedback.status)).all())
+        return {status: int(found.get(status, 0)) for status in STATUSES}
+
+    def mark(self, feedback_id: int, status: str, actor: str) -> AccessibilityFeedback:
+        """Mark a message read or answered; a message already past that state is refused with the reason."""
+        if status not in MARKS:
+            raise ActionError("Unbekannte Markierung.", "Unknown mark.", status=400, code="bad-mark")
+        with transaction(self.factory) as session:
+            row = session.get(AccessibilityFeedback, feedback_id, with_for_update=True)
+            if row is None:
+                raise ApiError("Diese Rückmeldung gibt es nicht (mehr).", "There is no such feedback.", status=404,
+                               code="feedback-not-found")
+            if row.status not in MARKS[status]:
+                raise ActionError(f"Rückmeldung Nr. {row.id} ist schon als „{status_text(row.status)}“ vermerkt.",
+                                  f"Feedback {row.id} is already marked '{status_text(row.status, 'en')}'.")
+            now = utcnow()
+            if status == "read":
+                row.read_at, row.read_by = now, actor
+            else:
+                row.answered_at, row.answered_by = now, actor
+                if row.read_at is None:
+                    row.read_at, row.read_by = now, actor
+            row.status = status
+            return row
+
+    def purge_answered(self) -> int:
+        """Answered messages hold names, addresses and free text: gone `keep_days` after the answer, with their mail."""
+        cutoff = utcnow() - timedelta(days=self.keep_days)
+        with transaction(self.factory) as session:
+            due = session.execute(select(AccessibilityFeedback.id, AccessibilityFeedback.mail_id).where(
+                AccessibilityFeedback.status == "answered", AccessibilityFeedback.answered_at < cutoff)
+                .limit(PURGE_BATCH)).all()
+            if not due:
+                return 0
+            session.execute(delete(AccessibilityFeedback).where(AccessibilityFeedback.id.in_([d.id for d in due])))
+            mails = [d.mail_id for d in due if d.mail_id is not None]
+            if mails:
+                session.execute(delete(MailMessage).where(MailMessage.id.in_(mails)))
+            return len(due)

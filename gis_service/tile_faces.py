@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from PIL import Image
 
 from gis_service.admission import RenderLimiter
+from gis_service.errors import UpstreamUnavailable
 from gis_service.map_faces import LocalMapFaces, MapFace, MapFaceProvider, MapSource
 from gis_service.tile_grid import SCREEN_DPI
 from gis_service.tiles import Tile, TileService
@@ -99,14 +100,18 @@ class TileComposedFaces(MapFaceProvider):
         missing = [xy for xy in window.tiles if not self.available(window.z, *xy)]
         if not missing:
             return self.compose(window)
-        face = self.faces.face(layout, encoded=encoded)
+        kept = all(self.tiles.cache.get(self.tiles.key(window.z, *xy)) is not None for xy in missing)
+        try:
+            face = self.faces.face(layout, encoded=encoded)
+        except UpstreamUnavailable:
+            if kept:  # the upstream is down, but every tile is kept, if older: the office's own map, dated
+                return self.compose(window)
+            raise
+        if face.source.origin == "fallback" and kept:
+            return self.compose(window)  # the same: better than the substitute drawing
         # A parcel just chosen, a new scale: the tiles here and around are made after this face (not
         # beside it, where they would slow it down), so that moving the print area finds them.
         self.prefetch(layout, self.ahead_px)
-        if face.source.origin == "fallback" and all(self.tiles.cache.get(self.tiles.key(window.z, *xy)) is not None
-                                                    for xy in missing):
-            # the upstream is down, but every tile is in the cache, if older: the office's own map, dated
-            return self.compose(window)
         return face
 
     # ------------------------------------------------------------------ composing

@@ -34,7 +34,9 @@ import requests
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests" / "orders"), str(REPO / "tests")]
+sys.path[:0] = [str(REPO / "tests" / "orders"), str(REPO / "tests"), str(REPO / "bench")]
+
+from bench_support import start_gunicorn  # noqa: E402
 
 from order_support import (  # noqa: E402  (the tests' real parts: PostgreSQL, SMTP, payment simulator)
     PG_ADMIN_URLS,
@@ -48,7 +50,6 @@ from order_support import (  # noqa: E402  (the tests' real parts: PostgreSQL, S
     token_of,
 )
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DEMO_CENTRE = (352900.0, 5703300.0)
 ADDRESSES = ["Mühlenweg 12a", "Muehlenweg 3", "Lindenhagen Mühlenweg", "Am Anger 5", "Dorfstr. 1", "Kirchweg"]
@@ -196,26 +197,6 @@ def run_load(base: str, parcels: list[str], clients: int, seconds: float, tally:
         t.join(seconds + 120)
 
 
-def start_gunicorn(config: Path, port: int) -> tuple[subprocess.Popen, str]:
-    env = subprocess_env()
-    env["GIS_SERVICE_CONFIG"] = str(config)
-    process = subprocess.Popen(
-        [str(GUNICORN), "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "gis_service.wsgi:app"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise SystemExit("gunicorn exited at start")
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def parcels_near_centre(base: str) -> list[str]:
     x, y = DEMO_CENTRE
     answer = requests.get(f"{base}/api/v1/parcels", params={"bbox": f"{x - 300},{y - 300},{x + 300},{y + 300}",
@@ -267,7 +248,7 @@ def main() -> None:
         settings["server"] = {"trusted_proxies": 1}
         config = tmp_path / "config.yaml"
         config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-        process, base = start_gunicorn(config, port)
+        process, base = start_gunicorn(config, port, subprocess_env())
         try:
             parcels = parcels_near_centre(base)
             clients = args.clients

@@ -80,7 +80,8 @@ def _add_orders(app: Flask, services: Services) -> None:
     )
     _guard_request_size(app, staff_settings.max_upload_mb * 1024 * 1024,
                         services.settings.orders.verification.max_upload_mb * 1024 * 1024)
-    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint, verify.blueprint):
+    for blueprint in (order_steps.blueprint, orders_api.blueprint, staff.blueprint, verify.blueprint,
+                      verify.api_blueprint):
         app.register_blueprint(blueprint)
     worker = services.settings.orders.worker
     if worker.enabled:

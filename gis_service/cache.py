@@ -117,6 +117,11 @@ class Cache(ABC):
     def is_fresh(self, entry: CacheEntry, now: float | None = None) -> bool:
         return entry.age(now) < self.ttl
 
+    def is_current(self, entry: CacheEntry, currency: str | None) -> bool:
+        """Fresh, and made under the data currency the source has now (meta "currency"; unknown on either side counts)."""
+        made_under = entry.meta.get("currency")
+        return self.is_fresh(entry) and (currency is None or made_under is None or made_under == currency)
+
     @abstractmethod
     def get(self, key: str) -> CacheEntry | None: ...
 

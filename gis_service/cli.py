@@ -1,4 +1,4 @@
-"""Command line: `gis-service serve`, `preview`, `check-upstream`, and the order commands (payment-simulator, create-admin, …)."""
+"""Command line: `gis-service serve`, `preview`, `check-upstream`, `check-seal`, `seed`, and the order commands (payment-simulator, create-admin, …)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,32 @@ def cmd_check_upstream(args) -> int:
     return code
 
 
+def cmd_check_seal(args) -> int:
+    """The configured electronic seal tried on a test page: exit 0 sealed and trusted, 1 unsigned or untrusted, 2 broken."""
+    from datetime import UTC, datetime
+
+    from gis_service.orders.seal import try_seal
+    from gis_service.wiring import build_sealer
+
+    sealer = build_sealer(_load(args))  # a certificate that cannot be used: ConfigError, exit 2
+    if sealer is None:
+        print("no seal certificate configured (orders.seal.pkcs12_path): extracts are issued unsigned, "
+              "with their verification code")
+        return 1
+    check = try_seal(sealer)
+    days = (check.not_after - datetime.now(UTC)).days
+    print(f"seal:        {check.subject}\nissued by:   {check.issuer}\nvalid until: {check.not_after:%Y-%m-%d} "
+          f"({days} days)\nlevel:       PAdES {check.level}")
+    if check.problem:
+        print(f"✗ {check.problem}")
+        return 2
+    print(f"{'✓' if check.intact else '✗'} a test page sealed in {check.milliseconds:.0f} ms"
+          f"{', with a timestamp' if check.timestamped else ''}; the signature is {'intact' if check.intact else 'BROKEN'}")
+    print(f"{'✓' if check.trusted else '!'} the certificate "
+          f"{'chains to a root in the PKCS#12 file' if check.trusted else 'does not chain to a root in the PKCS#12 file (add the chain, or check that readers trust its CA)'}")
+    return 0 if check.ok else 1 if check.intact else 2
+
+
 def _orders(args):
     """The order services without the web app (commands that only need the database)."""
     from gis_service.wiring import build_order_services
@@ -184,6 +210,96 @@ def cmd_run_order_tasks(args) -> int:
     return 0
 
 
+def parse_levels(text: str | None, count: int) -> list[int]:
+    """"3-5", "2,4,6" or both ("0-2,6"); None: every level. ValueError names what is wrong."""
+    if not text:
+        return list(range(count))
+    levels: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise ValueError(f"--levels: {part.strip()!r} is not a level or a range such as 3-5")
+        low, high = int(first), int(last or first)
+        if not 0 <= low <= high < count:
+            raise ValueError(f"--levels: {part.strip()} is outside the levels 0 … {count - 1}")
+        levels.update(range(low, high + 1))
+    return sorted(levels)
+
+
+def _progress_printer(stream, started: float):
+    """A bar redrawn in place on a terminal; elsewhere (logs, cron) a plain line every 5 % and at the end."""
+    interactive = stream.isatty()
+    shown = {"step": -1}
+
+    def show(report) -> None:
+        import time
+
+        elapsed = time.monotonic() - started
+        rate = report.done / elapsed if elapsed > 0 else 0.0
+        left = (report.total - report.done) / rate if rate > 0 else 0.0
+        text = (f"{report.done}/{report.total} metatiles ({report.made} made, {report.cached} already cached, "
+                f"{report.busy} busy elsewhere, {report.failed} failed), {rate:.1f}/s, {left:.0f} s left")
+        if interactive:
+            width = 24
+            filled = width * report.done // max(report.total, 1)
+            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\x1b[K")
+            if report.done == report.total:
+                stream.write("\n")
+            stream.flush()
+            return
+        step = 20 * report.done // max(report.total, 1)
+        if step != shown["step"] or report.done == report.total:
+            shown["step"] = step
+            print(f"seed: {text}", file=stream, flush=True)
+
+    return show
+
+
+def cmd_seed(args) -> int:
+    import time
+
+    from gis_service.parcels import parse_bbox
+    from gis_service.tile_grid import TileGrid
+    from gis_service.tiles import seed
+    from gis_service.wiring import build_services
+
+    settings = _load(args)
+    if not settings.tiles.enabled:
+        print("gis-service: tiles are switched off (tiles.enabled: false)", file=sys.stderr)
+        return 2
+    try:
+        levels = parse_levels(args.levels, len(TileGrid.from_settings(settings.tiles, settings.preview).matrices))
+    except ValueError as exc:
+        print(f"gis-service: {exc}", file=sys.stderr)
+        return 2
+    bbox = parse_bbox(args.bbox) if args.bbox else None
+    settings.orders.enabled = False  # maps only: no order database to open or migrate
+    services = build_services(settings)
+    try:
+        tiles = services.tiles
+        bbox = bbox or services.source.info().extent
+        metatiles = tiles.metatiles(bbox, levels)
+        scales = ", ".join(f"{z} (1:{tiles.grid.matrix(z).scale:,.0f})".replace(",", ".") for z in levels)
+        print(f"seed: {len(metatiles)} metatiles of {tiles.settings.metatile_size}×{tiles.settings.metatile_size} "
+              f"tiles over {', '.join(f'{v:.0f}' for v in bbox)} on levels {scales}; {args.workers} at a time",
+              flush=True)
+        try:
+            report = seed(tiles, metatiles, workers=args.workers,
+                          progress=_progress_printer(sys.stdout, time.monotonic()))
+        except KeyboardInterrupt:
+            print("\nseed: interrupted; the same command again makes only what is missing", file=sys.stderr)
+            return 130
+    finally:
+        services.close()
+    for error in report.errors[:20]:
+        print(f"seed: failed: {error}", file=sys.stderr)
+    if report.failed:
+        print(f"seed: {report.failed} of {report.total} metatiles failed; run the same command again to "
+              "make only what is missing", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gis-service", description="Cadastral map extracts: search, preview, order.")
     parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -212,6 +328,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config")
     check.add_argument("--json", action="store_true", help="the checks as JSON instead of one line each")
     check.set_defaults(func=cmd_check_upstream)
+
+    seeder = sub.add_parser("seed", help="fill the tile cache for an area and levels (resumable: what is cached "
+                                         "and current is skipped); exit 1 when a metatile failed")
+    seeder.add_argument("--bbox", help="minx,miny,maxx,maxy in EPSG:25832 (default: the data's extent)")
+    seeder.add_argument("--levels", help="levels such as 3-6 or 4,6 (default: all; /tiles/map.json lists them)")
+    seeder.add_argument("--workers", type=int, choices=range(1, 9), default=2, metavar="1…8",
+                        help="GetMaps at once toward the upstream (default 2)")
+    seeder.add_argument("--config")
+    seeder.set_defaults(func=cmd_seed)
+
+    seal = sub.add_parser("check-seal", help="try the configured electronic seal on a test page; exit 0 sealed and "
+                                            "trusted, 1 unsigned or not trusted, 2 broken")
+    seal.add_argument("--config")
+    seal.set_defaults(func=cmd_check_seal)
 
     simulator = sub.add_parser("payment-simulator", help="run the payment simulator (XBezahldienste-style) on its own port")
     simulator.add_argument("--host", default="127.0.0.1")

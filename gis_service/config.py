@@ -316,6 +316,10 @@ class TileSettings(_Strict):
             raise ValueError("extent must be minx,miny,maxx,maxy with minx < maxx and miny < maxy")
         if self.origin != (minx, maxy):
             raise ValueError(f"origin must be the extent's top-left corner ({minx:g}, {maxy:g})")
+        side = self.metatile_size * self.tile_size_px + 2 * self.metatile_buffer_px
+        if side > 4096:  # the largest image the service asks for or draws for a screen (admission.MAX_VIEW_PX)
+            raise ValueError(f"a metatile would be {side} px wide (metatile_size × tile_size_px + 2 × "
+                             "metatile_buffer_px); at most 4096")
         return self
 
 
@@ -966,6 +970,12 @@ class SealSettings(_Strict):
     long_term: bool = False
     reason: str = "Amtlicher Auszug aus dem Liegenschaftskataster"
     location: str = ""
+
+    @field_validator("pkcs12_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        # `${GIS_SERVICE_SEAL_PKCS12:-}` left unset in a file: no certificate.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("timestamp_url")
     @classmethod

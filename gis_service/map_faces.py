@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from cadastre.model import BBox
 from gis_service.admission import RenderLimiter, affordable_supersample, drawing_megapixels
 from gis_service.cache import Cache, CacheEntry
 from gis_service.config import LimitSettings
@@ -74,6 +75,11 @@ class MapSource:
         """As told to clients: `upstream`, `cache; date=2025-05-12T08:30:00Z`, `fallback; date=…`, `local`."""
         date = self.date_text()
         return f"{self.origin}; date={date}" if date else self.origin
+
+    @classmethod
+    def of_entry(cls, origin: str, entry: CacheEntry) -> MapSource:
+        """A cached image's source: made when the entry was."""
+        return cls(origin, datetime.fromtimestamp(entry.created, timezone.utc))
 
     @classmethod
     def from_header(cls, text: str) -> MapSource:
@@ -159,10 +165,11 @@ class MapFaceProvider(ABC):
         """The data currency the faces show (ISO date), part of rendered-preview cache keys."""
 
     @abstractmethod
-    def render(self, layout: Layout) -> MapFace:
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
         """The face made now (drawn, or the upstream's GetMap): no cache, no stand-in; UpstreamError when it fails.
 
-        For callers that cache pieces themselves (tiles cut from a metatile).
+        For callers that cache pieces themselves (tiles cut from a metatile). `labels_within`: where a
+        local drawing may put labels (the metatile without its buffer); an upstream places its own.
         """
 
     def stand_in(self) -> LocalMapFaces | None:
@@ -205,12 +212,11 @@ class LocalMapFaces(MapFaceProvider):
             self.cache.put(key, face.encoded())
         return face
 
-
-    def render(self, layout: Layout) -> MapFace:
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
         features = self.source.map_features(layout.bbox)
         supersample = affordable_supersample(layout, self.limits)
         with self.limiter.admit(drawing_megapixels(layout, supersample)):
-            image = draw_map_face(layout, features, supersample=supersample)
+            image = draw_map_face(layout, features, supersample=supersample, labels_within=labels_within)
         return MapFace(MapSource("local"), image_=image)
 
 
@@ -246,7 +252,7 @@ class UpstreamMapFaces(MapFaceProvider):
         key = self.key(layout)
         entry = self.cache.get(key)
         currency = self.currency()
-        if entry is not None and self._current(entry, currency):
+        if entry is not None and self.cache.is_current(entry, currency):
             return self._from_entry("upstream", entry)
         try:
             return call_bounded(lambda: self._fetch(key, layout, currency), self.source.deadline(), "WMS GetMap")
@@ -262,21 +268,14 @@ class UpstreamMapFaces(MapFaceProvider):
             log.warning("GetMap failed, nothing to serve instead: %s", error)
             raise map_unavailable(self.source.retry_after()) from error
 
-    def _current(self, entry: CacheEntry, currency: str | None) -> bool:
-        if not self.cache.is_fresh(entry):
-            return False
-        fetched_under = entry.meta.get("currency")
-        return currency is None or fetched_under is None or fetched_under == currency
-
     @staticmethod
     def _from_entry(origin: str, entry: CacheEntry) -> MapFace:
-        made = datetime.fromtimestamp(entry.created, timezone.utc)
-        return MapFace(MapSource(origin, made), png=entry.data)
+        return MapFace(MapSource.of_entry(origin, entry), png=entry.data)
 
     def stand_in(self) -> LocalMapFaces | None:
         return self.fallback
 
-    def render(self, layout: Layout) -> MapFace:
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
         width, height = layout.map_face_size_px
         # A PNG in one piece is checked (size, mode, every chunk) but not decoded: the cache keeps it,
         # a PDF embeds its data as they are, a raster page (or a metatile cut into tiles) decodes it
@@ -292,4 +291,4 @@ class UpstreamMapFaces(MapFaceProvider):
         # Runs in the upstream pool: if the request stops waiting, the image still reaches the cache.
         face = self.render(layout)
         entry = self.cache.put(key, face.encoded(), meta={"currency": currency})
-        return replace(face, source=MapSource("upstream", datetime.fromtimestamp(entry.created, timezone.utc)))
+        return replace(face, source=MapSource.of_entry("upstream", entry))

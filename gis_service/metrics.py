@@ -31,6 +31,8 @@ UPSTREAM_CIRCUIT_OPEN = Gauge("gis_upstream_circuit_open", "1 while the circuit 
                               "in any worker", ["service"], multiprocess_mode="max")
 CACHE_LOOKUPS = Counter("gis_cache_lookups_total", "Cache lookups: hit (fresh), stale (kept for outages), miss",
                         ["result"])
+METATILES = Counter("gis_metatiles_total", "Metatiles: made (one GetMap or drawing, cut into tiles), coalesced (a "
+                    "request that waited for another's metatile instead of asking again), failed", ["outcome"])
 RENDER_SECONDS = Histogram("gis_render_duration_seconds", "Time a render held its place in the render limiter",
                            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30))
 RENDER_WAITING = Gauge("gis_render_queue_length", "Renders waiting for the render limiter, all workers",
@@ -61,6 +63,10 @@ def count_upstream(service: str, outcome: str, seconds: float, circuit_open: boo
     if outcome != "circuit-open":
         UPSTREAM_SECONDS.labels(service).observe(seconds)
     UPSTREAM_CIRCUIT_OPEN.labels(service).set(1 if circuit_open else 0)
+
+
+def count_metatile(outcome: str) -> None:
+    METATILES.labels(outcome).inc()
 
 
 def count_cache_lookup(result: str) -> None:

@@ -109,7 +109,10 @@ class Page:
     @cached_property
     def image(self) -> Image.Image:
         """The whole page as an RGB image (PNG previews, GeoTIFF), composed once."""
-        with self.limiter.admit(page_megapixels(self.layout)):
+        face_w, face_h = self.layout.map_face_size_px
+        # A face that came as PNG is decoded here too, within the same admission.
+        decoding = face_w * face_h / 1_000_000 if self.face.image_ is None else 0.0
+        with self.limiter.admit(page_megapixels(self.layout) + decoding):
             return compose.compose_page(self.layout, self.face.image, parcel=self.plan.parcel, title=self.title,
                                         attribution=self.attribution, watermark=self.marking.watermark,
                                         heading=self.marking.heading)
@@ -130,7 +133,8 @@ class Page:
         if png is not None and pdf.png_embeddable(png):
             face: Image.Image | bytes = png
         else:
-            with self.limiter.admit(self.layout.map_face_size_px[0] * self.layout.map_face_size_px[1] / 1_000_000):
+            face_w, face_h = self.layout.map_face_size_px
+            with self.limiter.admit(face_w * face_h / 1_000_000):
                 face = self.face.image  # decoded (if it came as PNG) and encoded again, once
         info = pdf.DocumentInfo(title=title, subject=self.subject(), author=author,
                                 created=created or datetime.now(timezone.utc), lang=self.marking.lang)

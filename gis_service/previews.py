@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from gis_service.admission import check_view
@@ -40,6 +41,11 @@ class PreviewService:
     def currency(self) -> str | None:
         """The data currency the images show (for their entity tags)."""
         return self.pipeline.faces.currency()
+
+    def version_tag(self, plan: PagePlan, kind: str) -> str:
+        """What names a PDF's or GeoTIFF's version: the request and the map it shows, not the bytes (a PDF
+        carries the moment it was made, so its bytes differ every time); with currency() in the ETag."""
+        return hashlib.sha256(f"{self.pipeline.faces.cache_id}|{plan.request.cache_key(kind)}".encode()).hexdigest()[:32]
 
     def plan_from_args(self, args) -> PagePlan:
         return self.pipeline.plan_from_args(args)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
+from cadastre.model import BBox
 from gis_service.admission import RenderLimiter
 from gis_service.errors import UpstreamUnavailable
 from gis_service.map_faces import LocalMapFaces, MapFace, MapFaceProvider, MapSource
@@ -78,8 +79,8 @@ class TileComposedFaces(MapFaceProvider):
     def currency(self) -> str | None:
         return self.faces.currency()
 
-    def render(self, layout: Layout) -> MapFace:
-        return self.faces.render(layout)
+    def render(self, layout: Layout, *, labels_within: BBox | None = None) -> MapFace:
+        return self.faces.render(layout, labels_within=labels_within)
 
     def stand_in(self) -> LocalMapFaces | None:
         return self.faces.stand_in()

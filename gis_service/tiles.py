@@ -6,12 +6,15 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 
 from PIL import Image
 
 from cadastre.errors import CadastreError
+from gis_service import metrics
+from gis_service.admission import RenderLimiter
 from gis_service.cache import Cache, CacheEntry
 from gis_service.config import TileSettings
 from gis_service.errors import map_unavailable
@@ -74,7 +77,7 @@ class TileService:
 
     def __init__(self, grid: TileGrid, faces: MapFaceProvider, cache: Cache, settings: TileSettings, *,
                  deadline: Callable[[], float], data_extent: Callable[[], tuple[float, float, float, float]],
-                 margin_m: float, retry_after: Callable[[], int] = lambda: 30):
+                 margin_m: float, retry_after: Callable[[], int] = lambda: 30, limiter: RenderLimiter | None = None):
         self.grid = grid
         self.faces = faces
         self.cache = cache
@@ -83,6 +86,7 @@ class TileService:
         self.data_extent = data_extent
         self.margin_m = margin_m
         self.retry_after = retry_after
+        self.limiter = limiter
         shape = "|".join([grid.identifier, repr(grid.extent), str(grid.tile_size), repr(grid.resolutions)])
         self.prefix = f"tile:{faces.cache_id}:{hashlib.sha256(shape.encode()).hexdigest()[:12]}"
         blank = export.to_png(Image.new("RGB", (grid.tile_size, grid.tile_size), (255, 255, 255)))
@@ -116,31 +120,25 @@ class TileService:
         key = self.key(z, x, y)
         entry = self.cache.get(key)
         currency = self.faces.currency()
-        if entry is not None and self._current(entry, currency):
+        if entry is not None and self.cache.is_current(entry, currency):
             return self._from_entry(entry, self._origin())
         try:
             return self._made(z, x, y, key)
         except (UpstreamError, CadastreError) as error:
+            metrics.count_metatile("failed")
             return self._instead(z, x, y, entry, error)
 
     def cached(self, z: int, x: int, y: int) -> bool:
         """Whether a current tile is in the cache (seeding skips those)."""
         entry = self.cache.get(self.key(z, x, y))
-        return entry is not None and self._current(entry, self.faces.currency())
+        return entry is not None and self.cache.is_current(entry, self.faces.currency())
 
     def _origin(self) -> str:
         return "local" if self.faces.cache_id.startswith("local:") else "upstream"
 
-    def _current(self, entry: CacheEntry, currency: str | None) -> bool:
-        if not self.cache.is_fresh(entry):
-            return False
-        made_under = entry.meta.get("currency")
-        return currency is None or made_under is None or made_under == currency
-
     @staticmethod
     def _from_entry(entry: CacheEntry, origin: str) -> Tile:
-        made = datetime.fromtimestamp(entry.created, timezone.utc)
-        return Tile(entry.data, MapSource(origin, made), entry.meta.get("etag") or _etag(entry.data))
+        return Tile(entry.data, MapSource.of_entry(origin, entry), entry.meta.get("etag") or _etag(entry.data))
 
     def _instead(self, z: int, x: int, y: int, entry: CacheEntry | None, error: Exception) -> Tile:
         if entry is not None:
@@ -172,7 +170,8 @@ class TileService:
             while time.monotonic() < deadline:
                 time.sleep(POLL_S)
                 entry = self.cache.get(key)
-                if entry is not None and self._current(entry, self.faces.currency()):
+                if entry is not None and self.cache.is_current(entry, self.faces.currency()):
+                    metrics.count_metatile("coalesced")
                     return self._from_entry(entry, self._origin())
                 if self._free(meta):
                     break  # the other one gave up or failed: try ourselves
@@ -201,7 +200,7 @@ class TileService:
         with lock:
             currency = self.faces.currency()
             entry = self.cache.get(self.key(meta.z, *wanted))
-            if entry is not None and self._current(entry, currency):
+            if entry is not None and self.cache.is_current(entry, currency):
                 return self._from_entry(entry, self._origin())
             return self.render_metatile(meta, currency)[wanted]
 
@@ -210,16 +209,20 @@ class TileService:
         size, buffer = self.grid.tile_size, self.settings.metatile_buffer_px
         bbox = self.grid.block_bbox(meta.z, meta.x0, meta.y0, meta.columns, meta.rows, buffer)
         view = make_view(bbox, meta.columns * size + 2 * buffer, meta.rows * size + 2 * buffer)
-        face = self.faces.render(view)
-        image = face.image
+        core = self.grid.block_bbox(meta.z, meta.x0, meta.y0, meta.columns, meta.rows)
+        face = self.faces.render(view, labels_within=core)
+        metrics.count_metatile("made")
+        width, height = view.map_face_size_px
+        # An upstream's PNG comes undecoded: decoding it is counted like any face's.
+        with self.limiter.admit(width * height / 1_000_000) if self.limiter is not None else nullcontext():
+            image = face.image
         tiles: dict[tuple[int, int], Tile] = {}
         for x, y in meta.tiles():
             left, top = buffer + (x - meta.x0) * size, buffer + (y - meta.y0) * size
             data = export.to_png(image.crop((left, top, left + size, top + size)))
             etag = _etag(data)
             entry = self.cache.put(self.key(meta.z, x, y), data, meta={"currency": currency, "etag": etag})
-            tiles[(x, y)] = Tile(data, MapSource(self._origin(), datetime.fromtimestamp(entry.created, timezone.utc)),
-                                 etag)
+            tiles[(x, y)] = Tile(data, MapSource.of_entry(self._origin(), entry), etag)
         return tiles
 
     # ------------------------------------------------------------------ seeding
@@ -248,3 +251,45 @@ class TileService:
         with lock:
             self.render_metatile(meta, self.faces.currency())
         return "made"
+
+
+@dataclass
+class SeedReport:
+    """What a seeding run did, metatile by metatile."""
+
+    total: int
+    made: int = 0
+    cached: int = 0
+    busy: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.made + self.cached + self.busy + self.failed
+
+
+def seed(service: TileService, metatiles: list[Metatile], *, workers: int = 2,
+         progress: Callable[[SeedReport], None] | None = None) -> SeedReport:
+    """Make every metatile that is not current, `workers` at a time (polite to the upstream); failures are
+    counted and the run goes on. `progress` is told after each metatile."""
+    report = SeedReport(total=len(metatiles))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed")
+    try:
+        futures = {pool.submit(service.seed, meta): meta for meta in metatiles}
+        for future in as_completed(futures):
+            meta = futures[future]
+            try:
+                outcome = future.result()
+            except (UpstreamError, CadastreError) as error:
+                metrics.count_metatile("failed")
+                report.failed += 1
+                report.errors.append(f"level {meta.z}, tiles {meta.x0}/{meta.y0}: {error}")
+            else:
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            if progress is not None:
+                progress(report)
+    finally:
+        # Ctrl-C or an error: what waits is dropped, what runs finishes (a later run makes the rest).
+        pool.shutdown(wait=True, cancel_futures=True)
+    return report

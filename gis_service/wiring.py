@@ -8,6 +8,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
@@ -113,7 +114,7 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
     else:
         cache = build_cache(settings.cache, instance)
         faces = LocalMapFaces(source, cache, limiter, limits)
-    tiles = build_tiles(settings, source, faces, cache) if settings.tiles.enabled else None
+    tiles = build_tiles(settings, source, faces, cache, limiter) if settings.tiles.enabled else None
     if tiles is not None and settings.preview.from_tiles:
         faces = TileComposedFaces(tiles, faces, limiter,
                                   ahead_px=round(mm_to_px(settings.preview.prefetch_margin_mm, SCREEN_DPI)))
@@ -125,7 +126,8 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
                     tiles=tiles)
 
 
-def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvider, cache: Cache) -> TileService:
+def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvider, cache: Cache,
+                limiter: RenderLimiter) -> TileService:
     """The tile grid of the offered scales and the tiles over the same faces and cache as the previews."""
     grid = TileGrid.from_settings(settings.tiles, settings.preview)
     if isinstance(source, UpstreamSource):
@@ -135,7 +137,8 @@ def build_tiles(settings: Settings, source: CadastreSource, faces: MapFaceProvid
         wait = settings.limits.render_queue_seconds + 20.0
         deadline, retry_after = (lambda: time.monotonic() + wait), (lambda: settings.limits.retry_after_seconds)
     return TileService(grid, faces, cache, settings.tiles, deadline=deadline, retry_after=retry_after,
-                       data_extent=lambda: source.info().extent, margin_m=settings.limits.view_margin_m)
+                       data_extent=lambda: source.info().extent, margin_m=settings.limits.view_margin_m,
+                       limiter=limiter)
 
 
 def build_order_services(settings: Settings) -> Orders:
@@ -210,6 +213,9 @@ def build_orders(settings: Settings, instance_path: str | Path, secret: str, pip
                   service=service, accounts=Accounts(factory, o.staff), store=store, urls=urls)
 
 
+SEAL_EXPIRY_WARNING_DAYS = 30
+
+
 def build_sealer(settings: Settings) -> Sealer | None:
     """The office's seal from orders.seal; a certificate that cannot be used stops the start (ConfigError)."""
     try:
@@ -221,6 +227,11 @@ def build_sealer(settings: Settings) -> Sealer | None:
     else:
         log.info("orders.seal: extracts are sealed (PAdES %s) by %s, certificate valid until %s", sealer.level,
                  sealer.subject, f"{sealer.not_after:%Y-%m-%d}")
+        left = sealer.not_after - datetime.now(UTC)
+        if left < timedelta(days=SEAL_EXPIRY_WARNING_DAYS):
+            # After that day every extract goes to the staff instead (Sealer.seal refuses): renew in time.
+            log.warning("orders.seal: the seal certificate expires in %d days (%s); renew it", left.days,
+                        f"{sealer.not_after:%Y-%m-%d}")
     return sealer
 
 

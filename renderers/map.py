@@ -6,10 +6,10 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw
 
-from cadastre.model import Flur, MapFeatures, Parcel
+from cadastre.model import BBox, Flur, MapFeatures, Parcel
 from renderers import style
 from renderers.labels import draw_labels, plan_labels
-from renderers.layout import Layout, face_xy
+from renderers.layout import Layout, face_xy, make_view
 
 # Face pixel coordinates below are "edge" coordinates: (0, 0) is the top-left corner of the
 # top-left pixel, as in Layout.to_px. Pillow truncates drawing coordinates to whole pixels, so
@@ -21,11 +21,15 @@ def supersample_factor(layout: Layout) -> int:
     return 2 if layout.dpi < style.SUPERSAMPLE_BELOW_DPI else 1
 
 
-def draw_map_face(layout: Layout, features: MapFeatures, *, supersample: int | None = None) -> Image.Image:
+def draw_map_face(layout: Layout, features: MapFeatures, *, supersample: int | None = None,
+                  labels_within: BBox | None = None) -> Image.Image:
     """The map face of `layout` (RGB, layout.map_face_size_px) showing `features`.
 
     Geometry is drawn at `supersample` times the size and reduced (antialiasing; by default 2
     below 200 dpi, 1 above), labels at the output size, where FreeType antialiases them itself.
+    `labels_within` (ground, on whole pixels of the face) keeps every label inside that part:
+    a metatile places its labels inside its own tiles, so that none crosses into a neighbour
+    drawn apart, whose labels are placed for its own extent.
     """
     ss = supersample if supersample is not None else supersample_factor(layout)
     width, height = layout.map_face_size_px
@@ -36,7 +40,17 @@ def draw_map_face(layout: Layout, features: MapFeatures, *, supersample: int | N
     _draw_parcel_lines(draw, layout, features.parcels, ss)
     if ss > 1:
         image = image.reduce(ss)
-    draw_labels(image, layout, plan_labels(layout, features))
+    if labels_within is None:
+        draw_labels(image, layout, plan_labels(layout, features))
+        return image
+    minx, _, _, maxy = layout.bbox
+    res = layout.metres_per_px
+    left, top = round((labels_within[0] - minx) / res), round((maxy - labels_within[3]) / res)
+    right, bottom = round((labels_within[2] - minx) / res), round((maxy - labels_within[1]) / res)
+    part = make_view(labels_within, right - left, bottom - top, dpi=layout.dpi)
+    piece = image.crop((left, top, right, bottom))
+    draw_labels(piece, part, plan_labels(part, features))
+    image.paste(piece, (left, top))
     return image
 
 

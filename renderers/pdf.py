@@ -15,12 +15,16 @@ import pikepdf
 import shapely
 from PIL import Image, ImageCms
 from pikepdf import Array, Dictionary, Name, String
+from reportlab import rl_config
 
 from renderers import export, fonts, furniture, style
 from renderers.furniture import Item, TitleBlock
 from renderers.layout import Layout
 
 log = logging.getLogger(__name__)
+
+# reportlab writes its streams in ASCII85 unless told not to; pikepdf would only undo it again.
+rl_config.useA85 = 0
 
 POINTS_PER_INCH = 72.0
 FACE_XOBJECT = "/MapFace"
@@ -346,7 +350,11 @@ def _finish(drawing: _Drawing, layout: Layout, face: Image.Image | bytes, info: 
     _metadata(pdf, info)
     out = io.BytesIO()
     # Streams already deflated (the face above all) are copied, not recompressed.
-    pdf.save(out, compress_streams=True, recompress_flate=False, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    # The file identifier is the hash of the content: two extracts never share one, one extract keeps its
+    # own (qpdf would keep the first half of reportlab's, which is the same for every document).
+    del pdf.trailer["/ID"]
+    pdf.save(out, compress_streams=True, recompress_flate=False, object_stream_mode=pikepdf.ObjectStreamMode.generate,
+             deterministic_id=True)
     return out.getvalue()
 
 

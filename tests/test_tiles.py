@@ -114,6 +114,9 @@ def test_tile_settings_are_checked_at_start(tmp_path):
         load_settings(None, overrides={"instance_path": str(tmp_path), "tiles": {"origin": [0, 0]}})
     with pytest.raises(ConfigError, match="tiles.metatile_size"):
         load_settings(None, overrides={"instance_path": str(tmp_path), "tiles": {"metatile_size": 0}})
+    with pytest.raises(ConfigError, match="4608 px wide"):
+        load_settings(None, overrides={"instance_path": str(tmp_path), "tiles": {"metatile_size": 16,
+                                                                                 "metatile_buffer_px": 256}})
     custom = load_settings(None, overrides={"instance_path": str(tmp_path), "preview": {"scales": [250, 500, 1000]},
                                             "tiles": {"overview_levels": 2}})
     grid = TileGrid.from_settings(custom.tiles, custom.preview)
@@ -254,3 +257,143 @@ def test_the_etag_names_the_data_currency(demo_client, tmp_path):
                                                       "source": {"type": "local", "data_currency": "2031-01-01"}})).test_client()
     response = other.get(url, headers={"If-None-Match": tag})
     assert response.status_code == 200 and response.headers["ETag"].startswith('"20310101-')
+
+
+# ------------------------------------------------------------------------------------------ seeding
+
+
+def _seed(config, *args):
+    import subprocess
+    import sys
+
+    from gis_testing import REPO
+
+    return subprocess.run([sys.executable, "-m", "gis_service.cli", "seed", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_seed_fills_the_cache_and_a_second_run_skips_it(tmp_path, demo_client):
+    import re as regex
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"instance_path: {tmp_path / 'instance'}\n", encoding="utf-8")
+    cx, cy = _centre(demo_client)
+    bbox = f"{cx - 150:.0f},{cy - 150:.0f},{cx + 150:.0f},{cy + 150:.0f}"
+    first = _seed(config, "--bbox", bbox, "--levels", "4-5", "--workers", "2")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    total = int(regex.match(r"seed: (\d+) metatiles", lines[0]).group(1))
+    assert total >= 2
+    assert all("\r" not in line for line in lines)  # not a terminal: plain lines
+    assert f"{total}/{total} metatiles ({total} made, 0 already cached" in lines[-1]
+    # the tiles are in the instance's cache: the app on that instance serves them without drawing
+    from gis_service.app import create_app
+
+    app = create_app(load_settings(config))
+    service = app.extensions["gis_tiles"]
+    z = service.grid.level_of(screen_resolution(1000))
+    assert all(service.cached(z, x, y) for x, y in service.grid.tiles_covering(z, tuple(map(float, bbox.split(",")))))
+    again = _seed(config, "--bbox", bbox, "--levels", "4-5")
+    assert again.returncode == 0 and f"{total}/{total} metatiles (0 made, {total} already cached" in again.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--levels", "12"], "outside the levels"),
+    (["--levels", "a-b"], "not a level"),
+    (["--bbox", "1,2,3"], "bbox"),
+    (["--workers", "50"], "invalid choice"),
+])
+def test_seed_refuses_bad_arguments(tmp_path, args, message):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"instance_path: {tmp_path / 'instance'}\n", encoding="utf-8")
+    done = _seed(config, *args)
+    assert done.returncode == 2 and message in done.stderr
+
+
+# ------------------------------------------------------------------------------------------ the lock
+
+
+def test_disk_lock_is_one_holder_across_cache_objects_and_freed_on_release(tmp_path):
+    from gis_service.cache import DiskCache
+
+    one, other = (DiskCache(tmp_path, 1024 * 1024, ttl=60, stale=60) for _ in range(2))
+    held = one.try_lock("metatile 5/0/0", 30)
+    assert held is not None
+    assert other.try_lock("metatile 5/0/0", 30) is None and one.try_lock("metatile 5/0/0", 30) is None
+    neighbour = other.try_lock("metatile 5/4/0", 30)
+    assert neighbour is not None  # another name is another lock
+    neighbour.release()
+    held.release()
+    again = other.try_lock("metatile 5/0/0", 30)
+    assert again is not None
+    again.release()
+    # lock files are no cache entries: eviction and size never count them
+    assert one.size() == 0
+
+
+# ------------------------------------------------------------------------------------------ seams (local drawing)
+
+
+def test_local_metatiles_keep_their_labels_inside_so_no_seam_cuts_one(demo_client, monkeypatch):
+    """The local drawing places labels for the metatile without its buffer: no label ink reaches the
+    buffer or the metatile's edge, so a neighbour drawn apart can never show half of one. Drawn for the
+    whole buffered extent instead (as a page is), labels run across that edge."""
+    from renderers.layout import make_view
+
+    app = demo_client.application
+    service, faces = app.extensions["gis_tiles"], app.extensions["gis_services"].faces
+    grid, buffer = service.grid, service.settings.metatile_buffer_px
+    z, x, y = _tile_of(demo_client, 1000, (352_850.0, 5_703_320.0))
+    meta = service.metatile(z, x, y)
+    side = meta.columns * 256
+    view = make_view(grid.block_bbox(z, meta.x0, meta.y0, meta.columns, meta.rows, buffer),
+                     side + 2 * buffer, side + 2 * buffer)
+    core = grid.block_bbox(z, meta.x0, meta.y0, meta.columns, meta.rows)
+
+    def pixels(**kwargs) -> np.ndarray:
+        return np.asarray(faces.render(view, **kwargs).image).astype(int)
+
+    with monkeypatch.context() as patch:  # the same drawing without any label: where labels are is the difference
+        patch.setattr("renderers.map.plan_labels", lambda *_: [])
+        bare = pixels()
+
+    def ink_outside_core(drawn: np.ndarray) -> int:
+        ink = np.abs(drawn - bare).sum(axis=2) > 0
+        inside = np.zeros_like(ink)
+        inside[buffer + 1:buffer + side - 1, buffer + 1:buffer + side - 1] = True
+        assert ink[inside].sum() > 1000  # labels were drawn at all
+        return int(ink[~inside].sum())
+
+    tiled = pixels(labels_within=core)
+    assert ink_outside_core(tiled) == 0
+    assert ink_outside_core(pixels()) > 100  # a page's placement runs labels across the edge
+    # and the tiles are cut from exactly that drawing
+    tile = demo_client.get(TILE_URL.format(z=z, x=meta.x0 + 1, y=meta.y0 + 2))
+    cut = tiled[buffer + 2 * 256:buffer + 3 * 256, buffer + 256:buffer + 2 * 256]
+    assert (np.asarray(Image.open(io.BytesIO(tile.data)).convert("RGB")).astype(int) == cut).all()
+
+
+def test_tiles_of_the_real_data_of_neuwerk(neuwerk_client):
+    body = neuwerk_client.get("/tiles/map.json").get_json()
+    minx, miny, maxx, maxy = body["dataExtent"]
+    grid_minx, grid_miny, grid_maxx, grid_maxy = body["extent"]
+    assert grid_minx < minx < maxx < grid_maxx and grid_miny < miny < maxy < grid_maxy
+    root = ET.fromstring(neuwerk_client.get("/wmts/1.0.0/WMTSCapabilities.xml").data)
+    lower = root.findtext("w:Contents/w:Layer/ows:WGS84BoundingBox/ows:LowerCorner", namespaces=WMTS_NS).split()
+    lon, lat = float(lower[0]), float(lower[1])
+    assert 8.3 < lon < 8.6 and 53.8 < lat < 54.0  # the island in the Elbe estuary
+    z, x, y = _tile_of(neuwerk_client, 1000, ((minx + maxx) / 2, (miny + maxy) / 2))
+    response = neuwerk_client.get(TILE_URL.format(z=z, x=x, y=y))
+    assert response.status_code == 200 and response.headers["X-Map-Source"].startswith("local")
+    pixels = np.asarray(Image.open(io.BytesIO(response.data)).convert("L"))
+    assert (pixels < 128).mean() > 0.001  # parcel lines of the island
+
+
+def test_capabilities_name_the_public_address_behind_the_reverse_proxy(tmp_path):
+    from gis_service.app import create_app
+
+    app = create_app(load_settings(None, overrides={"instance_path": str(tmp_path), "server": {"trusted_proxies": 1}}))
+    response = app.test_client().get("/wmts/1.0.0/WMTSCapabilities.xml", headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "karte.example.de", "X-Forwarded-For": "203.0.113.9"})
+    template = ET.fromstring(response.data).find("w:Contents/w:Layer/w:ResourceURL", WMTS_NS).get("template")
+    assert template.startswith("https://karte.example.de/wmts/1.0.0/liegenschaftskarte/default/")

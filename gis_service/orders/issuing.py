@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -16,6 +17,8 @@ from gis_service.orders.fulfilment import ExtractProducer, ExtractSpec
 from gis_service.orders.models import Document, ExtractVerification, Order
 from gis_service.orders.seal import Sealer
 from gis_service.orders.storage import FileStore, StoredFile
+
+log = logging.getLogger(__name__)
 
 # Why an extract is no longer valid; the page words them (web/verify.py).
 SUPERSEDED, CANCELLED, REJECTED, REFUNDED = "superseded", "cancelled", "rejected", "refunded"
@@ -48,15 +51,21 @@ class ExtractIssuer:
         data = self.producer.produce(spec)
         if self.sealer is not None:
             data = self.sealer.seal(data)
+        currency = self._data_currency(spec)  # before the file is stored: nothing after it may fail
         stored = self.store.save(data, "pdf")
         return IssuedExtract(stored=stored, code=code, sealed=self.sealer is not None, spec=spec,
-                             data_currency=self._data_currency(spec), office=self.producer.office.name)
+                             data_currency=currency, office=self.producer.office.name)
 
     def _data_currency(self, spec: ExtractSpec) -> str | None:
-        # The same "Stand der Daten" the title block prints (PagePipeline.compose).
-        currency = self.producer.pipeline.source.info().data_currency
-        if not currency:
-            currency = self.producer.plan(spec).parcel.aktualitaet
+        # The same "Stand der Daten" the title block prints (PagePipeline.compose); the parcel was just looked
+        # up for the page, so asking again is answered from the parcel cache.
+        try:
+            currency = self.producer.pipeline.source.info().data_currency
+            if not currency:
+                currency = self.producer.plan(spec).parcel.aktualitaet
+        except Exception:  # noqa: BLE001 - the extract is made; its record then shows no data currency
+            log.warning("data currency of %s not found for its verification record", spec.order_number, exc_info=True)
+            return None
         return str(currency)[:40] if currency else None
 
 
@@ -103,6 +112,15 @@ class VerificationRecord:
     sha256: str
     size: int
     sealed: bool
+
+    def as_dict(self) -> dict:
+        """The record for machines (GET /api/v1/verifications/<code>): dates as ISO 8601."""
+        return {"code": self.code, "valid": self.valid, "withdrawn_reason": self.withdrawn_reason,
+                "withdrawn_on": self.withdrawn_on.isoformat() if self.withdrawn_on else None,
+                "product": self.product_id, "parcel": {"key": self.parcel_key, "label": self.parcel_label},
+                "scale": self.scale, "paper": self.paper, "orientation": self.orientation,
+                "data_currency": self.data_currency, "issued_on": self.issued_on.isoformat(), "office": self.office,
+                "sha256": self.sha256, "size": self.size, "sealed": self.sealed}
 
     def matches(self, data: bytes) -> bool:
         """Whether `data` is exactly the file issued."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis_service.metrics import Reading
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import utcnow
-from gis_service.orders.models import AccessibilityFeedback, MailMessage, Order, Payment
+from gis_service.orders.models import AccessibilityFeedback, ExtractVerification, MailMessage, Order, Payment
+from gis_service.orders.seal import Sealer
 
 
 def order_readings(factory: sessionmaker[Session]) -> list[Reading]:
@@ -50,4 +53,18 @@ def order_readings(factory: sessionmaker[Session]) -> list[Reading]:
         for status in ("new", "read", "answered"):  # all three, so an alert on "new" sees a zero too
             readings.append(Reading("gis_accessibility_feedback", "Accessibility feedback messages by state",
                                     found.get(status, 0), {"state": status}))
+        issued = dict(session.execute(select(func.coalesce(ExtractVerification.withdrawn_reason, "valid"), func.count())
+                                      .group_by(ExtractVerification.withdrawn_reason)).all())
+        for state in ("valid", "superseded", "cancelled", "rejected", "refunded"):
+            readings.append(Reading("gis_extracts_issued", "Official extracts issued with a verification code: still "
+                                    "valid, or withdrawn and why", issued.get(state, 0), {"state": state}))
     return readings
+
+
+def seal_readings(sealer: Sealer | None) -> list[Reading]:
+    """How long the seal certificate has left (an alert well before 0: then every extract goes to the staff)."""
+    if sealer is None:
+        return []
+    left = (sealer.not_after - datetime.now(UTC)).total_seconds()
+    return [Reading("gis_seal_certificate_expiry_seconds", "Seconds until the seal certificate expires (orders.seal)",
+                    left, {"level": sealer.level})]

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 
 from gis_service.config import SealSettings
+
+
+def outside_event_loop[T](call: Callable[[], T]) -> T:
+    """`call()`, in a thread of its own when this thread runs an asyncio loop.
+
+    pyHanko's synchronous functions (signing, validating) run their coroutines with asyncio.run, which
+    refuses to run inside a running loop (an async server, or Playwright's in a test session).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal") as pool:
+        return pool.submit(call).result()
 
 
 class SealError(Exception):
@@ -63,21 +81,71 @@ class Sealer:
         reserved = self._reserved
         try:
             try:
-                out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                                       timestamper=self.timestamper, bytes_reserved=reserved)
+                out = outside_event_loop(lambda: signers.sign_pdf(
+                    IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                    timestamper=self.timestamper, bytes_reserved=reserved))
             except Exception:
                 if reserved is None:
                     raise
                 # A larger answer than before (a timestamp authority's, say): estimate again.
                 self._reserved = reserved = None
-                out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                                       timestamper=self.timestamper)
+                out = outside_event_loop(lambda: signers.sign_pdf(
+                    IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                    timestamper=self.timestamper))
         except Exception as exc:  # noqa: BLE001 - pyHanko raises many kinds; the order then goes to staff
             raise SealError(f"sealing failed: {exc.__class__.__name__}: {exc}") from exc
         sealed = out.getvalue()
         if reserved is None:
             self._reserved = _reserved_length(sealed, len(pdf))
         return sealed
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """A configured seal tried on a test page: what signed, at which level, and what pyHanko found."""
+
+    level: str
+    subject: str
+    issuer: str
+    not_after: datetime
+    milliseconds: float
+    intact: bool  # the signature covers the bytes as they are
+    trusted: bool  # the certificate chains to a root in the PKCS#12 file
+    timestamped: bool
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.trusted and self.problem is None
+
+
+def try_seal(sealer: Sealer) -> SealCheck:
+    """Seal a one-page test PDF (with the timestamp authority, when configured) and validate the result against
+    the roots in the PKCS#12 file: what an operator checks before the first extract goes out."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+    from reportlab.pdfgen import canvas
+
+    out = BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, "gis-service check-seal")
+    page.save()
+    cert = sealer.signer.signing_cert
+    facts = {"level": sealer.level, "subject": sealer.subject, "issuer": cert.issuer.human_friendly,
+             "not_after": sealer.not_after}
+    started = time.perf_counter()
+    try:
+        sealed = sealer.seal(out.getvalue())
+    except SealError as exc:
+        return SealCheck(**facts, milliseconds=0.0, intact=False, trusted=False, timestamped=False, problem=str(exc))
+    elapsed = (time.perf_counter() - started) * 1000
+    roots = [c for c in sealer.signer.cert_registry if c.subject == c.issuer]
+    [signature] = PdfFileReader(BytesIO(sealed), strict=False).embedded_signatures
+    status = outside_event_loop(lambda: validate_pdf_signature(
+        signature, ValidationContext(trust_roots=roots, allow_fetching=False)))
+    return SealCheck(**facts, milliseconds=elapsed, intact=status.intact and status.valid, trusted=status.trusted,
+                     timestamped=status.timestamp_validity is not None)
 
 
 def _reserved_length(sealed: bytes, original_length: int) -> int | None:

@@ -18,12 +18,13 @@ A11Y_TEXTS: dict[str, dict[str, str]] = {
     },
     "a11y_scope": {
         "de": "Diese Erklärung gilt für die Seiten dieses Dienstes: die Suche nach Flurstücken mit Karte und "
-              "Vorschau, die Bestellung von Auszügen aus der Liegenschaftskarte und die Seiten zum Stand einer "
-              "Bestellung. Wenn diese Seiten in das Online-Formular einer Kommune eingebettet sind, gilt für das "
-              "Formular selbst dessen eigene Erklärung.",
+              "Vorschau, die Bestellung von Auszügen aus der Liegenschaftskarte, die Seiten zum Stand einer "
+              "Bestellung und die Prüfseite für ausgestellte Auszüge. Wenn diese Seiten in das Online-Formular "
+              "einer Kommune eingebettet sind, gilt für das Formular selbst dessen eigene Erklärung.",
         "en": "This statement applies to the pages of this service: the parcel search with its map and preview, "
-              "ordering extracts of the cadastral map, and the pages showing the state of an order. Where these "
-              "pages are embedded in a municipality's online form, the form itself has its own statement.",
+              "ordering extracts of the cadastral map, the pages showing the state of an order, and the page that "
+              "verifies issued extracts. Where these pages are embedded in a municipality's online form, the form "
+              "itself has its own statement.",
     },
     "a11y_status_heading": {"de": "Stand der Vereinbarkeit mit den Anforderungen",
                             "en": "Compliance status"},
@@ -61,15 +62,17 @@ A11Y_TEXTS: dict[str, dict[str, str]] = {
               "The chosen parcel is not only outlined in colour but also hatched; the map can be zoomed.",
     },
     "a11y_limit_pdf": {
-        "de": "Der Auszug aus der Liegenschaftskarte ist eine PDF-Datei zum maßstabsgetreuen Ausdrucken. Das "
-              "Kartenbild darin ist für Screenreader nicht zugänglich, und die Datei ist nicht als barrierefreies "
-              "PDF (PDF/UA) geprüft. Die Angaben zum Flurstück und zur Bestellung stehen als Text auf den Seiten "
-              "der Bestellung und in den E-Mails dazu; auf Wunsch senden wir Ihnen den Inhalt des Auszugs in einer "
-              "anderen Form.",
-        "en": "The extract of the cadastral map is a PDF file for printing at true scale. Its map image is not "
-              "accessible to screen readers, and the file has not been checked as an accessible PDF (PDF/UA). The "
-              "details of the parcel and the order are text on the order's pages and in its e-mails; on request we "
-              "send you the content of the extract in another form.",
+        "de": "Der Auszug aus der Liegenschaftskarte ist eine PDF-Datei zum maßstabsgetreuen Ausdrucken. Sie ist "
+              "mit Tags versehen, ihre Angaben (Gemarkung, Flur, Flurstück, Maßstab, Bestellnummer, Prüfcode, "
+              "ausstellende Stelle) sind Text, und das Kartenbild hat einen Alternativtext mit Flurstück und "
+              "Maßstab. Was die Karte selbst zeigt, ist für Screenreader aber nicht zugänglich, und die Datei ist "
+              "nicht als barrierefreies PDF (PDF/UA) geprüft. Auf Wunsch senden wir Ihnen den Inhalt des Auszugs "
+              "in einer anderen Form.",
+        "en": "The extract of the cadastral map is a PDF file for printing at true scale. It is tagged, its details "
+              "(Gemarkung, Flur, parcel, scale, order number, verification code, issuing office) are text, and the "
+              "map image has a text alternative naming the parcel and scale. What the map itself shows is not "
+              "accessible to screen readers, though, and the file has not been checked as an accessible PDF "
+              "(PDF/UA). On request we send you the content of the extract in another form.",
     },
     "a11y_limit_payment": {
         "de": "Die Bezahlung geschieht auf den Seiten des Bezahldienstes. Sie gehören nicht zu diesem Angebot; "

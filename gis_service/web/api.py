@@ -115,9 +115,10 @@ def preview_json():
     return jsonify({**plan.describe(), "advice": fit_advice(plan, choose_language())})
 
 
-def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None) -> Response:
+def _image(rendered: Rendered, mimetype: str, *, max_age: int = 300, disposition: str | None = None,
+           etag: str | None = None) -> Response:
     return image_response(rendered.data, mimetype, rendered.map_source, currency=preview_service().currency(),
-                          parcel_origin=rendered.parcel_origin, max_age=max_age, disposition=disposition)
+                          parcel_origin=rendered.parcel_origin, max_age=max_age, disposition=disposition, etag=etag)
 
 
 @blueprint.get("/preview.png")
@@ -131,15 +132,17 @@ def preview_pdf():
     service = preview_service()
     # ?download=1 saves the file; inline it opens in a new window (the pages never show it in their frame).
     how = "attachment" if request.args.get("download") == "1" else "inline"
-    return _image(service.pdf(service.plan_from_args(request.args)), "application/pdf",
-                  disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"')
+    plan = service.plan_from_args(request.args)
+    return _image(service.pdf(plan), "application/pdf", disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"',
+                  etag=service.version_tag(plan, "pdf"))
 
 
 @blueprint.get("/preview.tif")
 def preview_geotiff():
     service = preview_service()
-    return _image(service.geotiff(service.plan_from_args(request.args)), "image/tiff",
-                  disposition='attachment; filename="liegenschaftskarte-vorschau.tif"')
+    plan = service.plan_from_args(request.args)
+    return _image(service.geotiff(plan), "image/tiff", disposition='attachment; filename="liegenschaftskarte-vorschau.tif"',
+                  etag=service.version_tag(plan, "tif"))
 
 
 @blueprint.get("/map.png")

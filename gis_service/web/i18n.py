@@ -9,6 +9,7 @@ from flask import request
 from cadastre.kennzeichen import quote_alternatives
 from gis_service.orders.texts import ORDER_TEXTS
 from gis_service.web.accessibility_texts import A11Y_TEXTS
+from gis_service.web.verify_texts import VERIFY_TEXTS
 
 LANGUAGES = ("de", "en")
 
@@ -188,6 +189,7 @@ TEXTS.update({
 # The order pages' texts live beside the order code; pages look every text up here.
 TEXTS.update({key: value for key, value in ORDER_TEXTS.items() if key not in TEXTS})
 TEXTS.update(A11Y_TEXTS)  # the accessibility statement's (web/accessibility.py)
+TEXTS.update(VERIFY_TEXTS)  # the verification pages' (web/verify.py)
 
 
 def choose_language(default: str = "de") -> str:
@@ -204,7 +206,7 @@ def choose_language(default: str = "de") -> str:
         wanted = request.form.get("lang")
     if wanted in LANGUAGES:
         return wanted
-    if request.path.startswith(("/api/", "/ogc", "/healthz", "/readyz", "/metrics")) and request.accept_languages:
+    if request.path.startswith(("/api/", "/ogc", "/wmts/", "/tiles/", "/healthz", "/readyz", "/metrics")) and request.accept_languages:
         best = request.accept_languages.best_match(LANGUAGES)
         if best:
             return best

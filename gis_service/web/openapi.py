@@ -124,6 +124,16 @@ def _paths(paging: PagingSettings) -> dict:
                            _param("token", "Zugangscode / the citizen's access token"),
                            _param("X-Order-Token", "Zugangscode / access token", where="header"), _LANG],
             "responses": {**_ok("Bestellung / order", "application/json", {"type": "object"}), **_problems(401)}}},
+        "/api/v1/verifications/{code}": {"get": {
+            "operationId": "getVerification",
+            "summary": "Ausgestellter Auszug zu einem Prüfcode / the extract issued under a verification code",
+            "parameters": [_param("code", "Prüfcode wie gedruckt, Groß-/Kleinschreibung und Bindestriche egal / "
+                                          "verification code as printed, any case, dashes optional", where="path"),
+                           _LANG],
+            "responses": {**_ok("Ausgestellter Auszug; valid false: nicht mehr gültig / the issued extract; valid "
+                                "false: no longer valid", "application/json",
+                                {"$ref": "#/components/schemas/Verification"}),
+                          **_problems(404, 429)}}},
         "/api/v1/payments/notify": {"post": {
             "operationId": "paymentNotification", "summary": "Meldung des Zahlungsdienstes / payment provider's notice",
             "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -134,6 +144,17 @@ def _paths(paging: PagingSettings) -> dict:
 
 _COMPONENTS = {
     "schemas": {
+        "Verification": {"type": "object", "required": ["code", "valid", "sha256", "issued_on", "parcel"], "properties": {
+            "code": {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$"},
+            "valid": {"type": "boolean"},
+            "withdrawn_reason": {"type": ["string", "null"], "enum": ["superseded", "cancelled", "rejected", "refunded", None]},
+            "withdrawn_on": {"type": ["string", "null"], "format": "date"},
+            "product": {"type": "string"},
+            "parcel": {"type": "object", "properties": {"key": {"type": "string"}, "label": {"type": "string"}}},
+            "scale": {"type": "integer"}, "paper": {"type": "string"}, "orientation": {"type": "string"},
+            "data_currency": {"type": ["string", "null"]}, "issued_on": {"type": "string", "format": "date"},
+            "office": {"type": "string"}, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "size": {"type": "integer"}, "sealed": {"type": "boolean"}, "page": {"type": "string", "format": "uri"}}},
         "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
             "detail": {"type": "string"}, "code": {"type": "string"},

@@ -45,9 +45,11 @@ def metrics_text():
                                 "oder mit dem Token aus metrics.token.", "metrics-forbidden")
     readings = []
     if services.orders is not None:
-        from gis_service.orders.monitoring import order_readings
+        from gis_service.orders.monitoring import order_readings, seal_readings
 
         readings = order_readings(services.orders.factory)
+        if services.orders.service is not None:
+            readings += seal_readings(services.orders.service.issuer.sealer)
     response = Response(metrics.exposition(readings), mimetype=None, content_type=metrics.CONTENT_TYPE)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, jsonify, render_template, request
 from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import remove_entity_headers
 
 from cadastre.errors import CadastreError
 from gis_service.config import Settings
@@ -92,8 +93,14 @@ def conditional_image(response: Response, source: MapSource, *, currency: str | 
     if response.headers["Cache-Control"] == "no-store":
         return response
     label = re.sub(r"[^A-Za-z0-9.]", "", currency or "") or "undated"
-    response.set_etag(f"{label}-{etag or hashlib.sha256(response.get_data()).hexdigest()[:32]}")
-    return response.make_conditional(request)
+    tag = f"{label}-{etag or hashlib.sha256(response.get_data()).hexdigest()[:32]}"
+    response.set_etag(tag)
+    # Only If-None-Match: werkzeug's make_conditional (ranges, dates) costs a third of a cached tile's time.
+    if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(tag):
+        response.status_code = 304
+        response.set_data(b"")
+        remove_entity_headers(response.headers)
+    return response
 
 
 def tell_data_source(response: Response, origins) -> Response:

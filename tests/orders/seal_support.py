@@ -100,11 +100,13 @@ def pyhanko_status(pdf: bytes, pki: TestPki):
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
+    from gis_service.orders.seal import outside_event_loop
+
     root = asn1_x509.Certificate.load(pki.ca_cert.public_bytes(serialization.Encoding.DER))
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     [signature] = reader.embedded_signatures
     context = ValidationContext(trust_roots=[root], allow_fetching=False)
-    return validate_pdf_signature(signature, context)
+    return outside_event_loop(lambda: validate_pdf_signature(signature, context))
 
 
 def nss_database(pki: TestPki, folder: Path) -> Path | None:

@@ -84,7 +84,8 @@ def test_contact_defaults_to_the_office(app):
 
 @pytest.mark.parametrize("path", ["/embed?lang=de", "/embed/preview?parcel=05987100100090______&lang=en",
                                   "/embed/order?parcel=05987100100090______", "/demo/formular", "/nirgendwo",
-                                  "/staff/login", f"{STATEMENT}/danke?n=3"])
+                                  "/staff/login", f"{STATEMENT}/danke?n=3", "/verify?lang=en",
+                                  "/verify/ABCD-EFGH-JKLM"])
 def test_every_page_footer_links_the_statement(app, path):
     response = app.test_client().get(path)
     footer = re.search(r"<footer.*?</footer>", response.get_data(as_text=True), re.S)
@@ -115,6 +116,15 @@ def test_without_an_order_database_the_statement_stands_and_the_form_is_gone(tmp
     assert "teilweise" in page and "<textarea" not in page and "oben genannte E-Mail-Adresse" in page
     response = client.post(STATEMENT, data={"message": "Hallo"})
     assert response.status_code == 404
+
+
+def test_the_form_can_be_switched_off(tmp_path):
+    app = make_app(tmp_path, accessibility={"feedback": False})
+    client = app.test_client()
+    page = client.get(STATEMENT).get_data(as_text=True)
+    assert "<textarea" not in page and "oben genannte E-Mail-Adresse" in page
+    assert client.post(STATEMENT, data={"message": "Hallo"}).status_code == 404
+    app.extensions["gis_orders"].close()
 
 
 # --- feedback: stored, mailed, listed, marked -----------------------------------------------------------

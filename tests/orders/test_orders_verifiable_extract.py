@@ -8,12 +8,14 @@ office's seal valid, and invalid once a byte is flipped.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
 import shutil
 import subprocess
 
+import pikepdf
 import pytest
 import requests
 from order_support import Mailbox, absolute, make_live, order_state, pay_order, unique_email
@@ -103,6 +105,16 @@ def test_a_paid_extract_proves_itself(sealed_live, simulator, smtp, pki, tmp_pat
     status = pyhanko_status(pdf, pki)
     assert status.bottom_line and status.coverage.name == "ENTIRE_FILE", status.pretty_print_details()
 
+    # the seal is an incremental update that leaves the PDF/A-2b of the document as made: identification,
+    # output intent and file identifier stay; the seal's widget has no area and is printable, not hidden
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        meta = document.open_metadata()
+        assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("2", "B")
+        assert len(document.Root.OutputIntents) == 1 and "/ID" in document.trailer and not document.is_encrypted
+        [widget] = [a for a in document.pages[0].get("/Annots", []) if a.get("/FT") == "/Sig"]
+        assert [float(v) for v in widget.Rect] == [0, 0, 0, 0]
+        assert int(widget.F) & 4 and not int(widget.F) & (1 | 2 | 32)  # Print; not Invisible, Hidden or NoView
+
     # … and invalid once one byte of the signed content is flipped; the verification page sees it too
     tampered = tmp_path / "verfaelscht.pdf"
     tampered.write_bytes(flip_signed_byte(pdf))
@@ -110,3 +122,42 @@ def test_a_paid_extract_proves_itself(sealed_live, simulator, smtp, pki, tmp_pat
     assert not pyhanko_status(tampered.read_bytes(), pki).intact
     check = requests.post(url, files={"pdf": ("verfaelscht.pdf", tampered.read_bytes(), "application/pdf")}, timeout=30)
     assert check.status_code == 200 and 'data-match="false"' in check.text
+
+
+def test_a_seal_certificate_expired_meanwhile_sends_the_order_to_staff(quiet_sqlite, simulator, monkeypatch):
+    """The certificate was valid at start and expired while the service ran: no extract goes out unsealed."""
+    from datetime import UTC, datetime, timedelta
+
+    from order_support import api_order, order_body, token_of
+    from pyhanko.sign import signers
+
+    from gis_service.orders.seal import Sealer
+
+    live = quiet_sqlite
+    lapsed = make_pki(seal_days=1, seal_start=datetime.now(UTC) - timedelta(days=2))
+    expired = signers.SimpleSigner.load_pkcs12_data(lapsed.pkcs12, other_certs=(), passphrase=PASSPHRASE.encode())
+    assert expired.signing_cert.not_valid_after < datetime.now(UTC)
+    monkeypatch.setattr(live.service.issuer, "sealer", Sealer(expired))
+    body = api_order(live, order_body()).json()
+    number, token = body["order_number"], token_of(body["status_url"])
+    pay_order(live, simulator, number, token)
+    order = live.service.repository.get(number)
+    assert order.status == "in_progress" and order.handling == "staff" and order.attention
+    assert "expired" in order.staff_reason
+    assert order.documents == []  # nothing issued, unsealed or otherwise
+
+
+def test_metrics_tell_the_operator_about_extracts_and_the_seal(sealed_live, simulator):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from order_support import api_order, order_body, token_of
+
+    body = api_order(sealed_live, order_body()).json()
+    pay_order(sealed_live, simulator, body["order_number"], token_of(body["status_url"]))
+    text = requests.get(sealed_live.url("/metrics"), timeout=30).text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("gis_extracts_issued", (("state", "valid"),))] >= 1
+    assert ("gis_extracts_issued", (("state", "superseded"),)) in samples  # every state, zeros too
+    left = samples[("gis_seal_certificate_expiry_seconds", (("level", "B-B"),))]
+    assert 29 * 86400 < left <= 30 * 86400  # the test certificate lives 30 days

@@ -158,3 +158,88 @@ def test_a_seal_that_outgrows_the_room_kept_for_it_is_estimated_again(pki, tmp_p
     again = sealer.seal(sample_pdf("dritter"))
     assert pyhanko_status(again, pki).bottom_line and pyhanko_status(first, pki).bottom_line
     assert abs(sealer._reserved - kept) < 64  # estimated anew (an ECDSA signature varies by a few bytes)
+
+
+def test_configured_seal_at_start(pki, tmp_path, monkeypatch, caplog):
+    """A config file names the certificate relative to itself; a wrong passphrase stops the start naming the key."""
+    from gis_service.config import ConfigError, load_settings
+    from gis_service.wiring import build_sealer
+
+    (tmp_path / "siegel.p12").write_bytes(pki.pkcs12)
+    config = tmp_path / "config.yaml"
+    config.write_text("orders:\n  seal:\n    pkcs12_path: siegel.p12\n    passphrase_env: TEST_SEAL_PIN\n")
+    settings = load_settings(config)
+    assert settings.orders.seal.pkcs12_path == tmp_path / "siegel.p12"
+    monkeypatch.setenv("TEST_SEAL_PIN", PASSPHRASE)
+    with caplog.at_level("WARNING", logger="gis_service.wiring"):
+        sealer = build_sealer(settings)
+    assert sealer is not None and sealer.level == "B-B"
+    assert "expires in" in caplog.text  # the test certificate lives 30 days: renewal is due
+    monkeypatch.setenv("TEST_SEAL_PIN", "falsch")
+    with pytest.raises(ConfigError, match="orders.seal.pkcs12_path"):
+        build_sealer(settings)
+
+
+def test_b_lt_as_configured_trusts_the_chain_in_the_pkcs12_file(pki, tmp_path):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    path = tmp_path / "siegel.p12"
+    path.write_bytes(pki.pkcs12)
+    sealer = load_sealer(SealSettings(pkcs12_path=path, timestamp_url="http://127.0.0.1:9/tsr", long_term=True),
+                         environ={"GIS_SERVICE_SEAL_PASSPHRASE": PASSPHRASE})
+    assert sealer.level == "B-LT" and sealer.timestamper.url == "http://127.0.0.1:9/tsr"
+    sealer.timestamper = dummy_timestamper(pki)  # no real timestamp authority here (see dummy_timestamper)
+    sealed = sealer.seal(sample_pdf())
+    assert "/DSS" in PdfFileReader(BytesIO(sealed), strict=False).root
+    assert pyhanko_status(sealed, pki).bottom_line
+
+
+def test_the_nrw_example_takes_the_seal_from_the_environment(monkeypatch, tmp_path):
+    from gis_service.config import PROJECT_ROOT, load_settings
+
+    example = PROJECT_ROOT / "examples" / "nrw.yaml"
+    for name in ("GIS_SERVICE_SEAL_PKCS12", "GIS_SERVICE_SEAL_TSA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    unset = load_settings(example).orders.seal
+    assert unset.pkcs12_path is None and unset.timestamp_url is None  # unsigned, as the README says
+    monkeypatch.setenv("GIS_SERVICE_SEAL_PKCS12", str(tmp_path / "siegel.p12"))
+    monkeypatch.setenv("GIS_SERVICE_SEAL_TSA_URL", "https://tsa.example/tsr")
+    configured = load_settings(example).orders.seal
+    assert configured.pkcs12_path == tmp_path / "siegel.p12" and configured.timestamp_url == "https://tsa.example/tsr"
+
+
+def test_check_seal_command(pki, tmp_path):
+    """`gis-service check-seal`: unsigned without a certificate, sealed and trusted with the test seal, a wrong
+    passphrase stops it with the key named."""
+    import subprocess
+    import sys
+
+    from order_support import REPO, subprocess_env
+
+    (tmp_path / "siegel.p12").write_bytes(pki.pkcs12)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"instance_path: {tmp_path / 'instance'}\norders:\n  seal:\n    pkcs12_path: siegel.p12\n")
+
+    def check_seal(passphrase: str | None, config_file=config):
+        env = {**subprocess_env(), "GIS_SERVICE_SEAL_PASSPHRASE": passphrase or ""}
+        return subprocess.run([sys.executable, "-m", "gis_service.cli", "check-seal", "--config", str(config_file)],
+                              capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+
+    good = check_seal(PASSPHRASE)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Siegel Katasteramt Lindenhagen" in good.stdout and "PAdES B-B" in good.stdout
+    assert "signature is intact" in good.stdout and "chains to a root in the PKCS#12 file" in good.stdout
+    wrong = check_seal("falsch")
+    assert wrong.returncode == 2 and "orders.seal.pkcs12_path" in wrong.stderr and "GIS_SERVICE_SEAL_PASSPHRASE" in wrong.stderr
+    none = tmp_path / "none.yaml"
+    none.write_text(f"instance_path: {tmp_path / 'instance'}\n")
+    unsigned = check_seal(None, none)
+    assert unsigned.returncode == 1 and "extracts are issued unsigned" in unsigned.stdout
+    # a PKCS#12 file without the chain: sealed, but nothing here says readers will trust it
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    (tmp_path / "siegel.p12").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"seal", pki.seal_key, pki.seal_cert, None, serialization.BestAvailableEncryption(PASSPHRASE.encode())))
+    alone = check_seal(PASSPHRASE)
+    assert alone.returncode == 1 and "does not chain to a root" in alone.stdout, alone.stdout + alone.stderr

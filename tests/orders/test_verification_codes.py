@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gis_service.orders import verification as v
 
 
@@ -72,3 +75,24 @@ def test_what_cannot_be_a_code_is_refused():
 def test_verify_url_carries_the_printed_form():
     code = v.new_code()
     assert v.verify_url("https://kataster.example/", code) == f"https://kataster.example/verify/{v.formatted(code)}"
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_any_way_of_typing_a_code_finds_it(data):
+    body = data.draw(st.text(alphabet=v.ALPHABET, min_size=v.RANDOM_SYMBOLS, max_size=v.RANDOM_SYMBOLS))
+    code = body + v.check_symbol(body)
+    typed = ""
+    for symbol in code:
+        symbol = data.draw(st.sampled_from([symbol, symbol.lower()] + {"0": ["O", "o"], "1": ["I", "i", "L", "l"],
+                                                                        "V": ["U", "u"]}.get(symbol, [])))
+        typed += symbol + data.draw(st.sampled_from(["", "", " ", "-", "–", ".", "  "]))
+    assert v.normalise(typed) == code
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=500, deadline=None)
+def test_random_text_is_never_taken_for_a_wrong_code(text):
+    # whatever comes in, the answer is a valid canonical code or None, never an exception
+    found = v.normalise(text)
+    assert found is None or v.is_valid(found)

@@ -194,3 +194,21 @@ def test_staff_see_the_code_of_each_extract(quiet_sqlite, simulator):
     page = clerk.get(f"/staff/orders/{number}").text
     code = document["verification_code"]
     assert f'href="/verify/{code}"' in page and f"<code>{code}</code>" in page and "ohne elektronisches Siegel" in page
+
+
+def test_the_record_for_software(quiet_sqlite, simulator):
+    """GET /api/v1/verifications/<code>: what the page shows, as JSON; unknown codes are problem+json 404s."""
+    live = quiet_sqlite
+    number, token, document, pdf = paid_extract(live, simulator)
+    code = document["verification_code"]
+    answer = requests.get(live.url(f"/api/v1/verifications/{code.lower().replace('-', '')}"), timeout=30)
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    body = answer.json()
+    assert body["code"] == code and body["valid"] is True and body["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert body["parcel"]["key"] == "05987100100090______" and body["scale"] == 1000 and body["size"] == len(pdf)
+    assert body["page"] == document["verification_url"]
+    assert number not in answer.text and token not in answer.text
+    unknown = requests.get(live.url(f"/api/v1/verifications/{codes.formatted(codes.new_code())}"),
+                           headers={"Accept-Language": "en"}, timeout=30)
+    assert unknown.status_code == 404 and unknown.headers["Content-Type"].startswith("application/problem+json")
+    assert unknown.json()["code"] == "verification-not-found" and "No extract" in unknown.json()["detail"]

@@ -148,6 +148,10 @@ def test_pdfa_output_intent_is_srgb(page):
         # PDF/A-2 forbids encryption and needs a file identifier.
         assert not pdf.is_encrypted
         assert "/ID" in pdf.trailer
+        first_id = bytes(pdf.trailer.ID[0])
+    # Another page, another file identifier.
+    with pikepdf.open(io.BytesIO(make_pdf(page, watermark="Vorschau"))) as other:
+        assert bytes(other.trailer.ID[0]) != first_id
 
 
 def face_stream(data: bytes) -> tuple[pikepdf.Pdf, pikepdf.Stream]:
@@ -214,6 +218,8 @@ def test_the_document_can_be_signed_by_pyhanko_afterwards(page, tmp_path):
     from pyhanko_certvalidator import ValidationContext
     from pyhanko.keys import load_cert_from_pemder
 
+    from gis_service.orders.seal import outside_event_loop
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test-Siegel Katasteramt")])
     now = dt.datetime.now(dt.timezone.utc)
@@ -229,11 +235,12 @@ def test_the_document_can_be_signed_by_pyhanko_afterwards(page, tmp_path):
 
     original = make_pdf(page)
     signer = signers.SimpleSigner.load_pkcs12(str(tmp_path / "seal.p12"), passphrase=b"secret")
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(original)),
-                           signers.PdfSignatureMetadata(field_name="Siegel"), signer=signer)
+    # pyHanko runs its coroutines with asyncio.run: outside the loop Playwright leaves running in the session
+    out = outside_event_loop(lambda: signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(original)),
+                                                      signers.PdfSignatureMetadata(field_name="Siegel"), signer=signer))
     signed = out.getvalue()
     assert signed.startswith(original)
     reader = PdfFileReader(io.BytesIO(signed))
     context = ValidationContext(trust_roots=[load_cert_from_pemder(str(tmp_path / "seal.pem"))])
-    status = validate_pdf_signature(reader.embedded_signatures[0], context)
+    status = outside_event_loop(lambda: validate_pdf_signature(reader.embedded_signatures[0], context))
     assert status.intact and status.valid

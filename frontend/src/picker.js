@@ -244,8 +244,22 @@ class Picker {
   showStart(dataExtent) {
     const size = this.map.getSize() || [300, 300];
     const whole = Math.max(getWidth(dataExtent) / size[0], getHeight(dataExtent) / size[1]);
-    if (whole <= START_RESOLUTION) this.view.fit(dataExtent, { size });
-    else this.view.setResolution(START_RESOLUTION);
+    if (whole <= START_RESOLUTION) {
+      this.view.fit(dataExtent, { size });
+      return;
+    }
+    this.view.setResolution(START_RESOLUTION);
+    const tiles = this.cfg.tiles;
+    if (!tiles || !tiles.metatileSize) return;
+    // The middle of the metatile that holds the data's middle: the first view then usually needs one
+    // upstream request on a cold cache instead of the four around a metatile corner (some 500 m off at most).
+    const block = this.view.getResolution() * tiles.tileSize * tiles.metatileSize;
+    const [cx, cy] = getCenter(dataExtent);
+    const [ox, oy] = tiles.origin;
+    this.view.setCenter([
+      ox + (Math.floor((cx - ox) / block) + 0.5) * block,
+      oy - (Math.floor((oy - cy) / block) + 0.5) * block,
+    ]);
   }
 
   // Where the frame is on screen, in CSS pixels of the map element: lets tests and tools find the grip.

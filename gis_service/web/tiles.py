@@ -87,6 +87,7 @@ def map_description() -> dict:
         "extent": list(grid.extent),
         "origin": list(grid.origin),
         "tileSize": grid.tile_size,
+        "metatileSize": service.settings.metatile_size,  # tiles per side made in one upstream request
         "resolutions": grid.resolutions,
         # the level showing each offered scale exactly on a 96 dpi screen
         "scaleLevels": {str(scale): grid.level_of(screen_resolution(scale)) for scale in scales},

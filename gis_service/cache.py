@@ -309,10 +309,16 @@ class DiskCache(Cache):
         import fcntl
 
         folder = self.root / ".locks"
-        folder.mkdir(exist_ok=True)
         path = folder / f"{digest(name)}.lock"
         while True:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                folder.mkdir(exist_ok=True)
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                # A folder that cannot take lock files must not fail the request: work may be done
+                # twice by several workers, never not at all (readiness reports the folder).
+                log.warning("cache: cannot make the lock file %s (%s); locking in this process only", path, exc)
+                return super().try_lock(name, seconds)
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

@@ -69,7 +69,7 @@ def page_pdf(
                   else f"QR-Code der Prüfseite {title.verification_url}")
     drawing = _draw(layout, parcel_geometry, furniture.page_items(layout, title, attribution, heading),
                     watermark, info.lang, alt_text, qr_alt)
-    return _finish(drawing, layout, face, info)
+    return _finish(drawing, face, info)
 
 
 # --- drawing (reportlab) ------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _finish(drawing: _Drawing, layout: Layout, face: Image.Image | bytes, info: DocumentInfo) -> bytes:
+def _finish(drawing: _Drawing, face: Image.Image | bytes, info: DocumentInfo) -> bytes:
     pdf = pikepdf.open(io.BytesIO(drawing.data))
     page = pdf.pages[0]
     resources = page.obj.Resources

@@ -397,3 +397,30 @@ def test_capabilities_name_the_public_address_behind_the_reverse_proxy(tmp_path)
         "X-Forwarded-Proto": "https", "X-Forwarded-Host": "karte.example.de", "X-Forwarded-For": "203.0.113.9"})
     template = ET.fromstring(response.data).find("w:Contents/w:Layer/w:ResourceURL", WMTS_NS).get("template")
     assert template.startswith("https://karte.example.de/wmts/1.0.0/liegenschaftskarte/default/")
+
+
+def test_a_cache_folder_without_room_for_lock_files_still_locks_within_the_process(tmp_path):
+    import os
+
+    from gis_service.cache import DiskCache
+
+    cache = DiskCache(tmp_path, 1024 * 1024, ttl=60, stale=60)
+    (tmp_path / ".locks").write_text("not a folder")  # as good as unwritable, also for root
+    held = cache.try_lock("metatile 5/0/0", 30)
+    assert held is not None and cache.try_lock("metatile 5/0/0", 30) is None
+    held.release()
+    assert os.path.isfile(tmp_path / ".locks")
+
+
+def test_a_held_preview_pdf_is_answered_before_it_is_made(demo_client, monkeypatch):
+    parcel = demo_client.get("/api/v1/parcels?gemarkung=Lindenhagen&flur=1&limit=1").get_json()["parcels"][0]["id"]
+    url = f"/api/v1/preview.pdf?parcel={parcel}&scale=500"
+    tag = demo_client.get(url).headers["ETag"]
+    previews = demo_client.application.extensions["gis_previews"]
+    with monkeypatch.context() as patch:  # nothing may be rendered for a client that has the version
+        patch.setattr(type(previews), "pdf", lambda *_: pytest.fail("the PDF was made again"))
+        again = demo_client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["ETag"] == tag and again.data == b""
+    # another scale is another version
+    other = demo_client.get(f"/api/v1/preview.pdf?parcel={parcel}&scale=1000", headers={"If-None-Match": tag})
+    assert other.status_code == 200 and other.headers["ETag"] != tag

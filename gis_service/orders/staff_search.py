@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import SimpleNamespace
 
-from sqlalchemy import and_, event, or_
+from sqlalchemy import and_, event, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cadastre.addresses import address_readings, parse_address
 from cadastre.errors import CadastreError
 from cadastre.kennzeichen import Flurstueckskennzeichen, fold
-from gis_service.orders.models import Order
+from gis_service.orders import verification
+from gis_service.orders.models import ExtractVerification, Order
 
 MAX_QUERY = 100
 # The fields a clerk may search by; the migration backfills from the same list.
@@ -85,8 +86,12 @@ def text_condition(query: str, parse_key: KeyParser | None = None) -> ColumnElem
             kennzeichen = None
         if kennzeichen is not None:
             alternatives.append(Order.parcel_key.like(key_pattern(kennzeichen), escape="\\"))
+    code = verification.normalise(query)
+    if code is not None:
+        # A caller reads out the verification code of an extract they hold: the order it was issued for.
+        alternatives.append(Order.id.in_(select(ExtractVerification.order_id).where(ExtractVerification.code == code)))
     words = folded.split()
-    if len(words) > 1 and not addresses and kennzeichen is None:
+    if len(words) > 1 and not addresses and kennzeichen is None and code is None:
         alternatives.append(and_(*(Order.search_text.like(_contains(word), escape="\\") for word in words)))
     return or_(*alternatives)
 

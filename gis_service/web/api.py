@@ -24,7 +24,7 @@ from gis_service.web.embed import fit_advice
 from gis_service.web.i18n import choose_language, search_notice
 from gis_service.web.limits import limited, per_address
 from gis_service.web.openapi import document
-from gis_service.web.responses import image_response, tell_data_source
+from gis_service.web.responses import already_held, image_response, tell_data_source
 from renderers.layout import LayoutError, make_view
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -133,16 +133,21 @@ def preview_pdf():
     # ?download=1 saves the file; inline it opens in a new window (the pages never show it in their frame).
     how = "attachment" if request.args.get("download") == "1" else "inline"
     plan = service.plan_from_args(request.args)
-    return _image(service.pdf(plan), "application/pdf", disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"',
-                  etag=service.version_tag(plan, "pdf"))
+    version = service.version_tag(plan, "pdf")
+    # A page takes a second to make: a client that holds this version is answered before it is made.
+    return already_held(service.currency(), version) or _image(
+        service.pdf(plan), "application/pdf", disposition=f'{how}; filename="liegenschaftskarte-vorschau.pdf"',
+        etag=version)
 
 
 @blueprint.get("/preview.tif")
 def preview_geotiff():
     service = preview_service()
     plan = service.plan_from_args(request.args)
-    return _image(service.geotiff(plan), "image/tiff", disposition='attachment; filename="liegenschaftskarte-vorschau.tif"',
-                  etag=service.version_tag(plan, "tif"))
+    version = service.version_tag(plan, "tif")
+    return already_held(service.currency(), version) or _image(
+        service.geotiff(plan), "image/tiff", disposition='attachment; filename="liegenschaftskarte-vorschau.tif"',
+        etag=version)
 
 
 @blueprint.get("/map.png")

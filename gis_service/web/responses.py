@@ -81,6 +81,22 @@ def image_response(data: bytes, mimetype: str, source: MapSource, *, currency: s
                              etag=etag)
 
 
+def entity_tag(currency: str | None, digest: str) -> str:
+    """An image's ETag: the data currency it shows, then the digest of what it is."""
+    return f"{re.sub(r'[^A-Za-z0-9.]', '', currency or '') or 'undated'}-{digest}"
+
+
+def already_held(currency: str | None, digest: str, *, max_age: int = 300) -> Response | None:
+    """304 before any work, when the client holds the version a request names (its tag known without rendering)."""
+    tag = entity_tag(currency, digest)
+    if request.method not in ("GET", "HEAD") or not request.if_none_match.contains_weak(tag):
+        return None
+    response = Response(status=304)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
 def conditional_image(response: Response, source: MapSource, *, currency: str | None,
                       parcel_origin: str | None = None, max_age: int = 300, etag: str | None = None) -> Response:
     """X-Map-Source and Cache-Control (tell_map_source), plus an ETag tied to the data currency: `"<currency>-<digest>"`.
@@ -92,8 +108,7 @@ def conditional_image(response: Response, source: MapSource, *, currency: str | 
     tell_map_source(response, source, parcel_origin=parcel_origin, max_age=max_age)
     if response.headers["Cache-Control"] == "no-store":
         return response
-    label = re.sub(r"[^A-Za-z0-9.]", "", currency or "") or "undated"
-    tag = f"{label}-{etag or hashlib.sha256(response.get_data()).hexdigest()[:32]}"
+    tag = entity_tag(currency, etag or hashlib.sha256(response.get_data()).hexdigest()[:32])
     response.set_etag(tag)
     # Only If-None-Match: werkzeug's make_conditional (ranges, dates) costs a third of a cached tile's time.
     if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(tag):

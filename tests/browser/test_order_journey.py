@@ -85,15 +85,18 @@ def pdf_and_mail_agree(page: Page, smtp, email: str, number: str, picker: str, d
 
 
 def pdf_image_dpi(data: bytes) -> float:
-    """The resolution of the page's largest image across the page's width (the extract is one 300 dpi raster)."""
-    import io
+    """The resolution at which the page shows its largest image (the map face), as poppler's `pdfimages` reports it."""
+    import subprocess
+    import tempfile
 
-    from pypdf import PdfReader
-
-    page = PdfReader(io.BytesIO(data)).pages[0]
-    objects = page["/Resources"]["/XObject"]
-    widths = [int(objects[name].get_object()["/Width"]) for name in objects]
-    return max(widths) / (float(page.mediabox.width) / 72)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:
+        pdf.write(data)
+        pdf.flush()
+        listing = subprocess.run(["pdfimages", "-list", pdf.name], capture_output=True, text=True, check=True).stdout
+    # columns: page num type width height color comp bpc enc interp object ID x-ppi y-ppi size ratio
+    rows = [line.split() for line in listing.splitlines()[2:] if line.strip()]
+    largest = max(rows, key=lambda row: int(row[3]) * int(row[4]))
+    return float(largest[12])
 
 
 def test_order_journey_with_the_mouse(make_page, origins, smtp):

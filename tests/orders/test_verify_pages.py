@@ -194,6 +194,12 @@ def test_staff_see_the_code_of_each_extract(quiet_sqlite, simulator):
     page = clerk.get(f"/staff/orders/{number}").text
     code = document["verification_code"]
     assert f'href="/verify/{code}"' in page and f"<code>{code}</code>" in page and "ohne elektronisches Siegel" in page
+    # a caller reads out the code of the extract they hold: the clerk finds the order by it, typed any way
+    typed = code.lower().replace("-", " ")
+    queue = clerk.get("/staff/", params={"status": "all", "q": typed}).text
+    assert number in queue
+    other = codes.formatted(codes.new_code())
+    assert number not in clerk.get("/staff/", params={"status": "all", "q": other}).text
 
 
 def test_the_record_for_software(quiet_sqlite, simulator):

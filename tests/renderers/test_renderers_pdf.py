@@ -244,3 +244,10 @@ def test_the_document_can_be_signed_by_pyhanko_afterwards(page, tmp_path):
     context = ValidationContext(trust_roots=[load_cert_from_pemder(str(tmp_path / "seal.pem"))])
     status = outside_event_loop(lambda: validate_pdf_signature(reader.embedded_signatures[0], context))
     assert status.intact and status.valid
+    # The sealed file still claims PDF/A-2b and keeps its rules: the signature's widget is printable
+    # (flag 4), not hidden, and of zero size, which is what lets it go without an appearance stream.
+    with pikepdf.open(io.BytesIO(signed)) as sealed:
+        assert sealed.open_metadata()["pdfaid:part"] == "2"
+        (widget,) = sealed.pages[0].Annots
+        assert widget.Subtype == "/Widget" and int(widget.F) & 4 and not int(widget.F) & 2
+        assert [float(v) for v in widget.Rect] == [0, 0, 0, 0] or "/AP" in widget

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from lxml import etree
-from PIL import Image
+from PIL import Image, ImageFile
 from shapely.geometry import Polygon
 from upstream_fakes import BILLION_LAUGHS_GML, WFS_CAPABILITIES, png_bomb, png_bytes
 
@@ -88,6 +88,32 @@ def test_an_image_mode_that_is_no_map_is_refused_before_decoding():
     assert error.kind == "bad-response" and "mode F" in error.message
     png = UpstreamResponse("http://example.invalid/wms", 200, {"Content-Type": "image/png"}, png_bytes(8, 8), 0.0)
     assert WmsClient("http://example.invalid/wms", ["test"]).check_image(png, 8, 8).mode == "RGBA"
+
+
+def test_a_png_is_verified_without_decoding_when_asked(monkeypatch):
+    """load=False (the PDF's way): chunks and CRCs checked to the end, no pixel inflated; damage still refused."""
+    decoded = []
+    load = ImageFile.ImageFile.load  # the decoder (Image.Image.load is also called by Image.open)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or load(self))
+    client = WmsClient("http://example.invalid/wms", ["test"])
+    rng = random.Random(5)
+    noisy = Image.frombytes("RGB", (96, 96), bytes(rng.randrange(256) for _ in range(96 * 96 * 3)))
+    buffer = io.BytesIO()
+    noisy.save(buffer, "PNG")
+    data = buffer.getvalue()
+
+    def answer(content: bytes) -> UpstreamResponse:
+        return UpstreamResponse("http://example.invalid/wms", 200, {"Content-Type": "image/png"}, content, 0.0)
+
+    image = client.decode_image(answer(data), 96, 96, load=False)
+    assert image.size == (96, 96) and decoded == []
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x55  # inside the pixel data: only the CRC tells
+    for damaged in (data[: len(data) - 30], bytes(flipped)):
+        error = raised(lambda damaged=damaged: client.decode_image(answer(damaged), 96, 96, load=False))
+        assert error.kind == "bad-response" and "truncated or corrupt" in error.message
+    assert decoded == []
+    assert client.decode_image(answer(data), 96, 96).size == (96, 96) and decoded == [(96, 96)]
 
 
 def test_the_bomb_is_small_on_the_wire_and_huge_decoded(monkeypatch):

@@ -79,3 +79,29 @@ def test_upstream_down_a_moved_print_area_is_composed_from_kept_tiles_with_their
         assert client.get("/api/v1/preview.png", query_string=far).status_code == 503
     finally:
         proxy.stop()
+
+
+def test_a_composed_face_is_mapservers_map_of_the_same_extent_to_the_pixel(mapserver, demo_upstream_url, tmp_path):
+    """Tiles cut from metatiles and pasted together show what one GetMap of the page's own extent shows:
+    the line work agrees pixel for pixel (labels may be placed elsewhere), and agrees worse one pixel off."""
+    import numpy as np
+
+    app = make_app(upstream_settings(tmp_path, demo_upstream_url, http={"read_timeout": 20.0, "total_timeout": 30.0}))
+    previews = app.extensions["gis_previews"]
+    faces = previews.pipeline.faces
+    for scale in ("500", "2000"):
+        layout = previews.plan_from_args({**QUERY, "scale": scale}).layout
+        for meta in faces.tiles.metatiles(layout.bbox, [faces.level(layout)]):
+            faces.tiles.seed(meta)
+        window = faces.window(layout)
+        assert all(faces.available(window.z, *xy) for xy in window.tiles)
+        composed = np.asarray(faces.face(layout).image).astype(int)
+        single = np.asarray(faces.faces.render(layout).image).astype(int)  # one GetMap of exactly this extent
+
+        def agree(other):
+            return float((np.abs(composed - other).sum(axis=2) < 24).mean())
+
+        here = agree(single)
+        assert here > 0.97, f"1:{scale}: only {here:.1%} of the pixels agree"
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            assert agree(np.roll(single, (dy, dx), axis=(0, 1))) < here - 0.02, f"1:{scale}: as good shifted {dx},{dy}"

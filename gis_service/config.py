@@ -302,7 +302,7 @@ class TileSettings(_Strict):
     origin: tuple[float, float] = (280_000.0, 6_120_000.0)
     tile_size_px: int = Field(256, ge=64, le=1024)
     # Coarser levels below the coarsest preview scale, each twice the one before (the overview when the map opens).
-    overview_levels: int = Field(4, ge=0, le=12)
+    overview_levels: int = Field(4, ge=0, le=8)
     # Tiles fetched in one GetMap: metatile_size × metatile_size, with this margin all round against cut labels.
     metatile_size: int = Field(4, ge=1, le=16)
     metatile_buffer_px: int = Field(256, ge=0, le=1024)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import shutil
 import subprocess
 
@@ -121,6 +122,8 @@ def test_every_mark_on_the_page_is_tagged_or_an_artifact(page):
         assert page[3].flurstueck in map_alt and "1:1000" in map_alt
         assert all("/Alt" in figure for figure in figures)
         assert any(URL in str(figure.Alt) for figure in figures)
+        assert any(re.fullmatch(r"Nordpfeil \(Gitternord oben\) und Maßstabsleiste \d+ m im Maßstab 1:1000", str(f.Alt))
+                   for f in figures)
         assert kids[1].S == "/H1"
         assert pdf.pages[0].obj.StructParents == 0
 

@@ -344,6 +344,12 @@ class PreviewSettings(_Strict):
     min_dpi: int = 72
     max_dpi: int = 300
     default_dpi: int = 96
+    # After a preview whose tiles were not all cached (a parcel just chosen, a new scale), the tiles under it
+    # and this much paper around it are made in the background: moving the print area then finds them cached.
+    prefetch_margin_mm: float = Field(30.0, ge=0, le=200)
+    # Previews at a tile grid level (96 dpi) pasted together from cached tiles instead of one GetMap each
+    # (needs tiles.enabled); false: every preview is its own exact GetMap, as the official extract always is.
+    from_tiles: bool = True
 
     @field_validator("scales")
     @classmethod

@@ -526,6 +526,11 @@ class ObservedCache(Cache):
     def describe(self) -> str:
         return self.inner.describe()
 
+    @property
+    def front(self) -> Cache | None:
+        """The inner cache's in-process layer: search results are kept there only (upstream_source)."""
+        return getattr(self.inner, "front", None)
+
     def readiness_problem(self) -> str | None:
         return self.inner.readiness_problem()
 

@@ -302,7 +302,7 @@ class TileSettings(_Strict):
     origin: tuple[float, float] = (280_000.0, 6_120_000.0)
     tile_size_px: int = Field(256, ge=64, le=1024)
     # Coarser levels below the coarsest preview scale, each twice the one before (the overview when the map opens).
-    overview_levels: int = Field(4, ge=0, le=12)
+    overview_levels: int = Field(4, ge=0, le=8)
     # Tiles fetched in one GetMap: metatile_size × metatile_size, with this margin all round against cut labels.
     metatile_size: int = Field(4, ge=1, le=16)
     metatile_buffer_px: int = Field(256, ge=0, le=1024)
@@ -344,6 +344,12 @@ class PreviewSettings(_Strict):
     min_dpi: int = 72
     max_dpi: int = 300
     default_dpi: int = 96
+    # After a preview whose tiles were not all cached (a parcel just chosen, a new scale), the tiles under it
+    # and this much paper around it are made in the background: moving the print area then finds them cached.
+    prefetch_margin_mm: float = Field(30.0, ge=0, le=200)
+    # Previews at a tile grid level (96 dpi) pasted together from cached tiles instead of one GetMap each
+    # (needs tiles.enabled); false: every preview is its own exact GetMap, as the official extract always is.
+    from_tiles: bool = True
 
     @field_validator("scales")
     @classmethod

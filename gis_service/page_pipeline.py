@@ -173,8 +173,9 @@ class PagePipeline:
     def plan(self, request: PreviewRequest, parcel: Parcel | None = None) -> PagePlan:
         parcel = parcel if parcel is not None else self.parcels.get(request.parcel)
         bounds = parcel.geometry.bounds
-        layout = make_layout(request.paper, request.orientation, request.scale, request.dpi,
-                             request.centre or bounds_centre(bounds))
+        # aligned to the face provider's pixel grid (tiles): the scale stays, the edges move by under half a pixel
+        layout = self.faces.align(make_layout(request.paper, request.orientation, request.scale, request.dpi,
+                                              request.centre or bounds_centre(bounds)))
         return PagePlan(
             request=request,
             parcel=parcel,

@@ -44,7 +44,8 @@ from gis_service.page_pipeline import PagePipeline
 from gis_service.page_request import PageChoices
 from gis_service.parcels import ParcelService, SearchExamples
 from gis_service.previews import PreviewService
-from gis_service.tile_grid import TileGrid
+from gis_service.tile_faces import TileComposedFaces
+from gis_service.tile_grid import SCREEN_DPI, TileGrid
 from gis_service.tiles import TileService
 from gis_service.upstream_source import UpstreamSource
 from renderers.layout import PAPER_SIZES_MM, mm_to_px
@@ -114,6 +115,9 @@ def build_services(settings: Settings, source: CadastreSource | None = None) -> 
         cache = build_cache(settings.cache, instance)
         faces = LocalMapFaces(source, cache, limiter, limits)
     tiles = build_tiles(settings, source, faces, cache, limiter) if settings.tiles.enabled else None
+    if tiles is not None and settings.preview.from_tiles:
+        faces = TileComposedFaces(tiles, faces, limiter,
+                                  ahead_px=round(mm_to_px(settings.preview.prefetch_margin_mm, SCREEN_DPI)))
     choices = PageChoices(settings.preview, lambda: source.info().extent)
     pipeline = PagePipeline(parcels, source, faces, choices, limiter)
     orders = build_orders(settings, instance, secret_key, pipeline) if settings.orders.enabled else None

@@ -145,8 +145,11 @@ def test_moved_print_area_centres_on_the_given_point(demo_client):
     first = demo_client.get("/api/v1/preview.json", query_string={"parcel": key}).get_json()
     cx, cy = first["centre"]
     moved = demo_client.get("/api/v1/preview.json", query_string={"parcel": key, "center": f"{cx + 40},{cy - 25}"}).get_json()
-    assert moved["bbox"][0] == pytest.approx(first["bbox"][0] + 40, abs=0.01)
-    assert moved["bbox"][1] == pytest.approx(first["bbox"][1] - 25, abs=0.01)
+    # a preview composed from tiles starts on a whole pixel of the tile grid: under half a pixel off, never more
+    half_px = first["metres_per_px"] / 2
+    assert moved["bbox"][0] == pytest.approx(first["bbox"][0] + 40, abs=half_px)
+    assert moved["bbox"][1] == pytest.approx(first["bbox"][1] - 25, abs=half_px)
+    assert moved["centre"] == pytest.approx([cx + 40, cy - 25], abs=half_px)
 
 
 def test_big_parcel_does_not_fit_and_names_the_largest_fitting_scale(demo_client, demo_facts):

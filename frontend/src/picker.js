@@ -1,4 +1,4 @@
-// The map picker: OpenLayers in EPSG:25832 over /api/v1/map.png, parcel choice by click, search or keyboard, a movable print frame, a live preview.
+// The map picker: OpenLayers in EPSG:25832 over the service's tiles (or /api/v1/map.png), parcel choice by click, search or keyboard, a movable print frame, a live preview.
 import Collection from 'ol/Collection.js';
 import Feature from 'ol/Feature.js';
 import Map from 'ol/Map.js';
@@ -11,11 +11,14 @@ import { fromExtent } from 'ol/geom/Polygon.js';
 import { decode } from 'ol/Image.js';
 import { MouseWheelZoom, Translate, defaults as defaultInteractions } from 'ol/interaction.js';
 import ImageLayer from 'ol/layer/Image.js';
+import TileLayer from 'ol/layer/Tile.js';
 import VectorLayer from 'ol/layer/Vector.js';
 import { register } from 'ol/proj/proj4.js';
 import ImageSource, { getRequestExtent } from 'ol/source/Image.js';
 import VectorSource from 'ol/source/Vector.js';
+import XYZ from 'ol/source/XYZ.js';
 import { Circle as CircleStyle, Fill, RegularShape, Stroke, Style } from 'ol/style.js';
+import TileGrid from 'ol/tilegrid/TileGrid.js';
 import proj4 from 'proj4';
 
 import { setupCombobox } from './combobox.js';
@@ -25,7 +28,8 @@ proj4.defs(CRS, '+proj=utm +zone=32 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m
 register(proj4);
 
 const MAX_IMAGE_PX = 4096; // the server's limit for /api/v1/map.png
-const PREVIEW_DEBOUNCE_MS = 350;
+const PREVIEW_DEBOUNCE_MS = 350; // drags and held keys: one preview when the frame rests, not one per step
+const FINEST_ZOOM_STEPS = 2; // below the finest tile level the map may zoom twice more, its tiles enlarged
 const FRAME_STEP_MM = 10; // one arrow press moves the print area 10 mm on paper
 const PAN_FRACTION = 0.2;
 const CENTRE_MARGIN_M = 900; // the server refuses centres more than 1 km off its data
@@ -132,14 +136,7 @@ class Picker {
   createMap() {
     const cfg = this.cfg;
     const dataExtent = cfg.extent;
-    const imageSource = new ImageSource({
-      projection: CRS,
-      loader: (extent, resolution) => this.loadMapImage(extent, resolution),
-    });
-    imageSource.on('imageloaderror', () => this.showError(this.t('map_load_error')));
-    imageSource.on('imageloadend', () => {
-      if (this.elements.error.textContent === this.t('map_load_error')) this.clearError();
-    });
+    const base = cfg.tiles ? this.tileLayer(cfg.tiles) : this.imageLayer();
 
     this.parcelFeature = new Feature();
     this.frameFeature = new Feature();
@@ -167,9 +164,7 @@ class Picker {
       center: getCenter(dataExtent),
       extent: buffer(dataExtent, 500),
       constrainOnlyCenter: true,
-      maxResolution: 16,
-      minResolution: 0.04,
-      resolution: 4,
+      ...(cfg.tiles ? this.tileResolutions(cfg.tiles) : { maxResolution: 16, minResolution: 0.04, resolution: 4 }),
     });
 
     // under the map, not on it: on a phone the frame fills the map and its grip would end up under the buttons
@@ -180,7 +175,7 @@ class Picker {
     });
     this.map = new Map({
       target: this.elements.map,
-      layers: [new ImageLayer({ source: imageSource }), new VectorLayer({ source: vectorSource, updateWhileInteracting: true })],
+      layers: [base, new VectorLayer({ source: vectorSource, updateWhileInteracting: true })],
       view: this.view,
       controls: [zoom],
       // pixel sizes of the server's labels are meant for one image pixel per CSS pixel
@@ -204,12 +199,67 @@ class Picker {
     });
   }
 
+  // The service's tile grid (gis_service/tile_grid.py): panning and zooming fetch tiles the server and the
+  // browser keep, instead of one new image of every view from the upstream.
+  tileLayer(tiles) {
+    const source = new XYZ({
+      projection: CRS,
+      url: tiles.url, // …/{z}/{y}/{x}.png: OpenLayers counts rows down from the top-left origin, as WMTS does
+      tileGrid: new TileGrid({
+        origin: tiles.origin,
+        resolutions: tiles.resolutions,
+        tileSize: tiles.tileSize,
+        extent: tiles.extent,
+      }),
+      transition: REDUCED_MOTION ? 0 : 150,
+    });
+    source.on('tileloaderror', () => this.showError(this.t('map_load_error')));
+    source.on('tileloadend', () => {
+      if (this.elements.error.textContent === this.t('map_load_error')) this.clearError();
+    });
+    return new TileLayer({ source });
+  }
+
+  // The view stops only at the grid's levels (tiles at one image pixel per CSS pixel: the labels stay sharp),
+  // and below the finest level at a few steps more with enlarged tiles.
+  tileResolutions(tiles) {
+    const resolutions = [...tiles.resolutions];
+    for (let i = 0; i < FINEST_ZOOM_STEPS; i += 1) resolutions.push(resolutions[resolutions.length - 1] / 2);
+    return { resolutions, constrainResolution: true, resolution: resolutions[Math.floor(resolutions.length / 2)] };
+  }
+
+  imageLayer() {
+    const imageSource = new ImageSource({
+      projection: CRS,
+      loader: (extent, resolution) => this.loadMapImage(extent, resolution),
+    });
+    imageSource.on('imageloaderror', () => this.showError(this.t('map_load_error')));
+    imageSource.on('imageloadend', () => {
+      if (this.elements.error.textContent === this.t('map_load_error')) this.clearError();
+    });
+    return new ImageLayer({ source: imageSource });
+  }
+
   // A readable neighbourhood in the middle of the data; a small dataset that fits at that scale is shown whole.
   showStart(dataExtent) {
     const size = this.map.getSize() || [300, 300];
     const whole = Math.max(getWidth(dataExtent) / size[0], getHeight(dataExtent) / size[1]);
-    if (whole <= START_RESOLUTION) this.view.fit(dataExtent, { size });
-    else this.view.setResolution(START_RESOLUTION);
+    if (whole <= START_RESOLUTION) {
+      this.view.fit(dataExtent, { size });
+      return;
+    }
+    this.view.setResolution(START_RESOLUTION);
+    const tiles = this.cfg.tiles;
+    if (!tiles || !tiles.metatileSize) return;
+    // The middle of the metatile that holds the data's middle: the first view then usually needs one
+    // upstream request on a cold cache instead of the four around a metatile corner (some 500 m off at most).
+    const block = this.view.getResolution() * tiles.tileSize * tiles.metatileSize;
+    const [cx, cy] = getCenter(dataExtent);
+    const [ox, oy] = tiles.origin;
+    this.view.setCenter([
+      ox + (Math.floor((cx - ox) / block) + 0.5) * block,
+      oy - (Math.floor((oy - cy) / block) + 0.5) * block,
+    ]);
   }
 
   // Where the frame is on screen, in CSS pixels of the map element: lets tests and tools find the grip.
@@ -324,7 +374,8 @@ class Picker {
         this.setStatus(this.t('frame_moved'));
         this.scheduleRefresh(0, { fit: true });
       } else {
-        this.moveFrame(moves[move]);
+        // a click is one deliberate step: its preview is asked for at once, not after the debounce of held keys
+        this.moveFrame(moves[move], 0);
       }
     });
   }
@@ -344,7 +395,7 @@ class Picker {
     ];
   }
 
-  moveFrame([dx, dy]) {
+  moveFrame([dx, dy], delay = PREVIEW_DEBOUNCE_MS) {
     const centre = this.currentCentre();
     if (!this.state.parcel || !centre) return;
     const step = (FRAME_STEP_MM * this.state.scale) / 1000;
@@ -353,7 +404,7 @@ class Picker {
     this.state.center = moved;
     this.keepFrameInView();
     this.setStatus(this.t('frame_moved'));
-    this.scheduleRefresh(PREVIEW_DEBOUNCE_MS);
+    this.scheduleRefresh(delay);
   }
 
   frameDragged(finished) {
@@ -485,6 +536,7 @@ class Picker {
     const mine = ++this.refreshSequence;
     const params = this.previewParams();
     const query = new URLSearchParams({ ...params, dpi: String(this.cfg.defaults.dpi) });
+    this.preloadPreview(`${this.cfg.urls.preview_png}?${query}`);
     const plan = await this.getJSON(`${this.cfg.urls.preview_json}?${query}`);
     if (mine !== this.refreshSequence) return;
     if (!plan) {
@@ -503,6 +555,15 @@ class Picker {
     this.showFits(plan);
     this.showPreview(params, query, plan, mine);
     this.fillSelectForm(params);
+  }
+
+  // The image is asked for together with its description, not after it: one round trip instead of two.
+  // The browser keeps it (the service allows that), so showing it below takes it from there.
+  preloadPreview(src) {
+    const viewer = document.getElementById('viewer')?.gisViewer;
+    const image = new Image();
+    image.src = viewer ? viewer.sourceFor(src) : src;
+    this.preloading = image; // held until the next refresh, so it is not collected before it has loaded
   }
 
   showFits(plan) {

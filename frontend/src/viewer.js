@@ -158,6 +158,11 @@ export class Viewer {
     if (this.image.getAttribute('src') !== src) this.image.src = src;
   }
 
+  // The address the viewer will load for a page's image at the present zoom.
+  sourceFor(src) {
+    return withDpi(src, this.wantedDpi());
+  }
+
   // A new page (the picker moved the print area or changed the paper): resolves when it is shown.
   show({ src, width, height, alt }) {
     const mine = ++this.request;
@@ -168,7 +173,7 @@ export class Viewer {
     this.image.height = height;
     this.image.alt = alt;
     if (changedSize || this.fitted || this.zoom === null) this.fit();
-    const target = withDpi(src, this.wantedDpi());
+    const target = this.sourceFor(src);
     return new Promise((resolve, reject) => {
       if (this.image.getAttribute('src') === target && this.image.complete) {
         resolve();

@@ -8,6 +8,7 @@ from cadastre.errors import CadastreError
 from catalogues import N_
 from gis_service.web.i18n import choose_language, page_context, search_help, search_notice, text
 from gis_service.web.limits import limited, per_address
+from gis_service.web.tiles import map_description
 
 blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -53,6 +54,8 @@ def picker_config(lang: str, initial: dict | None = None) -> dict:
         "defaults": {"scale": s.default_scale, "paper": s.default_paper, "orientation": s.default_orientation,
                      "dpi": s.default_dpi, "pdf_dpi": preview_pdf_dpi(s)},
         "initial": initial,
+        # the tile grid, in the page itself: the map needs no round trip before its first tiles
+        "tiles": map_description() if "gis_tiles" in current_app.extensions else None,
         "texts": {key: text(key, lang) for key in SCRIPT_TEXTS},
     }
 

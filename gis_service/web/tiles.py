@@ -70,18 +70,24 @@ def tile_matrix_set(grid: str):
 
 @blueprint.get("/tiles/map.json")
 def map_json():
-    """What the picker's map needs: the grid, the tile URL template, where the data are."""
+    """The picker map's description (below) for other clients."""
+    return jsonify(map_description())
+
+
+def map_description() -> dict:
+    """What the picker's map needs: the grid, the tile URL template, where the data are (also in the picker's page)."""
     service = tile_service()
     grid = service.grid
     info = current_app.extensions["gis_source"].info()
     scales = current_app.extensions["gis_settings"].preview.scales
     base = url_for("tiles.tile", grid=GRID_ID, z="0", y="0", x="0").rsplit("/", 3)[0]
-    return jsonify({
+    return {
         "tileMatrixSet": GRID_ID,
         "crs": "EPSG:25832",
         "extent": list(grid.extent),
         "origin": list(grid.origin),
         "tileSize": grid.tile_size,
+        "metatileSize": service.settings.metatile_size,  # tiles per side made in one upstream request
         "resolutions": grid.resolutions,
         # the level showing each offered scale exactly on a 96 dpi screen
         "scaleLevels": {str(scale): grid.level_of(screen_resolution(scale)) for scale in scales},
@@ -90,4 +96,4 @@ def map_json():
         "attribution": info.attribution,
         "capabilities": url_for("tiles.capabilities"),
         "tileMatrixSetUrl": url_for("tiles.tile_matrix_set", grid=GRID_ID),
-    })
+    }

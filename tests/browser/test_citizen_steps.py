@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from browser_helpers import (
@@ -79,16 +80,19 @@ def test_a_refused_selection_is_focused_and_in_view_on_a_phone(make_page, origin
 
 def test_the_map_starts_readable_and_its_buttons_leave_the_grip_free(make_page, origins):
     page, problems = make_page(*PHONE, touch=True)
-    images: list[str] = []
-    page.on("request", lambda request: "/api/v1/map.png" in request.url and images.append(request.url))
+    tiles: list[str] = []
+    page.on("request", lambda request: "/wmts/" in request.url and tiles.append(request.url))
     page.goto(f"{origins.picker}/embed?lang=de")
     expect(page.locator("#picker")).to_be_visible()
     page.wait_for_function("() => document.querySelector('#map canvas, #map img') !== null")
-    assert images, "the map asked for no image"
-    query = parse_qs(urlsplit(images[0]).query)
-    minx, _miny, maxx, _maxy = (float(v) for v in query["bbox"][0].split(","))
-    # 1 m per CSS pixel: street names and parcel numbers can be read; not the whole Gemarkung's mass of lines
-    assert (maxx - minx) / int(query["width"][0]) == pytest.approx(1.0, rel=0.02)
+    page.wait_for_timeout(300)
+    assert tiles, "the map asked for no tile"
+    # the map's tiles are the service's tile grid: one tile pixel per CSS pixel, at the grid level nearest to
+    # 1 m per CSS pixel, where street names and parcel numbers can be read (not the Gemarkung's mass of lines)
+    resolutions = json.loads(page.locator("#picker-config").text_content())["tiles"]["resolutions"]
+    levels = {int(urlsplit(url).path.split("/")[-3]) for url in tiles}
+    assert len(levels) == 1, levels
+    assert resolutions[levels.pop()] == pytest.approx(1.0, rel=0.07)
 
     page.locator("#q").fill(EXAMPLE_ADDRESS)
     page.get_by_role("option", name=re.compile(EXAMPLE_ADDRESS)).tap()
@@ -110,14 +114,14 @@ def test_the_map_starts_readable_and_its_buttons_leave_the_grip_free(make_page, 
     hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('#map') !== null",
                         [box["x"] + gx, box["y"] + gy])
     assert hit
-    # and the buttons still zoom: the next image is drawn at half the metres per pixel
-    images.clear()
+    # and the buttons still zoom: the next tiles are of the level with half the metres per pixel
+    shown = max(int(urlsplit(url).path.split("/")[-3]) for url in tiles)
+    tiles.clear()
     page.get_by_role("button", name="Karte vergrößern").tap()
     page.wait_for_timeout(600)
-    assert images, "zooming in asked for no image"
-    query = parse_qs(urlsplit(images[-1]).query)
-    minx, _miny, maxx, _maxy = (float(v) for v in query["bbox"][0].split(","))
-    assert (maxx - minx) / int(query["width"][0]) < 0.9
+    assert tiles, "zooming in asked for no tile"
+    zoomed = {int(urlsplit(url).path.split("/")[-3]) for url in tiles}
+    assert resolutions[max(zoomed)] == pytest.approx(resolutions[shown] / 2)
     assert problems.unexpected() == []
 
 

@@ -154,6 +154,16 @@ def test_two_workers_share_previews_and_upstream_images_through_redis(redis_url,
         RedisCache(redis_url, prefix, 1, 1).clear()
 
 
+def test_a_parcel_found_by_a_search_is_not_asked_for_again(upstream_app, mapserver):
+    # The picker asks for the chosen suggestion's preview by key right after the search found it.
+    client = upstream_app.test_client()
+    found = client.get("/api/v1/parcels", query_string={"q": "Mühlenweg 12a"}).get_json()
+    assert [feature["id"] for feature in found["parcels"]][:1] == [EXAMPLE]
+    hits = mapserver.hits("demo")
+    assert client.get(f"/api/v1/parcels/{EXAMPLE}").status_code == 200
+    assert mapserver.hits("demo") == hits
+
+
 def test_previews_are_cached_on_disk_by_default(upstream_app, mapserver):
     import pathlib
 

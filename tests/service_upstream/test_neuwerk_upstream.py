@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -14,6 +15,9 @@ from shapely.geometry import shape
 
 import test_realdata_neuwerk as core
 from gis_testing import NEUWERK_GPKG, require_shared_data
+from gis_service.page_request import PreviewRequest
+from gis_service.tile_faces import TileComposedFaces
+from gis_service.tile_grid import screen_resolution
 from renderers import compose
 
 
@@ -24,11 +28,44 @@ def neuwerk_rows():
     return {key: (float(area), geom) for key, area, geom in zip(values[0], values[1], shapely.from_wkb(geometry))}
 
 
+def neuwerk_settings(instance, url, **more):
+    return upstream_settings(instance, url, default_land="02", attribution="© Freie und Hansestadt Hamburg, LGV, dl-de/by-2.0",
+                             **more)
+
+
 @pytest.fixture(scope="module")
 def neuwerk_client(tmp_path_factory, neuwerk_upstream_url):
-    settings = upstream_settings(tmp_path_factory.mktemp("neuwerk-up"), neuwerk_upstream_url, default_land="02",
-                                 attribution="© Freie und Hansestadt Hamburg, LGV, dl-de/by-2.0")
-    return make_app(settings).test_client()
+    return make_app(neuwerk_settings(tmp_path_factory.mktemp("neuwerk-up"), neuwerk_upstream_url)).test_client()
+
+
+@pytest.fixture(scope="module", params=["single GetMap", "composed from tiles"])
+def preview_client(request, tmp_path_factory, neuwerk_upstream_url):
+    """Previews as one exact GetMap each, and pasted together from the tile grid's cached tiles.
+
+    For the second, the 1:1000 level is seeded over the data first (8 × 8 tiles a metatile, two at
+    a time), so that every preview below is composed, none the cold page's single GetMap.
+    """
+    # seeding asks for large images, two at a time, on a machine that may be busy: time enough for them
+    settings = neuwerk_settings(tmp_path_factory.mktemp("neuwerk-previews"), neuwerk_upstream_url,
+                                http={"read_timeout": 30.0, "total_timeout": 40.0})
+    composed = request.param == "composed from tiles"
+    settings = settings.model_copy(update={
+        "preview": settings.preview.model_copy(update={"from_tiles": composed}),
+        "tiles": settings.tiles.model_copy(update={"metatile_size": 8}),
+    })
+    app = make_app(settings)
+    faces = app.extensions["gis_previews"].pipeline.faces
+    assert isinstance(faces, TileComposedFaces) == composed
+    if composed:
+        z = faces.grid.level_of(screen_resolution(1000))
+        minx, miny, maxx, maxy = app.extensions["gis_source"].info().extent
+        pad = 250  # a page centred on a parcel at the data's edge reaches beyond it (A4 at 1:1000: 181 × 230 m)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(faces.tiles.seed, faces.tiles.metatiles((minx - pad, miny - pad, maxx + pad, maxy + pad), [z])))
+    client = app.test_client()
+    client.composed = composed
+    client.faces = faces
+    return client
 
 
 def test_every_parcel_comes_through_the_wfs_with_its_official_area(neuwerk_client, neuwerk_rows):
@@ -66,11 +103,11 @@ def test_label_without_flur_and_several_addresses(neuwerk_client):
     assert "Insel Neuwerk 11" in lage and len(lage) >= 2
 
 
-def test_preview_is_the_mapserver_image_under_our_highlight(neuwerk_client, neuwerk_rows):
+def test_preview_is_the_mapserver_image_under_our_highlight(preview_client, neuwerk_rows):
     key = "020125___00128______"
     params = {"parcel": key, "scale": 1000, "paper": "A4", "orientation": "portrait", "dpi": 96}
-    description = neuwerk_client.get("/api/v1/preview.json", query_string=params).get_json()
-    response = neuwerk_client.get("/api/v1/preview.png", query_string=params)
+    description = preview_client.get("/api/v1/preview.json", query_string=params).get_json()
+    response = preview_client.get("/api/v1/preview.png", query_string=params)
     assert response.status_code == 200 and response.headers["X-Map-Source"].startswith("upstream")
     page = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGB")).astype(int)
     left, top, right, bottom = description["map_face_px"]
@@ -99,7 +136,12 @@ def test_core_every_parcel_by_a_point_inside_it(neuwerk_client):
     core.test_every_parcel_is_found_by_a_point_inside_it(neuwerk_client, core.read_neuwerk_rows())
 
 
-def test_core_every_preview_and_its_highlight_where_the_parcel_projects(neuwerk_client):
-    core.test_every_preview_renders_and_the_highlight_lies_where_the_parcel_projects(
-        neuwerk_client, core.read_neuwerk_rows()
-    )
+def test_core_every_preview_and_its_highlight_where_the_parcel_projects(preview_client):
+    rows = core.read_neuwerk_rows()
+    if preview_client.composed:  # every one of these previews is pasted together from cached tiles
+        pipeline = preview_client.application.extensions["gis_previews"].pipeline
+        for key, _, _ in rows:
+            layout = pipeline.plan(PreviewRequest(key, 1000, "A4", "portrait", 96, None)).layout
+            window = preview_client.faces.window(layout)
+            assert window is not None and all(preview_client.faces.available(window.z, *xy) for xy in window.tiles), key
+    core.test_every_preview_renders_and_the_highlight_lies_where_the_parcel_projects(preview_client, rows)

@@ -39,3 +39,6 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # pikepdf announces its C++ logger bridge at INFO when first imported (by the PDF renderer), which
+    # happens between the early plain-text setup and the configured one: a plain line among JSON lines.
+    logging.getLogger("pikepdf").setLevel(max(logging.WARNING, root.level))

@@ -19,7 +19,8 @@ NAMES = ["q", "parcel", "key", "scale", "paper", "orientation", "dpi", "center",
          "partial_ok", "copies", "delivery", "certified", "payment_method", "draft", "name", "email", "phone",
          "organisation", "street", "postcode", "city", "country", "justification", "revision",
          "expected_amount_cents", "t", "token", "received", "from", "return_to", "confirm", "reason", "order_number",
-         "username", "password", "csrf_token", "next", "gis_service_page", "x", "y", "crs", "bbox", "check", "notice"]
+         "username", "password", "csrf_token", "next", "gis_service_page", "x", "y", "crs", "bbox", "check", "notice",
+         "message", "page", "page_url", "form_token"]
 # Values that broke parsers elsewhere: Unicode digits, huge and odd numbers, separators, controls.
 TRICKY = ["²", "٣", "１０００", "1e309", "nan", "inf", "-0", "0", "99999999999999999999", "1000", "A4", "portrait",
           "landscape", PARCEL, "1,2", "1,2,3,4", "\u00a0", "ä", "€", "%", "\x00", "\r\n", "../..", "<script>", "yes",
@@ -45,10 +46,11 @@ def pages(quiet_orders_app):
            "/embed/order/options", f"/embed/order/d/{draft}/contact", f"/embed/order/d/{draft}/summary",
            f"/embed/order/{number}", f"/embed/order/{number}/pay", f"/embed/order/{number}/payment-return",
            f"/embed/order/{number}/cancel", f"/embed/order/{number}/files/1/auszug.pdf", "/staff/login",
-           "/embed/order/NO-SUCH/cancel", f"/embed/order/{number}/confirm"]
+           "/embed/order/NO-SUCH/cancel", f"/embed/order/{number}/confirm", "/embed/barrierefreiheit",
+           "/embed/barrierefreiheit/danke"]
     post = ["/embed/select", f"/embed/order/{number}/cancel", "/embed/order/handover", "/embed/order/contact",
             f"/embed/order/d/{draft}/contact", f"/embed/order/d/{draft}/submit", "/embed/order/submit",
-            "/embed/order/summary", "/staff/login", f"/embed/order/{number}/confirm"]
+            "/embed/order/summary", "/staff/login", f"/embed/order/{number}/confirm", "/embed/barrierefreiheit"]
     # The staff login form's CSRF token, so with_token also gets past the CSRF check to the login itself.
     page = client.get("/staff/login").get_data(as_text=True)
     csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

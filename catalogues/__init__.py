@@ -40,7 +40,9 @@ def translations(lang: str) -> Translations:
     if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
         with mo.open("rb") as fp:
             return Translations(fp, domain=DOMAIN)
-    log.warning("catalogue %s is not compiled or older than its .po; run: pybabel compile -d %s", po, DIRECTORY)
+    # debug, not a warning: this may run at import (renderers.compose), before the JSON log format is set up,
+    # and a plain line there would break JSON logs; scripts/install compiles, so only a checkout gets here
+    log.debug("catalogue %s is not compiled or older than its .po; run: pybabel compile -d %s", po, DIRECTORY)
     with po.open("rb") as fp:
         catalog = read_po(fp, locale=lang)
     buffer = io.BytesIO()

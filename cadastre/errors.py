@@ -1,22 +1,35 @@
-"""Domain errors that carry a person-readable message in German and English."""
+"""Domain errors that carry a person-readable message: a catalogue message id with its values (catalogues.msg)."""
 
 from __future__ import annotations
+from catalogues import Message, Pair, wording
+
 
 
 class CadastreError(ValueError):
-    """An error a citizen can act on; `de` and `en` are complete sentences."""
+    """An error a citizen can act on; its message is a complete sentence in German and in English.
+
+    Raise it with a catalogues.Message (`CadastreError(msg("kennzeichen_empty"))`); a German and an English
+    sentence (`CadastreError(de, en)`) still work until they are moved into the catalogues.
+    """
 
     code = "invalid-input"
 
-    def __init__(self, de: str, en: str, *, code: str | None = None):
-        super().__init__(en)
-        self.de = de
-        self.en = en
+    def __init__(self, de: Message | str, en: str | None = None, *, code: str | None = None):
+        self.wording: Message | Pair = wording(de, en)
+        super().__init__(self.wording.render("en"))
         if code:
             self.code = code
 
+    @property
+    def de(self) -> str:
+        return self.wording.render("de")
+
+    @property
+    def en(self) -> str:
+        return self.wording.render("en")
+
     def message(self, lang: str = "de") -> str:
-        return self.en if lang == "en" else self.de
+        return self.wording.render(lang)
 
 
 class KennzeichenError(CadastreError):

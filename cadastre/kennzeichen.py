@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cadastre.errors import KennzeichenError
+from catalogues import Message, N_, msg, text
 
 
 def fold(text: str) -> str:
@@ -146,52 +147,36 @@ _TEXT = re.compile(
 
 def quote_alternatives(texts: Sequence[str], lang: str = "de") -> str:
     """„A“ oder „B“ in German, “A” or “B” in English."""
-    if lang == "en":
-        return " or ".join(f"“{text}”" for text in texts)
-    return " oder ".join(f"„{text}“" for text in texts)
+    return text("or_separator", lang).join(text("quoted", lang, text=t) for t in texts)
 
 
-def _examples_sentence(examples: Sequence[str]) -> tuple[str, str]:
+def _examples_sentence(examples: Sequence[str]) -> Message:
     """"Beispiele: „A“ oder „B“." for the given forms; without forms, what to write instead."""
     if not examples:
-        return (
-            "Geben Sie die Gemarkung (Name oder Nummer), die Flur und die Flurstücksnummer an "
-            "oder das 20-stellige Flurstückskennzeichen.",
-            "Give the Gemarkung (name or number), the Flur and the parcel number, or the 20-character parcel key.",
-        )
-    several = len(examples) > 1
-    return (
-        f"Beispiel{'e' if several else ''}: {quote_alternatives(examples, 'de')}.",
-        f"Example{'s' if several else ''}: {quote_alternatives(examples, 'en')}.",
-    )
+        return msg("kennzeichen_how_to_write")
+    def shown(lang):
+        return quote_alternatives(examples, lang)
+    if len(examples) > 1:
+        return msg("kennzeichen_examples", examples=shown)
+    return msg("kennzeichen_example", examples=shown)
 
 
-def _error_not_a_key(text: str, examples: Sequence[str]) -> KennzeichenError:
-    shown = text if len(text) <= 60 else text[:57] + "…"
-    compact = text.replace(" ", "")
-    hint_de, hint_en = _examples_sentence(examples)
+def _error_not_a_key(given: str, examples: Sequence[str]) -> KennzeichenError:
+    shown = given if len(given) <= 60 else given[:57] + "…"
+    compact = given.replace(" ", "")
+    hint = _examples_sentence(examples)
     if re.fullmatch(r"[\d_]{8,}", compact) and len(compact) != 20:
-        return KennzeichenError(
-            f"„{shown}“ hat {len(compact)} Zeichen; ein Flurstückskennzeichen hat 20 "
-            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). {hint_de}",
-            f"“{shown}” has {len(compact)} characters; a parcel key has 20 "
-            f"(Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4, Folge 2). {hint_en}",
-        )
-    return KennzeichenError(
-        f"„{shown}“ ist keine Flurstücksangabe, die wir lesen können. {hint_de}",
-        f"“{shown}” is not a parcel reference we can read. {hint_en}",
-    )
+        return KennzeichenError(msg("kennzeichen_wrong_length", shown=shown, length=len(compact), hint=hint))
+    return KennzeichenError(msg("kennzeichen_not_readable", shown=shown, hint=hint))
 
 
-def _number(value: str | None, what_de: str, what_en: str, maximum: int) -> int | None:
+def _number(value: str | None, what: str, maximum: int) -> int | None:
+    """A part of the key as a number; `what` is the message id of its name."""
     if value is None or set(value) == {"_"}:
         return None
     number = int(value)
     if not 1 <= number <= maximum:
-        raise KennzeichenError(
-            f"{what_de} {value} ist ungültig: erlaubt sind 1 bis {maximum}.",
-            f"{what_en} {value} is invalid: allowed are 1 to {maximum}.",
-        )
+        raise KennzeichenError(msg("kennzeichen_number_out_of_range", what=msg(what), value=value, maximum=maximum))
     return number
 
 
@@ -205,17 +190,11 @@ def _resolve_land(
     if len(lands) == 1:
         return lands[0]
     if len(lands) > 1:
-        raise KennzeichenError(
-            f"Die Gemarkungsnummer {nummer} gibt es in mehreren Ländern ({', '.join(lands)}); "
-            "bitte geben Sie das vollständige 20-stellige Kennzeichen an.",
-            f"Gemarkung number {nummer} exists in several states ({', '.join(lands)}); "
-            "please give the full 20-character key.",
-        )
+        raise KennzeichenError(msg("kennzeichen_number_in_several_states", nummer=nummer, lands=", ".join(lands)))
     if default_land:
         return default_land
     raise KennzeichenError(
-        f"Zur Gemarkungsnummer {nummer} fehlt das Land; bitte geben Sie das 20-stellige Kennzeichen an.",
-        f"The state is missing for Gemarkung number {nummer}; please give the 20-character key.",
+        msg("kennzeichen_the_state_is_missing_for_gemarkung", nummer=nummer),
     )
 
 
@@ -230,16 +209,12 @@ def _resolve_gemarkung_text(
     matches = index.by_name(text) if index else []
     if not matches:
         raise KennzeichenError(
-            f"Die Gemarkung „{text}“ ist hier nicht bekannt. Bitte prüfen Sie die Schreibweise "
-            "oder geben Sie die vierstellige Gemarkungsnummer an.",
-            f"Gemarkung “{text}” is not known here. Please check the spelling "
-            "or give the four-digit Gemarkung number.",
+            msg("kennzeichen_gemarkung_is_not_known_here_please", text=text),
         )
     if len(matches) > 1:
         numbers = ", ".join(f"{ref.nummer}" for ref in matches)
         raise KennzeichenError(
-            f"Den Gemarkungsnamen „{text}“ gibt es mehrfach ({numbers}); bitte geben Sie die Nummer an.",
-            f"Gemarkung name “{text}” is ambiguous ({numbers}); please give the number.",
+            msg("kennzeichen_gemarkung_name_is_ambiguous_please_give", text=text, numbers=numbers),
         )
     return matches[0].land, matches[0].nummer
 
@@ -256,11 +231,10 @@ def parse_kennzeichen(
     answered with them (cadastre knows no data of its own, so it names none).
     """
     if not isinstance(text, str) or not text.strip():
-        raise KennzeichenError("Bitte geben Sie ein Flurstück an.", "Please give a parcel.")
+        raise KennzeichenError(msg("kennzeichen_please_give_a_parcel"))
     if len(text) > 200:
         raise KennzeichenError(
-            "Die Flurstücksangabe ist zu lang (höchstens 200 Zeichen).",
-            "The parcel reference is too long (200 characters at most).",
+            msg("kennzeichen_the_parcel_reference_is_too_long"),
         )
     cleaned = " ".join(text.strip().split())
 
@@ -282,10 +256,10 @@ def parse_kennzeichen(
     return Flurstueckskennzeichen(
         land=land,
         gemarkung=gem,
-        flur=_number(flur, "Flur", "Flur", 999),
-        zaehler=_number(zaehler, "Flurstückszähler", "Parcel numerator", 99999),  # type: ignore[arg-type]
-        nenner=_number(nenner, "Flurstücksnenner", "Parcel denominator", 9999),
-        folge=_number(folge, "Folgenummer", "Sequence number", 99),
+        flur=_number(flur, N_("kennzeichen_part_flur"), 999),
+        zaehler=_number(zaehler, N_("kennzeichen_part_zaehler"), 99999),  # type: ignore[arg-type]
+        nenner=_number(nenner, N_("kennzeichen_part_nenner"), 9999),
+        folge=_number(folge, N_("kennzeichen_part_folge"), 99),
     )
 
 

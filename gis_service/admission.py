@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 from cadastre.model import BBox
+from catalogues import msg
 from gis_service import metrics
 from gis_service.config import LimitSettings
 from gis_service.errors import ApiError, bad_parameter
@@ -33,8 +34,7 @@ class RendersBusy(ApiError):
 
 def renders_busy(retry_after: int) -> RendersBusy:
     return RendersBusy(
-        "Gerade werden sehr viele Karten erstellt. Bitte versuchen Sie es in wenigen Sekunden noch einmal.",
-        "Many maps are being made right now. Please try again in a few seconds.",
+        msg("admission_many_maps_are_being_made_right"),
         headers={"Retry-After": str(retry_after)},
     )
 
@@ -64,19 +64,16 @@ def check_view(view: Layout, data_extent: BBox, limits: LimitSettings) -> None:
     """A web map view (map.png, OGC Maps, tiles): within the pixel budget, near the data, not a whole country."""
     width, height = view.map_face_size_px
     if drawing_megapixels(view, 1) > limits.max_megapixels_per_request:
-        raise bad_parameter("width", f"höchstens {limits.max_megapixels_per_request:g} Millionen Bildpunkte je Bild.",
-                            f"at most {limits.max_megapixels_per_request:g} million pixels per image.")
+        raise bad_parameter("width", msg("admission_at_most_million_pixels_per_image", max_megapixels_per_request=limits.max_megapixels_per_request))
     minx, miny, maxx, maxy = view.bbox
     if maxx - minx > limits.max_view_ground_m or maxy - miny > limits.max_view_ground_m:
         km = limits.max_view_ground_m / 1000
-        raise bad_parameter("bbox", f"der Ausschnitt darf höchstens {km:g} km breit und hoch sein.",
-                            f"the extent may be at most {km:g} km wide and high.")
+        raise bad_parameter("bbox", msg("admission_the_extent_may_be_at_most", km=km))
     dminx, dminy, dmaxx, dmaxy = data_extent
     if dmaxx > dminx and dmaxy > dminy:  # an upstream whose extent is not known yet lets any view through
         m = limits.view_margin_m
         if maxx < dminx - m or minx > dmaxx + m or maxy < dminy - m or miny > dmaxy + m:
-            raise bad_parameter("bbox", "der Ausschnitt liegt außerhalb des Gebiets, für das Karten vorliegen.",
-                                "the extent lies outside the area this service has maps for.")
+            raise bad_parameter("bbox", msg("admission_the_extent_lies_outside_the_area"))
 
 
 class RenderLimiter:

@@ -18,6 +18,7 @@ from gis_service.web import accessibility, api, demo, embed, operations, orders_
 from gis_service.web import staff_feedback  # noqa: F401 - the feedback list joins the staff blueprint
 from gis_service.web.ogc import mount as ogc_mount
 from gis_service.web import orders as order_steps  # with web.order_status: the citizen pages of orders
+from gis_service.web.i18n import init_babel
 from gis_service.web.limits import apply_limits
 from gis_service.web.request_log import register_request_log
 from gis_service.web.responses import register_error_handlers, register_security_headers
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, source: CadastreSource | None =
         "gis_previews": services.previews,
     })
 
+    init_babel(app)
     register_request_log(app, log_requests=settings.logging.requests)  # first: every later hook logs with the id
     for blueprint in (operations.blueprint, api.blueprint, embed.blueprint, demo.blueprint, accessibility.blueprint):
         app.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ import shapely
 from shapely.geometry import box
 
 from cadastre.model import Parcel
+from catalogues import Message, msg, text
 from renderers.compose import orientation_label
 from renderers.layout import ORIENTATIONS, Layout, fits_at_scale
 
@@ -25,8 +26,8 @@ class FitChoice:
     scale: int
 
     def text(self, lang: str) -> str:
-        paper = f"DIN {self.paper}" if lang == "de" else self.paper
-        return f"1:{self.scale} {paper} {orientation_label(self.orientation, lang)}"
+        return text("fit_choice", lang, scale=self.scale, paper=self.paper,
+                    orientation=orientation_label(self.orientation, lang))
 
 
 @dataclass(frozen=True)
@@ -43,35 +44,17 @@ class FitAssessment:
         """A part of the parcel may be ordered knowingly: it cannot fit here, and the frame shows some of it."""
         return not self.fits_if_centred and self.shows_parcel
 
-    def problem(self, acknowledged_partial: bool = False) -> tuple[str, str] | None:
-        """(de, en) saying what is wrong and how to fix it, or None when this page may be an extract."""
+    def problem(self, acknowledged_partial: bool = False) -> Message | None:
+        """What is wrong and how to fix it, or None when this page may be an extract."""
         if self.fits or (self.partial_allowed and acknowledged_partial):
             return None
         if self.fits_if_centred:
-            return ("Der Kartenausschnitt zeigt das Flurstück nicht vollständig. Schieben Sie den Ausschnitt zurück auf "
-                    "das Flurstück (zum Beispiel mit „Auf das Flurstück zentrieren“).",
-                    "The map frame does not show the whole parcel. Move the frame back onto the parcel (for example "
-                    "with 'Centre on the parcel').")
+            return msg("fit_frame_off_parcel")
         if not self.shows_parcel:
-            return ("Der Kartenausschnitt zeigt das Flurstück nicht. Schieben Sie den Ausschnitt zurück auf das "
-                    "Flurstück.", "The map frame does not show the parcel. Move the frame back onto the parcel.")
-        return self.advice_de(), self.advice_en()
-
-    def advice_de(self) -> str:
-        text = "Bei diesem Maßstab und Papierformat passt das Flurstück nicht vollständig auf den Kartenausschnitt."
+            return msg("fit_frame_beside_parcel")
         if self.fitting_choices:
-            text += f" Vollständig passt es bei: {_listed(self.fitting_choices, 'de')}."
-        else:
-            text += " Es passt bei keinem angebotenen Maßstab und Format."
-        return text + " Sie können auch bestätigen, dass Sie nur den gezeigten Teil des Flurstücks wünschen."
-
-    def advice_en(self) -> str:
-        text = "At this scale and paper size the parcel does not fit the map frame completely."
-        if self.fitting_choices:
-            text += f" It fits completely at: {_listed(self.fitting_choices, 'en')}."
-        else:
-            text += " It fits at none of the scales and paper sizes offered."
-        return text + " You may also confirm that you want only the part of the parcel shown."
+            return msg("fit_too_large_fits_at", choices=lambda lang: _listed(self.fitting_choices, lang))
+        return msg("fit_too_large_fits_nowhere")
 
     def describe(self) -> dict:
         return {

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from cadastre.model import BBox
+from catalogues import text
 from gis_service.admission import RenderLimiter, affordable_supersample, drawing_megapixels
 from gis_service.cache import Cache, CacheEntry
 from gis_service.config import LimitSettings
@@ -89,17 +90,12 @@ class MapSource:
     def note(self, lang: str = "de") -> str | None:
         """The line a degraded map puts into the title block."""
         if self.origin == "cache":
-            when = _local_text(self.made)
-            if lang == "en":
-                return f"Map image of {when} from the cache – the map service cannot be reached"
-            return f"Kartenbild vom {when} aus dem Zwischenspeicher – der Kartendienst ist nicht erreichbar"
+            return text("map_note_cache", lang, when=_local_text(self.made))
         if self.origin == "fallback":
             made = self.made if isinstance(self.made, str) and self.made else None
-            if lang == "en":
-                return "Substitute drawing from the local dataset" + (f" (as of {made})" if made else "") \
-                    + " – the original map image is not available"
-            return "Ersatzdarstellung aus dem lokalen Datenbestand" + (f" (Stand {german_date(made)})" if made else "") \
-                + " – das Originalkartenbild ist nicht verfügbar"
+            if made:
+                return text("map_note_fallback_dated", lang, made=german_date(made) if lang == "de" else made)
+            return text("map_note_fallback", lang)
         return None
 
 

@@ -10,6 +10,7 @@ from functools import cached_property
 from PIL import Image
 
 from cadastre.model import NATIVE_CRS, Parcel
+from catalogues import msg, text
 from gis_service.admission import RenderLimiter, page_megapixels
 from gis_service.errors import bad_parameter
 from gis_service.fit_rule import FitAssessment, assess_fit
@@ -121,11 +122,10 @@ class Page:
         """What the page shows, in a sentence: the document's subject and the map figure's alternative text."""
         title, lang = self.title, self.marking.lang
         flur = title.flur not in (None, "")
-        if lang == "en":
-            return (f"Cadastral map at 1:{title.scale} showing parcel {title.flurstueck}"
-                    + (f", Flur {title.flur}" if flur else "") + f", Gemarkung {title.gemarkung} (outlined)")
-        return (f"Liegenschaftskarte im Maßstab 1:{title.scale} mit dem Flurstück {title.flurstueck}"
-                + (f", Flur {title.flur}" if flur else "") + f", Gemarkung {title.gemarkung} (umrandet)")
+        values = {"scale": title.scale, "flurstueck": title.flurstueck, "flur": title.flur, "gemarkung": title.gemarkung}
+        if flur:
+            return text("pdf_subject_with_flur", lang, **values)
+        return text("pdf_subject", lang, **values)
 
     def pdf(self, *, title: str, author: str = "", created: datetime | None = None) -> bytes:
         """The page as a tagged PDF/A-2b document; the map face goes in as the PNG it came as where it can."""
@@ -162,12 +162,12 @@ class PagePipeline:
         """Validate a preview's URL or form parameters (each problem a 400 naming the parameter) and plan it."""
         text = args.get("parcel") or args.get("key")
         if not text or not isinstance(text, str):
-            raise bad_parameter("parcel", "bitte ein Flurstück angeben.", "please give a parcel.")
+            raise bad_parameter("parcel", msg("page_pipeline_please_give_a_parcel"))
         parcel = self.parcels.get(text)
         try:
             request = self.choices.request(parcel.key, args)
         except ChoiceProblem as problem:
-            raise bad_parameter(problem.field, problem.de, problem.en) from problem
+            raise bad_parameter(problem.field, problem.wording) from problem
         return self.plan(request, parcel)
 
     def plan(self, request: PreviewRequest, parcel: Parcel | None = None) -> PagePlan:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from cadastre.errors import CadastreError
 from cadastre.model import BBox
+from catalogues import Message, msg
 from gis_service.config import PreviewSettings
-from renderers.compose import orientation_label
 from renderers.layout import ORIENTATIONS
 
 # How far the print area may be moved away from the data, in metres.
@@ -24,7 +24,7 @@ class ChoiceProblem(CadastreError):
 
     code = "invalid-parameter"
 
-    def __init__(self, field: str, de: str, en: str):
+    def __init__(self, field: str, de: Message | str, en: str | None = None):
         super().__init__(de, en)
         self.field = field
 
@@ -72,7 +72,7 @@ class PageChoices:
         text = str(value).strip().removeprefix("1:") if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
         if not _WHOLE_NUMBER.fullmatch(text) or int(text) not in allowed:
             shown = ", ".join(f"1:{a}" for a in allowed)
-            raise ChoiceProblem("scale", f"Möglich sind {shown}.", f"Allowed are {shown}.")
+            raise ChoiceProblem("scale", msg("page_request_allowed_are", shown=shown))
         return int(text)
 
     def paper(self, value: object, allowed: Sequence[str] | None = None, default: str | None = None) -> str:
@@ -81,8 +81,7 @@ class PageChoices:
             return default or self.settings.default_paper
         text = value.strip().upper()[:20] if isinstance(value, str) else None
         if text not in allowed:
-            raise ChoiceProblem("paper", f"Möglich sind {', '.join(f'DIN {p}' for p in allowed)}.",
-                                f"Allowed are {', '.join(allowed)}.")
+            raise ChoiceProblem("paper", msg("page_request_papers_allowed", papers=", ".join(allowed)))
         return text
 
     def orientation(self, value: object, default: str | None = None) -> str:
@@ -90,10 +89,7 @@ class PageChoices:
             return default or self.settings.default_orientation
         text = value.strip().lower()[:20] if isinstance(value, str) else None
         if text not in ORIENTATIONS:
-            raise ChoiceProblem(
-                "orientation",
-                f"Möglich sind portrait ({orientation_label('portrait')}) und landscape ({orientation_label('landscape')}).",
-                "Allowed are portrait and landscape.")
+            raise ChoiceProblem("orientation", msg("page_request_orientations_allowed"))
         return text
 
     def dpi(self, value: object) -> int:
@@ -102,8 +98,7 @@ class PageChoices:
             return s.default_dpi
         text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
         if not _WHOLE_NUMBER.fullmatch(text) or not s.min_dpi <= int(text) <= s.max_dpi:
-            raise ChoiceProblem("dpi", f"Möglich sind ganze Zahlen von {s.min_dpi} bis {s.max_dpi}.",
-                                f"Allowed are whole numbers from {s.min_dpi} to {s.max_dpi}.")
+            raise ChoiceProblem("dpi", msg("page_request_allowed_are_whole_numbers_from_to", min_dpi=s.min_dpi, max_dpi=s.max_dpi))
         return int(text)
 
     def centre(self, value: object) -> tuple[float, float] | None:
@@ -116,14 +111,12 @@ class PageChoices:
         except ValueError:
             x = y = math.nan
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise ChoiceProblem("center", "Erwartet werden zwei Zahlen x,y in EPSG:25832.",
-                                "Expected two numbers x,y in EPSG:25832.")
+            raise ChoiceProblem("center", msg("page_request_center_two_numbers"))
         minx, miny, maxx, maxy = self._extent()
         known = maxx > minx and maxy > miny
         if known and not (minx - CENTRE_MARGIN_M <= x <= maxx + CENTRE_MARGIN_M
                           and miny - CENTRE_MARGIN_M <= y <= maxy + CENTRE_MARGIN_M):
-            raise ChoiceProblem("center", "Der Kartenmittelpunkt liegt außerhalb des Gebiets, für das Karten vorliegen.",
-                                "The map centre lies outside the area this service has maps for.")
+            raise ChoiceProblem("center", msg("page_request_the_map_centre_lies_outside_the"))
         return round(x, 2), round(y, 2)
 
     def request(self, parcel_key: str, args: Mapping[str, object]) -> PreviewRequest:

@@ -16,6 +16,7 @@ from cadastre.addresses import AddressQuery, address_readings, parse_address
 from cadastre.errors import CadastreError
 from cadastre.kennzeichen import KennzeichenError, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, Parcel
+from catalogues import msg, number
 from gis_service.config import PagingSettings
 from gis_service.errors import ApiError, NotFound, bad_parameter
 from wms_clients.base import BBox, CadastreSource, SearchLimit
@@ -69,11 +70,7 @@ def normalise_crs(name: str | None) -> str:
     if text in ("HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84", "OGC:CRS84"):
         text = "CRS84"
     if text not in SUPPORTED_CRS:
-        raise bad_parameter(
-            "crs",
-            f"„{name[:40]}“ wird nicht unterstützt; möglich sind {', '.join(SUPPORTED_CRS)}.",
-            f"'{name[:40]}' is not supported; use one of {', '.join(SUPPORTED_CRS)}.",
-        )
+        raise bad_parameter("crs", msg("parcels_crs_not_supported", name=name[:40], supported=", ".join(SUPPORTED_CRS)))
     return text
 
 
@@ -131,9 +128,9 @@ def parse_float(name: str, value: str | None) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise bad_parameter(name, "keine Zahl.", "not a number.") from None
+        raise bad_parameter(name, msg("parcels_not_a_number")) from None
     if not math.isfinite(number):
-        raise bad_parameter(name, "keine endliche Zahl.", "not a finite number.")
+        raise bad_parameter(name, msg("parcels_not_a_finite_number"))
     return number
 
 
@@ -142,10 +139,10 @@ def parse_int(name: str, value: str | None, low: int, high: int) -> int | None:
         return None
     # ASCII digits only (int() would also take "٣" or " 7"), at most as many as the highest allowed value has.
     if not re.fullmatch(f"[0-9]{{1,{len(str(high))}}}", value):
-        raise bad_parameter(name, f"eine ganze Zahl von {low} bis {high} erwartet.", f"expected a whole number {low} to {high}.")
+        raise bad_parameter(name, msg("parcels_expected_a_whole_number_to", low=low, high=high))
     number = int(value)
     if not low <= number <= high:
-        raise bad_parameter(name, f"erlaubt sind {low} bis {high}.", f"allowed are {low} to {high}.")
+        raise bad_parameter(name, msg("parcels_allowed_are_to", low=low, high=high))
     return number
 
 
@@ -156,26 +153,20 @@ def check_bulk_page(paging: PagingSettings, *, offset: int, bbox: BBox | None = 
     """
     if offset > paging.max_offset:
         raise bad_parameter(
-            "offset", f"höchstens {paging.max_offset}; für weitere Flurstücke bitte einen kleineren Ausschnitt (bbox) wählen.",
-            f"at most {paging.max_offset}; for further parcels please choose a smaller area (bbox).")
+            "offset", msg("parcels_at_most_for_further_parcels_please", max_offset=paging.max_offset))
     if bbox is not None:
         km2 = (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) / 1e6  # EPSG:25832 metres
         if km2 > paging.max_bbox_km2:
-            de_area, de_max = (f"{value:.2f}".replace(".", ",") for value in (km2, paging.max_bbox_km2))
-            raise bad_parameter(
-                "bbox", f"der Ausschnitt umfasst {de_area} km², erlaubt sind höchstens {de_max} km²; "
-                        "bitte einen kleineren Ausschnitt wählen.",
-                f"the area covers {km2:.2f} km², at most {paging.max_bbox_km2:.2f} km² are allowed; "
-                "please choose a smaller area.")
+            raise bad_parameter("bbox", msg("parcels_area_too_large", area=number(km2), most=number(paging.max_bbox_km2)))
 
 
 def parse_bbox(value: str, crs: str = NATIVE_CRS) -> BBox:
     parts = value.split(",")
     if len(parts) != 4:
-        raise bad_parameter("bbox", "vier Zahlen erwartet: minx,miny,maxx,maxy.", "expected four numbers: minx,miny,maxx,maxy.")
+        raise bad_parameter("bbox", msg("parcels_bbox_four_numbers"))
     minx, miny, maxx, maxy = (parse_float("bbox", p) for p in parts)
     if minx >= maxx or miny >= maxy:
-        raise bad_parameter("bbox", "minx muss kleiner als maxx und miny kleiner als maxy sein.", "minx must be below maxx and miny below maxy.")
+        raise bad_parameter("bbox", msg("parcels_minx_must_be_below_maxx_and"))
     if crs != NATIVE_CRS:
         t = transformer(crs, NATIVE_CRS)
         xs, ys = t.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
@@ -262,10 +253,8 @@ class ParcelService:
             if len(candidates) == 1:
                 parcel = candidates[0]
         if parcel is None:
-            raise NotFound(
-                f"Das Flurstück {kennzeichen.label(self.gemarkung_name(kennzeichen))} ({kennzeichen.key}) wurde nicht gefunden.",
-                f"Parcel {kennzeichen.label(self.gemarkung_name(kennzeichen))} ({kennzeichen.key}) was not found.",
-            )
+            raise NotFound(msg("parcels_parcel_not_found", label=kennzeichen.label(self.gemarkung_name(kennzeichen)),
+                               key=kennzeichen.key))
         return parcel
 
     def gemarkung_name(self, kennzeichen) -> str | None:
@@ -275,9 +264,9 @@ class ParcelService:
         """Free text: a parcel reference in any form, else an address."""
         q = (q or "").strip()
         if not q:
-            raise bad_parameter("q", "bitte einen Suchbegriff angeben.", "please give a search term.")
+            raise bad_parameter("q", msg("parcels_please_give_a_search_term"))
         if len(q) > 200:
-            raise bad_parameter("q", "zu lang (höchstens 200 Zeichen).", "too long (200 characters at most).")
+            raise bad_parameter("q", msg("parcels_too_long_200_characters_at_most"))
         try:
             kennzeichen = self.parse(q)
         except KennzeichenError:
@@ -340,7 +329,7 @@ class ParcelService:
                           limit: int = 20) -> SearchResult:
         gem_text = (gemarkung or "").strip()
         if not gem_text:
-            raise bad_parameter("gemarkung", "bitte Name oder Nummer der Gemarkung angeben.", "please give the Gemarkung name or number.")
+            raise bad_parameter("gemarkung", msg("parcels_please_give_the_gemarkung_name_or"))
         index = self.source.gemarkungen()
         if re.fullmatch(r"\d{6}", gem_text):
             schluessel = gem_text
@@ -351,15 +340,14 @@ class ParcelService:
             elif len(refs) == 1:
                 schluessel = refs[0].schluessel
             else:
-                raise NotFound(f"Die Gemarkung {gem_text} ist hier nicht bekannt.", f"Gemarkung {gem_text} is not known here.")
+                raise NotFound(msg("parcels_gemarkung_is_not_known_here", gem_text=gem_text))
         else:
             refs = index.by_name(gem_text)
             if not refs:
-                raise NotFound(f"Die Gemarkung „{gem_text[:60]}“ ist hier nicht bekannt.", f"Gemarkung '{gem_text[:60]}' is not known here.")
+                raise NotFound(msg("parcels_gemarkung_name_not_known", name=gem_text[:60]))
             if len(refs) > 1:
                 raise ApiError(
-                    f"Den Namen „{gem_text}“ tragen mehrere Gemarkungen; bitte die Nummer angeben.",
-                    f"Several Gemarkungen are called '{gem_text}'; please give the number.",
+                    msg("parcels_several_gemarkungen_are_called_please_give", gem_text=gem_text),
                     code="ambiguous-gemarkung",
                 )
             schluessel = refs[0].schluessel
@@ -375,7 +363,7 @@ class ParcelService:
     def search_point(self, x: float, y: float, crs: str = NATIVE_CRS) -> SearchResult:
         ex, ey = to_native(x, y, crs)
         if not (math.isfinite(ex) and math.isfinite(ey)):
-            raise bad_parameter("x", "der Punkt liegt außerhalb des Koordinatensystems.", "the point lies outside the CRS.")
+            raise bad_parameter("x", msg("parcels_the_point_lies_outside_the_crs"))
         parcels = self.source.at_point(ex, ey)
         return SearchResult(parcels, len(parcels), ambiguous=len(parcels) > 1, kind="point")
 

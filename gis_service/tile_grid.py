@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from catalogues import msg
 from gis_service.config import PreviewSettings, TileSettings
 from gis_service.errors import NotFound
 
@@ -93,8 +94,7 @@ class TileGrid:
     def matrix(self, z: int) -> TileMatrix:
         if not 0 <= z < len(self.matrices):
             last = len(self.matrices) - 1
-            raise TileError(f"Die Stufe {z} gibt es nicht; die Stufen sind 0 … {last}.",
-                            f"Level {z} does not exist; the levels are 0 … {last}.")
+            raise TileError(msg("tile_grid_level_does_not_exist_the_levels", z=z, last=last))
         return self.matrices[z]
 
     def level_of(self, resolution: float, tolerance: float = 1e-9) -> int | None:
@@ -108,8 +108,7 @@ class TileGrid:
         m = self.matrix(z)
         if not (0 <= x < m.matrix_width and 0 <= y < m.matrix_height):
             columns, rows = f"0 … {m.matrix_width - 1}", f"0 … {m.matrix_height - 1}"
-            raise TileError(f"Die Kachel {x}/{y} liegt außerhalb der Stufe {z} (Spalten {columns}, Zeilen {rows}).",
-                            f"Tile {x}/{y} lies outside level {z} (columns {columns}, rows {rows}).")
+            raise TileError(msg("tile_grid_tile_lies_outside_level_columns_rows", x=x, y=y, z=z, columns=columns, rows=rows))
         return m
 
     def tile_bbox(self, z: int, x: int, y: int) -> tuple[float, float, float, float]:

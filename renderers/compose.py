@@ -9,12 +9,14 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw
 
+import catalogues
 from cadastre.model import Parcel
 from renderers import fonts, furniture, style
 from renderers.furniture import (  # noqa: F401  (re-exported: the names pages and tests know compose by)
     CRS_LABEL,
     NOTE_COLOUR,
     ORIENTATION_LABELS,
+    TITLE_LANG,
     TitleBlock,
     format_coordinate,
     german_date,
@@ -25,8 +27,9 @@ from renderers.furniture import (  # noqa: F401  (re-exported: the names pages a
 from renderers.labels import paste_rotated_text, rotated_text_mask
 from renderers.layout import Layout, face_xy
 
-DEFAULT_WATERMARK = "Vorschau – kein amtlicher Auszug"
-DEFAULT_HEADING = "Liegenschaftskarte – Vorschau"
+# A preview's marking; German as its title block is (furniture.TITLE_LANG)
+DEFAULT_WATERMARK = catalogues.text("preview_watermark", TITLE_LANG)
+DEFAULT_HEADING = catalogues.text("preview_page_heading", TITLE_LANG)
 
 
 def highlight_colours() -> dict[str, tuple[int, int, int]]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cadastre.model import Parcel
+from catalogues import N_
+import catalogues
 from renderers import fonts, style
 from renderers.layout import Layout
 
@@ -16,8 +18,9 @@ CRS_LABEL = "ETRS89 / UTM Zone 32N (EPSG:25832)"
 NOTE_COLOUR: RGB = (166, 30, 30)  # title-block note: dark red, 7.4:1 on white, unlike anything else on the page
 LABEL_COLOUR: RGB = (70, 70, 70)
 ATTRIBUTION_COLOUR: RGB = (60, 60, 60)
-ORIENTATION_LABELS = {"de": {"portrait": "Hochformat", "landscape": "Querformat"},
-                      "en": {"portrait": "portrait", "landscape": "landscape"}}
+ORIENTATION_LABELS = {"portrait": N_("orientation_portrait"), "landscape": N_("orientation_landscape")}
+# The title block's labels are German in either language: the extract is a German official document.
+TITLE_LANG = "de"
 
 # What a drawn item belongs to: the PDF tags each group as one structure element (or an artifact).
 MAP = "map"  # frame, ticks and coordinate labels: part of the map figure
@@ -28,7 +31,7 @@ BORDER = "border"  # the title block's lines: decoration
 
 
 def orientation_label(orientation: str, lang: str = "de") -> str:
-    return ORIENTATION_LABELS.get(lang, ORIENTATION_LABELS["de"]).get(orientation, orientation)
+    return catalogues.text(ORIENTATION_LABELS[orientation], lang) if orientation in ORIENTATION_LABELS else orientation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -362,24 +365,27 @@ def title_block_items(layout: Layout, title: TitleBlock, attribution: str, headi
     heading_base = top + pad + px(style.HEADING_MM)
     items.append(Text(text_left, heading_base, heading_text, "bold", heading_cap, style.BLACK, TEXT, role="H1"))
 
-    col_a = [("Gemarkung", title.gemarkung)]
+    def label(key: str) -> str:
+        return catalogues.text(key, TITLE_LANG)
+
+    col_a = [(label(N_("title_gemarkung")), title.gemarkung)]
     if title.flur is not None and str(title.flur) != "":
-        col_a.append(("Flur", str(title.flur)))
+        col_a.append((label(N_("title_flur")), str(title.flur)))
     col_a += [
-        ("Flurstück", title.flurstueck),
-        ("Maßstab", f"1:{title.scale}"),
-        ("Format", f"DIN {title.paper} {title.orientation}".strip()),
+        (label(N_("title_flurstueck")), title.flurstueck),
+        (label(N_("title_scale")), f"1:{title.scale}"),
+        (label(N_("title_format")), f"DIN {title.paper} {title.orientation}".strip()),
     ]
-    col_b: list[tuple[str | None, str]] = [(None, text) for text in title.office_lines]
+    col_b: list[tuple[str | None, str]] = [(None, line) for line in title.office_lines]
     if title.order_number:
-        col_b.append(("Auftragsnummer", title.order_number))
-    col_b.append(("Stand der Daten", german_date(title.data_currency) if title.data_currency else "–"))
+        col_b.append((label(N_("title_order_number")), title.order_number))
+    col_b.append((label(N_("title_data_currency")), german_date(title.data_currency) if title.data_currency else "–"))
     if title.created:
-        col_b.append(("Erstellt am", german_date(title.created)))
+        col_b.append((label(N_("title_created")), german_date(title.created)))
     if title.verification_code:
-        col_b.append(("Prüfcode", title.verification_code))
+        col_b.append((label(N_("title_verification_code")), title.verification_code))
     # The reference system is the longest value; it gets a row across both columns.
-    wide = [("Bezugssystem", title.crs)] if title.crs else []
+    wide = [(label(N_("title_crs")), title.crs)] if title.crs else []
 
     rows_top = heading_base + px(1.5)
     cap = px(style.TITLE_TEXT_MM)

@@ -17,6 +17,7 @@ from PIL import Image, ImageCms
 from pikepdf import Array, Dictionary, Name, String
 from reportlab import rl_config
 
+import catalogues
 from renderers import export, fonts, furniture, style
 from renderers.furniture import Item, TitleBlock
 from renderers.layout import Layout
@@ -65,8 +66,7 @@ def page_pdf(
     """
     qr_alt = None
     if title.verification_url:
-        qr_alt = (f"QR code of the verification page {title.verification_url}" if info.lang == "en"
-                  else f"QR-Code der Prüfseite {title.verification_url}")
+        qr_alt = catalogues.text("pdf_qr_alt", info.lang, url=title.verification_url)
     drawing = _draw(layout, parcel_geometry, furniture.page_items(layout, title, attribution, heading),
                     watermark, info.lang, alt_text, qr_alt)
     return _finish(drawing, face, info)
@@ -246,9 +246,7 @@ def _graphics_alt(items: list[Item], lang: str) -> str:
     scale = next((t for t in texts if t.startswith("1:")), "")
     numbers = [t for t in texts if t and t[0].isdigit() and not t.startswith("1:")]
     length = f"{numbers[-1]} m" if numbers else ""
-    if lang == "en":
-        return f"North arrow (grid north up) and scale bar {length} at {scale}".strip()
-    return f"Nordpfeil (Gitternord oben) und Maßstabsleiste {length} im Maßstab {scale}".strip()
+    return catalogues.text("pdf_graphics_alt", lang, length=length, scale=scale).strip()
 
 
 def _highlight(p: _Painter, layout: Layout, geometry) -> None:

@@ -25,6 +25,7 @@ from cadastre.kennzeichen import (
     parse_kennzeichen,
 )
 from cadastre.model import Address, Building, Flur, MapFeatures, Parcel, Street
+from catalogues import msg
 from wms_clients.base import AddressFieldMapping, BBox, CadastreSource, FieldMapping, SourceInfo
 
 log = logging.getLogger(__name__)
@@ -105,22 +106,17 @@ class LocalSource(CadastreSource):
         path = Path(config.dataset)
         if not path.exists():
             raise DatasetError(
-                f"Der Datenbestand {path} fehlt.", f"The dataset {path} does not exist."
+                msg("local_the_dataset_does_not_exist", path=path)
             )
         try:
             available = {str(name) for name, _ in list_layers(path)}
         except Exception as exc:  # pyogrio raises its own DataSourceError subclasses
             raise DatasetError(
-                f"Der Datenbestand {path} ist nicht lesbar: {exc}",
-                f"The dataset {path} cannot be read: {exc}",
+                msg("local_the_dataset_cannot_be_read", path=path, exc=exc),
             ) from exc
         if config.layers.flurstueck not in available:
-            raise DatasetError(
-                f"Im Datenbestand {path} fehlt die Ebene „{config.layers.flurstueck}“ "
-                f"(vorhanden: {', '.join(sorted(available))}).",
-                f"Layer '{config.layers.flurstueck}' is missing in {path} "
-                f"(present: {', '.join(sorted(available))}).",
-            )
+            raise DatasetError(msg("local_layer_missing", path=path, layer=config.layers.flurstueck,
+                                   present=", ".join(sorted(available))))
         self._path = path
         self._available = available
         self._gemarkungen = GemarkungIndex(
@@ -144,15 +140,11 @@ class LocalSource(CadastreSource):
         names = list(meta["fields"])
         absent = [c for c in wanted if c not in names]
         if absent:
-            raise DatasetError(
-                f"In der Ebene „{layer}“ fehlen die Felder {', '.join(absent)} (vorhanden: {', '.join(names)}).",
-                f"Layer '{layer}' lacks the fields {', '.join(absent)} (present: {', '.join(names)}).",
-            )
+            raise DatasetError(msg("local_fields_missing", layer=layer, absent=", ".join(absent), present=", ".join(names)))
         crs = meta.get("crs") or ""
         if crs and crs.upper() not in ("EPSG:25832",):
             raise DatasetError(
-                f"Die Ebene „{layer}“ liegt in {crs}; erwartet wird EPSG:25832.",
-                f"Layer '{layer}' is in {crs}; EPSG:25832 is expected.",
+                msg("local_layer_is_in_epsg_25832_is", layer=layer, crs=crs),
             )
         return shapely.from_wkb(geometry), dict(zip(names, values))
 
@@ -205,8 +197,7 @@ class LocalSource(CadastreSource):
             log.warning("%d parcels of %s had no geometry or no valid key", skipped, self._path.name)
         if not self.parcels:
             raise DatasetError(
-                f"Der Datenbestand {self._path} enthält keine lesbaren Flurstücke.",
-                f"The dataset {self._path} holds no readable parcels.",
+                msg("local_the_dataset_holds_no_readable_parcels", _path=self._path),
             )
 
     def _kennzeichen(self, key_text, land, gem_nr, flur, zaehler, nenner) -> Flurstueckskennzeichen:

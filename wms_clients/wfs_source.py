@@ -18,6 +18,7 @@ from cadastre.addresses import AddressQuery, match_address, split_lage
 from cadastre.errors import KennzeichenError
 from cadastre.kennzeichen import Flurstueckskennzeichen, GemarkungIndex, GemarkungRef, parse_kennzeichen
 from cadastre.model import NATIVE_CRS, MapFeatures, Parcel
+from catalogues import msg
 from wms_clients.base import BBox, CadastreSource, FieldMapping, SearchLimit, SourceInfo
 from wms_clients.crs import crs_code
 from wms_clients.fes import BBoxFilter, like_pattern, property_like
@@ -170,7 +171,7 @@ class WfsSource(CadastreSource):
         land = gemaschl[:2] if len(gemaschl) == 6 else (feature.get(f.land) or "")
         zaehler = _int(feature.get(f.zaehler))
         if len(land) != 2 or not gemaschl or zaehler is None:
-            raise KennzeichenError("Kennzeichen fehlt.", f"feature {feature.id} has neither key nor Land/Gemarkung/Zähler")
+            raise KennzeichenError(msg("wfs_feature_without_key", feature=feature.id))
         return Flurstueckskennzeichen(
             land=land, gemarkung=gemaschl[-4:], flur=_int(feature.get(f.flur)),
             zaehler=zaehler, nenner=_int(feature.get(f.nenner)),

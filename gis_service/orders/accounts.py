@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import Message, msg, text
 from gis_service.config import StaffSettings
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.models import StaffUser
@@ -25,15 +26,15 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
 # One answer for a wrong name, a wrong password and a locked account: none of them is told apart.
-LOGIN_REFUSED = ("Anmeldung fehlgeschlagen: Benutzername oder Passwort ist falsch, oder das Konto ist nach zu vielen "
-                 "Fehlversuchen vorübergehend gesperrt. Bitte versuchen Sie es später erneut oder wenden Sie sich an "
-                 "die Administration.")
+LOGIN_REFUSED = msg("accounts_login_refused")
 
 
 class AccountError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    """An account cannot be created, changed or used; `message` says why, in the back office's German."""
+
+    def __init__(self, message: Message):
+        self.message = message.render("de")
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,13 @@ def _identity(user: StaffUser) -> StaffIdentity:
 
 def check_password_strength(password: str, username: str = "") -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"Das Passwort muss mindestens {MIN_PASSWORD} Zeichen lang sein.")
+        raise AccountError(msg("accounts_password_too_short", minimum=MIN_PASSWORD))
     if len(password) > 1024:
-        raise AccountError("Das Passwort ist zu lang.")
+        raise AccountError(msg("accounts_password_too_long"))
     if username and username.lower() in password.lower():
-        raise AccountError("Das Passwort darf den Benutzernamen nicht enthalten.")
+        raise AccountError(msg("accounts_password_contains_name"))
     if len(set(password)) < 5:
-        raise AccountError("Das Passwort ist zu einfach.")
+        raise AccountError(msg("accounts_password_too_simple"))
 
 
 class Accounts:
@@ -76,9 +77,9 @@ class Accounts:
     def create(self, username: str, password: str, role: str = "clerk", display_name: str | None = None) -> StaffIdentity:
         username = username.strip().lower()
         if not USERNAME.match(username):
-            raise AccountError("Benutzername: 2–80 Zeichen, Kleinbuchstaben, Ziffern, Punkt, Binde- oder Unterstrich.")
+            raise AccountError(msg("accounts_username_rules"))
         if role not in ROLES:
-            raise AccountError(f"Rolle muss {' oder '.join(ROLES)} sein.")
+            raise AccountError(msg("accounts_role_unknown", roles=lambda lang: text("or_separator", lang).join(ROLES)))
         check_password_strength(password, username)
         try:
             with transaction(self.factory) as session:
@@ -89,7 +90,7 @@ class Accounts:
                 session.flush()
                 return _identity(user)
         except IntegrityError:
-            raise AccountError(f"Den Benutzer „{username}“ gibt es schon.") from None
+            raise AccountError(msg("accounts_user_exists", username=username)) from None
 
     def authenticate(self, username: str, password: str) -> StaffIdentity:
         """The identity, or AccountError with one message for a wrong name, a wrong password and a lock-out.
@@ -157,7 +158,7 @@ class Accounts:
         with transaction(self.factory) as session:
             user = session.get(StaffUser, user_id)
             if user is None:
-                raise AccountError("Unbekannter Benutzer.")
+                raise AccountError(msg("accounts_unknown_user"))
             check_password_strength(password, user.username)
             user.password_hash = _hasher.hash(password)
             user.session_epoch += 1  # ends all sessions of this user

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import msg
 from gis_service.config import OrdersSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
@@ -97,7 +98,7 @@ class OrderActions:
             except IntegrityError:
                 # The same request arrived twice at once, or two numbers collided: look again.
                 continue
-        raise ActionError(*texts.ORDER_NOT_STORED, status=503, code="order-not-stored")
+        raise ActionError(texts.ORDER_NOT_STORED, status=503, code="order-not-stored")
 
     def queue_received(self, session: Session, order: Order) -> None:
         """The "received" mail of an invoice order: at once, or once its address is confirmed."""
@@ -188,7 +189,7 @@ class OrderActions:
             issued = self.issuer.issue(extract_spec(order))
         except Exception as exc:  # noqa: BLE001
             log.exception("staff production of %s failed", number)
-            raise ActionError(texts.PRODUCTION_FAILED.format(error=f"{exc.__class__.__name__}: {str(exc)[:200]}"),
+            raise ActionError(msg(texts.PRODUCTION_FAILED, error=f"{exc.__class__.__name__}: {str(exc)[:200]}"),
                               status=500, code="production-failed") from None
         stored = issued.stored
 
@@ -263,7 +264,7 @@ class OrderActions:
 
         def change(session: Session, order: Order):
             if citizen and order.status not in lc.CITIZEN_CANCELLABLE:
-                raise ActionError(*texts.CITIZEN_CANNOT_CANCEL_PAID)
+                raise ActionError(texts.CITIZEN_CANNOT_CANCEL_PAID)
             lc.transition(order, to, actor, reason=reason, action="rejected" if to == lc.REJECTED else "cancelled")
             order.closing_reason = reason
             order.attention = False

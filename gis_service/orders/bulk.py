@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from catalogues import msg
 from gis_service.errors import ApiError
 from gis_service.orders.actions import OrderActions
 from gis_service.orders.models import Order
@@ -17,13 +18,10 @@ from gis_service.orders.repository import valid_order_number
 MAX_SELECTION = 500
 # A checkbox carries number and version ("LK-2026-ABC123@4"), so a colleague's change meanwhile is noticed.
 _SELECTED = re.compile(r"^(?P<number>[^@\s]{1,32})@(?P<version>\d{1,9})$")
-SELECTION_EMPTY = ("Bitte wählen Sie mindestens einen Auftrag aus.", "Please select at least one order.")
-SELECTION_TOO_LARGE = (f"Bitte wählen Sie höchstens {MAX_SELECTION} Aufträge auf einmal.",
-                       f"Please select at most {MAX_SELECTION} orders at once.")
-SELECTION_INVALID = ("Die Auswahl ist ungültig. Bitte laden Sie die Seite neu.",
-                     "The selection is not valid. Please reload the page.")
-UNKNOWN_COLLEAGUE = ("Bitte wählen Sie eine aktive Kollegin bzw. einen aktiven Kollegen.",
-                     "Please choose an active colleague.")
+SELECTION_EMPTY = msg("bulk_selection_empty")
+SELECTION_TOO_LARGE = msg("bulk_selection_too_large", MAX_SELECTION=MAX_SELECTION)
+SELECTION_INVALID = msg("bulk_selection_invalid")
+UNKNOWN_COLLEAGUE = msg("bulk_unknown_colleague")
 
 
 @dataclass
@@ -38,12 +36,12 @@ def parse_selection(values: list[str]) -> list[tuple[str, int]]:
     for value in values:
         match = _SELECTED.match(value or "")
         if match is None or not valid_order_number(match["number"]):
-            raise ApiError(*SELECTION_INVALID, status=400, code="bad-selection")
+            raise ApiError(SELECTION_INVALID, status=400, code="bad-selection")
         selection.setdefault(match["number"], int(match["version"]))
     if not selection:
-        raise ApiError(*SELECTION_EMPTY, status=422, code="selection-empty")
+        raise ApiError(SELECTION_EMPTY, status=422, code="selection-empty")
     if len(selection) > MAX_SELECTION:
-        raise ApiError(*SELECTION_TOO_LARGE, status=422, code="selection-too-large")
+        raise ApiError(SELECTION_TOO_LARGE, status=422, code="selection-too-large")
     return list(selection.items())
 
 
@@ -70,7 +68,7 @@ class BulkActions:
     def assign(self, selection: list[tuple[str, int]], actor: str, assignee: str, colleagues: set[str]) -> BulkOutcome:
         """Give the orders to `assignee`, who must be one of the active `colleagues` (user names)."""
         if assignee not in colleagues:
-            raise ApiError(*UNKNOWN_COLLEAGUE, status=422, code="unknown-colleague")
+            raise ApiError(UNKNOWN_COLLEAGUE, status=422, code="unknown-colleague")
         return self._each(selection, lambda number, version: self.actions.take(number, actor, version, assignee))
 
     def orders(self, selection: list[tuple[str, int]]) -> list[Order]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_, msg, text
 from gis_service.orders import xbezahldienste as xbz
 from gis_service.orders.csvexport import excel_csv, payment_method_text, safe_cell
 from gis_service.orders.errors import ActionError
@@ -17,9 +18,9 @@ from gis_service.orders.models import Invoice, Order, OrderEvent, Payment
 from gis_service.orders.refunds import received_cents
 
 MAX_DAYS = 366  # one report covers at most a year: the treasury closes by day, month or year
-COLUMNS = ["Tag", "Produkt", "Zahlart", "Zahlungseingänge (EUR)", "Erstattungen (EUR)", "Summe (EUR)",
-           "Anzahl Zahlungen", "Anzahl Erstattungen"]
-RANGE_INVALID = f"Bitte wählen Sie einen gültigen Zeitraum (Beginn nicht nach dem Ende, höchstens {MAX_DAYS} Tage)."
+COLUMNS = [N_("cash_day"), N_("cash_product"), N_("cash_method"), N_("cash_received"), N_("cash_refunds"),
+           N_("cash_total"), N_("cash_payments"), N_("cash_refund_count")]
+RANGE_INVALID = msg("cash_range_invalid", days=MAX_DAYS)
 
 
 @dataclass
@@ -107,4 +108,4 @@ def cash_report_csv(rows: list[CashRow]) -> str:
     lines.append(["Summe", "", "", euro(sum(r.received_cents for r in rows)), euro(sum(r.refunded_cents for r in rows)),
                   euro(sum(r.total_cents for r in rows)), str(sum(r.payments for r in rows)),
                   str(sum(r.refunds for r in rows))])
-    return excel_csv(COLUMNS, lines)
+    return excel_csv([text(c, "de") for c in COLUMNS], lines)

@@ -31,7 +31,7 @@ class AddressConfirmation:
         """The order the confirmation link names; the same 404 whether the number or the token is wrong."""
         order = self.repository.find(number)
         if order is None or not self.tokens.check_confirmation(order, confirmation_token):
-            raise ActionError(*texts.CONFIRMATION_INVALID, status=404, code="confirmation-invalid")
+            raise ActionError(texts.CONFIRMATION_INVALID, status=404, code="confirmation-invalid")
         return order
 
     def confirm(self, number: str, confirmation_token: str | None) -> Order:
@@ -42,7 +42,7 @@ class AddressConfirmation:
             if not order.awaiting_confirmation:
                 return order  # confirmed before (a second click)
             if order.status in lc.CLOSED:
-                raise ActionError(*texts.CONFIRMATION_EXPIRED, status=410, code="confirmation-expired")
+                raise ActionError(texts.CONFIRMATION_EXPIRED, status=410, code="confirmation-expired")
             order.awaiting_confirmation = False
             lc.record(order, "citizen", "address_confirmed")
             self.actions.queue_received(session, order)
@@ -63,7 +63,7 @@ class AddressConfirmation:
         for number, version in rows:
             try:
                 # No mail: the outbox sends nothing but the confirmation to an unconfirmed address.
-                self.actions.cancel(number, lc.SYSTEM, version, texts.UNCONFIRMED_EXPIRED.format(hours=self.hours))
+                self.actions.cancel(number, lc.SYSTEM, version, texts.office_text(texts.UNCONFIRMED_EXPIRED, hours=self.hours))
                 expired += 1
             except (ConflictError, InvalidTransition):
                 continue  # confirmed or cancelled meanwhile

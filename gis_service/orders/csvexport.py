@@ -6,16 +6,20 @@ import csv
 import io
 from collections.abc import Iterable
 
+from catalogues import N_, text
 from gis_service.orders.invoices import invoice_text
 from gis_service.orders.lifecycle import status_text
 from gis_service.orders.models import Order
 from gis_service.orders.products import format_money
 
-COLUMNS = ["Bestellnummer", "Eingang (UTC)", "Status", "Produkt", "Flurstück", "Kennzeichen", "Gebühr", "Zahlart",
-           "Zahlung", "Kassenzeichen", "Name", "E-Mail", "Bearbeitung", "Zuständig", "Abgeschlossen (UTC)",
+# The headings are German: the export is read by the office's staff and treasury.
+COLUMNS = [N_("csv_order_number"), N_("csv_received_utc"), N_("csv_status"), N_("csv_product"), N_("csv_parcel"),
+           N_("csv_key"), N_("csv_fee"), N_("csv_payment_method"), N_("csv_payment"), N_("csv_cash_reference"),
+           N_("csv_name"), N_("csv_email"), N_("csv_handling"), N_("csv_assignee"), N_("csv_closed_utc"),
            # what an invoice is written from, and where it stands
-           "Firma/Organisation", "Straße", "PLZ", "Ort", "Land", "Rechnung", "Rechnungsnummer", "Rechnung verschickt am",
-           "Rechnungsbetrag", "Bezahlt am", "Bezahlter Betrag", "Abgeschrieben am", "Grund der Abschreibung"]
+           N_("csv_organisation"), N_("csv_street"), N_("csv_postcode"), N_("csv_city"), N_("csv_country"),
+           N_("csv_invoice"), N_("csv_invoice_number"), N_("csv_invoice_sent_on"), N_("csv_invoice_amount"),
+           N_("csv_paid_on"), N_("csv_paid_amount"), N_("csv_written_off_on"), N_("csv_write_off_reason")]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
@@ -38,7 +42,7 @@ def excel_csv(header: list[str], rows: Iterable[list[str]]) -> str:
 
 
 def payment_method_text(method: str) -> str:
-    return "Rechnung" if method == "invoice" else "online"
+    return text("csv_method_invoice", "de") if method == "invoice" else text("csv_method_online", "de")
 
 
 def _day(value) -> str:
@@ -70,4 +74,4 @@ def orders_csv(orders: list[Order]) -> str:
                 order.address_city or "", order.address_country or "", *_invoice_cells(order),
             )]
 
-    return excel_csv(COLUMNS, rows())
+    return excel_csv([text(c, "de") for c in COLUMNS], rows())

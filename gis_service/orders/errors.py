@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catalogues import Message, msg, wording
 from gis_service.errors import ApiError
 
 
 @dataclass(frozen=True)
 class FieldError:
+    """What is wrong with one field: a catalogues.Message (or, legacy, German and English sentences)."""
+
     field: str
-    de: str
-    en: str
+    de: Message | str
+    en: str | None = None
 
     def message(self, lang: str) -> str:
-        return self.en if lang == "en" else self.de
+        return wording(self.de, self.en).render(lang)
 
 
 class OrderValidationError(ApiError):
@@ -24,9 +27,8 @@ class OrderValidationError(ApiError):
 
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
-        de = "Bitte prüfen Sie Ihre Angaben: " + " ".join(e.de for e in errors)
-        en = "Please check your entries: " + " ".join(e.en for e in errors)
-        super().__init__(de, en, status=422, code="invalid-order")
+        super().__init__(msg("order_check_entries", details=lambda lang: " ".join(e.message(lang) for e in errors)),
+                         status=422, code="invalid-order")
 
     def as_list(self, lang: str) -> list[dict]:
         return [{"field": e.field, "message": e.message(lang)} for e in self.errors]
@@ -36,8 +38,7 @@ class OrderNotFound(ApiError):
     status = 404
 
     def __init__(self):
-        super().__init__("Diese Bestellung gibt es nicht, oder der Link ist nicht gültig.",
-                         "There is no such order, or the link is not valid.", status=404, code="order-not-found")
+        super().__init__(msg("errors_there_is_no_such_order_or"), status=404, code="order-not-found")
 
 
 class InvalidTransition(ApiError):
@@ -46,8 +47,7 @@ class InvalidTransition(ApiError):
     def __init__(self, current: str, wanted: str):
         self.current, self.wanted = current, wanted
         super().__init__(
-            f"Das ist im Zustand „{current}“ nicht möglich (gewünscht: „{wanted}“).",
-            f"This is not possible in state '{current}' (wanted: '{wanted}').",
+            msg("errors_this_is_not_possible_in_state", current=current, wanted=wanted),
             status=409, code="invalid-transition")
 
 
@@ -58,8 +58,7 @@ class ConflictError(ApiError):
 
     def __init__(self):
         super().__init__(
-            "Der Auftrag wurde inzwischen von jemand anderem geändert. Bitte laden Sie die Seite neu und prüfen Sie den Stand.",
-            "Someone else changed the order meanwhile. Please reload the page and check its state.",
+            msg("errors_someone_else_changed_the_order_meanwhile"),
             status=409, code="conflict")
 
 
@@ -68,8 +67,7 @@ class IdempotencyMismatch(ApiError):
 
     def __init__(self):
         super().__init__(
-            "Dieser Idempotency-Key wurde schon für eine andere Bestellung verwendet.",
-            "This Idempotency-Key was already used for a different order.",
+            msg("errors_this_idempotency_key_was_already_used"),
             status=422, code="idempotency-key-reused")
 
 
@@ -81,8 +79,7 @@ class PaymentError(ApiError):
     def __init__(self, detail: str):
         self.detail = detail
         super().__init__(
-            "Der Bezahldienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.",
-            "The payment service cannot be reached right now. Please try again in a few minutes.",
+            msg("errors_the_payment_service_cannot_be_reached"),
             status=502, code="payment-service-unavailable")
 
     def __str__(self) -> str:
@@ -94,5 +91,5 @@ class ActionError(ApiError):
 
     status = 409
 
-    def __init__(self, de: str, en: str | None = None, *, status: int = 409, code: str = "action-not-possible"):
-        super().__init__(de, en or de, status=status, code=code)
+    def __init__(self, de: Message | str, en: str | None = None, *, status: int = 409, code: str = "action-not-possible"):
+        super().__init__(de, en, status=status, code=code)

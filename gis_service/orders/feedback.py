@@ -10,18 +10,19 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_, msg, text
 from gis_service.errors import ApiError
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.errors import ActionError, FieldError
 from gis_service.orders.models import AccessibilityFeedback, MailMessage
-from gis_service.orders.office_mail import FOOTER
+from gis_service.orders.office_mail import OFFICE_LANG
 from gis_service.orders.urls import STAFF, Urls
 from gis_service.orders.validation import _CONTROL, _EMAIL, _LINE_BREAK
 
 FIELDS = ("name", "email", "page_url", "message")
 MAX_LENGTH = {"name": 200, "email": 254, "page_url": 2000, "message": 5000}
 STATUSES = ("new", "read", "answered")
-STATUS_TEXT = {"new": ("neu", "new"), "read": ("gelesen", "read"), "answered": ("beantwortet", "answered")}
+STATUS_TEXT = {"new": N_("feedback_state_new"), "read": N_("feedback_state_read"), "answered": N_("feedback_state_answered")}
 # What a clerk may mark, from which states: answering may come without reading it here first (by phone, say).
 MARKS = {"read": ("new",), "answered": ("new", "read")}
 STAFF_PATH = f"{STAFF}/barrierefreiheit"
@@ -34,8 +35,7 @@ class FeedbackInvalid(ApiError):
 
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
-        super().__init__("Bitte prüfen Sie Ihre Angaben: " + " ".join(e.de for e in errors),
-                         "Please check your entries: " + " ".join(e.en for e in errors),
+        super().__init__(msg("order_check_entries", details=lambda lang: " ".join(e.message(lang) for e in errors)),
                          status=422, code="invalid-feedback")
 
 
@@ -52,18 +52,13 @@ def check_feedback(form: Mapping) -> CheckedFeedback:
     errors: list[FieldError] = []
     values = {name: _text(form, name, errors) for name in FIELDS}
     if not values["message"] and not any(e.field == "message" for e in errors):
-        errors.append(FieldError("message", "Bitte beschreiben Sie, was nicht barrierefrei ist.",
-                                 "Please describe what is not accessible."))
+        errors.append(FieldError("message", msg("feedback_please_describe_what_is_not_accessible")))
     email = values["email"]
     if email and not _EMAIL.match(email):
-        errors.append(FieldError("email", "Bitte geben Sie eine gültige E-Mail-Adresse an (z. B. name@example.org) "
-                                          "oder lassen Sie das Feld leer.",
-                                 "Please enter a valid e-mail address (e.g. name@example.org) or leave it empty."))
+        errors.append(FieldError("email", msg("feedback_please_enter_a_valid_e_mail")))
     page = values["page_url"]
     if page and not _page_address(page):
-        errors.append(FieldError("page_url", "Bitte geben Sie die Adresse der Seite an (beginnend mit https:// oder /) "
-                                             "oder lassen Sie das Feld leer.",
-                                 "Please enter the page's address (starting with https:// or /) or leave it empty."))
+        errors.append(FieldError("page_url", msg("feedback_please_enter_the_page_s_address")))
     if errors:
         raise FeedbackInvalid(errors)
     return CheckedFeedback(message=values["message"], name=values["name"], email=email, page_url=page)
@@ -74,18 +69,16 @@ def _text(form: Mapping, name: str, errors: list[FieldError]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        errors.append(FieldError(name, "Dieses Feld erwartet einen Text.", "This field expects text."))
+        errors.append(FieldError(name, msg("feedback_this_field_expects_text")))
         return None
     text = value.replace("\r\n", "\n").strip()
     multiline = name == "message"
     if _CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)):
-        errors.append(FieldError(name, "Das Feld enthält unzulässige Steuerzeichen.",
-                                 "The field contains control characters."))
+        errors.append(FieldError(name, msg("feedback_the_field_contains_control_characters")))
         return None
     limit = MAX_LENGTH[name]
     if len(text) > limit:
-        errors.append(FieldError(name, f"Höchstens {limit} Zeichen (jetzt {len(text)}).",
-                                 f"At most {limit} characters (now {len(text)})."))
+        errors.append(FieldError(name, msg("feedback_too_long", limit=limit, length=len(text))))
         return None
     return text or None
 
@@ -102,8 +95,7 @@ def _page_address(text: str) -> bool:
 
 
 def status_text(status: str, lang: str = "de") -> str:
-    de, en = STATUS_TEXT.get(status, ("unbekannt", "unknown"))
-    return en if lang == "en" else de
+    return text(STATUS_TEXT.get(status, N_("actor_unknown")), lang)
 
 
 class FeedbackBox:
@@ -139,14 +131,13 @@ class FeedbackBox:
     def _mail(self, row: AccessibilityFeedback) -> tuple[str, str]:
         # The message goes to the contact's mailbox (that is what the form is for); who sent it stays in
         # the back office, as in every office mail: a mailbox may be shared or forwarded.
-        subject = f"Rückmeldung zur Barrierefreiheit Nr. {row.id}"
-        sender = "mit Kontaktangaben" if row.email or row.name else "ohne Kontaktangaben"
-        body = (f"Über das Formular der Erklärung zur Barrierefreiheit ist eine Rückmeldung eingegangen "
-                f"({sender}, Sprache der Seite: {'Englisch' if row.lang == 'en' else 'Deutsch'}).\n\n"
-                f"Betroffene Seite: {row.page_url or 'nicht angegeben'}\n\n"
-                f"Nachricht:\n{row.message}\n\n"
-                f"Kontaktangaben und „beantwortet“ vermerken in der Sachbearbeitung:\n{self.urls.base}{STAFF_PATH}\n\n"
-                f"{FOOTER}\n")
+        office = OFFICE_LANG
+        subject = text("feedback_mail_subject", office, number=row.id)
+        sender = N_("feedback_with_contact") if row.email or row.name else N_("feedback_without_contact")
+        language = N_("feedback_page_language_en") if row.lang == "en" else N_("feedback_page_language_de")
+        body = text("feedback_mail_body", office, sender=text(sender, office), language=text(language, office),
+                    page=row.page_url or text("feedback_page_not_given", office), message=row.message,
+                    staff_url=f"{self.urls.base}{STAFF_PATH}", footer=text("office_footer", office))
         return subject, body
 
     def list(self, status: str | None = None, limit: int = LIST_LIMIT) -> list[AccessibilityFeedback]:
@@ -167,15 +158,16 @@ class FeedbackBox:
     def mark(self, feedback_id: int, status: str, actor: str) -> AccessibilityFeedback:
         """Mark a message read or answered; a message already past that state is refused with the reason."""
         if status not in MARKS:
-            raise ActionError("Unbekannte Markierung.", "Unknown mark.", status=400, code="bad-mark")
+            raise ActionError(msg("feedback_unknown_mark"), status=400, code="bad-mark")
         with transaction(self.factory) as session:
             row = session.get(AccessibilityFeedback, feedback_id, with_for_update=True)
             if row is None:
-                raise ApiError("Diese Rückmeldung gibt es nicht (mehr).", "There is no such feedback.", status=404,
+                raise ApiError(msg("feedback_there_is_no_such_feedback"), status=404,
                                code="feedback-not-found")
             if row.status not in MARKS[status]:
-                raise ActionError(f"Rückmeldung Nr. {row.id} ist schon als „{status_text(row.status)}“ vermerkt.",
-                                  f"Feedback {row.id} is already marked '{status_text(row.status, 'en')}'.")
+                state = row.status
+                raise ActionError(msg("feedback_already_marked", number=row.id,
+                                      state=lambda lang: status_text(state, lang)))
             now = utcnow()
             if status == "read":
                 row.read_at, row.read_by = now, actor

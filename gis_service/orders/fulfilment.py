@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from catalogues import N_
 from gis_service.config import ExtractSettings, OfficeSettings
 from gis_service.page_pipeline import Marking, Page, PagePipeline, PagePlan
+from gis_service.orders.texts import office_text
 from gis_service.page_request import PreviewRequest
 
 
@@ -51,7 +53,7 @@ class ExtractProducer:
         plan = self.plan(spec)
         face = self.pipeline.face(plan.layout)
         if face.degraded:
-            raise ExtractUnavailable(face.source.note("de") or "Kartenbild nicht aktuell")
+            raise ExtractUnavailable(face.source.note("de") or office_text(N_("fulfilment_map_not_current")))
         return self.pipeline.compose(plan, self.marking(spec), face)
 
     def produce(self, spec: ExtractSpec) -> bytes:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from catalogues import N_, text
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
 from gis_service.orders.db import utcnow
@@ -21,10 +22,10 @@ PAID = "paid"
 WRITTEN_OFF = "written_off"
 
 INVOICE_TEXT = {
-    None: "noch keine Rechnung",
-    SENT: "Rechnung verschickt, offen",
-    PAID: "Rechnung bezahlt",
-    WRITTEN_OFF: "Rechnung abgeschrieben",
+    None: N_("invoice_state_none"),
+    SENT: N_("invoice_state_sent"),
+    PAID: N_("invoice_state_paid"),
+    WRITTEN_OFF: N_("invoice_state_written_off"),
 }
 _AMOUNT = re.compile(r"^\s*(\d{1,7})(?:[,.](\d{1,2}))?\s*(?:€|EUR)?\s*$", re.IGNORECASE)
 
@@ -33,10 +34,10 @@ def invoice_status(order: Order) -> str | None:
     return order.invoice.status if order.invoice is not None else None
 
 
-def invoice_text(order: Order) -> str:
+def invoice_text(order: Order, lang: str = "de") -> str:
     if order.payment_method != "invoice":
         return ""
-    return INVOICE_TEXT[invoice_status(order)]
+    return text(INVOICE_TEXT[invoice_status(order)], lang)
 
 
 def settled(order: Order) -> bool:

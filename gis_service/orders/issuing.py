@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_
 from gis_service.orders import verification
 from gis_service.orders.db import utcnow
 from gis_service.orders.fulfilment import ExtractProducer, ExtractSpec
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # Why an extract is no longer valid; the page words them (web/verify.py).
 SUPERSEDED, CANCELLED, REJECTED, REFUNDED = "superseded", "cancelled", "rejected", "refunded"
+# What the verification page says for each (templates/verify/record.html: t('verify_reason_' ~ reason)).
+WITHDRAWN_TEXTS = {SUPERSEDED: N_("verify_reason_superseded"), CANCELLED: N_("verify_reason_cancelled"),
+                   REJECTED: N_("verify_reason_rejected"), REFUNDED: N_("verify_reason_refunded")}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from catalogues import msg
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
 from gis_service.orders.db import utcnow
@@ -64,7 +65,7 @@ class LateCancellation:
             note = texts.in_language(texts.MAIL_NOTES["note_refund"], order.lang)
             if revoked:
                 note += texts.in_language(texts.DOCUMENTS_REVOKED_NOTE, order.lang)
-            reason_line = texts.in_language(texts.MAIL_NOTES["reason_line"], order.lang).format(reason=reason)
+            reason_line = msg(texts.MAIL_NOTES["reason_line"].key, reason=reason).render(order.lang)
             self.outbox.queue(session, order, "cancelled", refund_note=note, reason_line=reason_line)
             return order
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalogues import N_, text
 from gis_service.orders.db import utcnow
 from gis_service.orders.errors import InvalidTransition
 from gis_service.orders.models import Order, OrderEvent
@@ -32,65 +33,65 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 STATUS_TEXT = {
-    SUBMITTED: ("Eingegangen", "Received"),
-    AWAITING_PAYMENT: ("Wartet auf Zahlung", "Awaiting payment"),
-    PAID: ("Bezahlt", "Paid"),
-    IN_PROGRESS: ("In Bearbeitung", "In progress"),
-    COMPLETED: ("Erledigt", "Completed"),
-    REJECTED: ("Abgelehnt", "Rejected"),
-    CANCELLED: ("Storniert", "Cancelled"),
+    SUBMITTED: N_("status_submitted"),
+    AWAITING_PAYMENT: N_("status_awaiting_payment"),
+    PAID: N_("status_paid"),
+    IN_PROGRESS: N_("status_in_progress"),
+    COMPLETED: N_("status_completed"),
+    REJECTED: N_("status_rejected"),
+    CANCELLED: N_("status_cancelled"),
 }
 
 
 def status_text(status: str, lang: str = "de") -> str:
-    de, en = STATUS_TEXT.get(status, (status, status))
-    return en if lang == "en" else de
+    return text(STATUS_TEXT[status], lang) if status in STATUS_TEXT else status
 
 
-# What the audit log says, in the clerks' words; an action not listed is shown as recorded.
+# What the audit log says, in the clerks' words (staff_words in either language); an action not listed is shown as recorded.
 ACTION_TEXT = {
-    "created": "angelegt",
-    "payment_started": "Zahlung begonnen",
-    "paid": "bezahlt",
-    "paid_staff": "als bezahlt vermerkt",
-    "payment_failed": "Zahlung fehlgeschlagen",
-    "payment_canceled": "Zahlung abgebrochen",
-    "payment_mismatch": "Zahlung passt nicht zur Gebühr",
-    "routed_to_staff": "an die Sachbearbeitung gegeben",
-    "taken": "übernommen",
-    "assigned": "zugewiesen",
-    "note_added": "interne Notiz hinzugefügt",
-    "production_started": "Erstellung begonnen",
-    "production_resumed": "Erstellung fortgesetzt",
-    "production_failed": "Erstellung fehlgeschlagen",
-    "extract_produced": "Auszug erstellt",
-    "extract_regenerated": "Auszug neu erstellt",
-    "file_attached": "Datei angehängt",
-    "completed": "erledigt",
-    "rejected": "abgelehnt",
-    "cancelled": "storniert",
-    "refund_needed": "Erstattung nötig",
-    "refund_requested": "Erstattung angefordert",
-    "refunded": "erstattet",
-    "refund_failed": "Erstattung fehlgeschlagen",
-    "mail_queued": "E-Mail vorgemerkt",
-    "address_confirmed": "E-Mail-Adresse bestätigt",
-    "justification_given": "Begründung angegeben",
-    "justification_viewed": "Begründung eingesehen",
-    "justification_purged": "Begründung gelöscht",
-    "personal_data_purged": "personenbezogene Daten gelöscht",
-    "cancelled_with_refund": "nach Abschluss storniert, Gebühr wird erstattet, Unterlagen widerrufen",
-    "documents_revoked": "Unterlagen widerrufen",
-    "invoice_sent": "Rechnung verschickt",
-    "invoice_paid": "Rechnung bezahlt",
-    "invoice_written_off": "Rechnung abgeschrieben",
+    "created": N_("event_created"),
+    "payment_started": N_("event_payment_started"),
+    "paid": N_("event_paid"),
+    "paid_staff": N_("event_paid_staff"),
+    "payment_failed": N_("event_payment_failed"),
+    "payment_canceled": N_("event_payment_canceled"),
+    "payment_mismatch": N_("event_payment_mismatch"),
+    "routed_to_staff": N_("event_routed_to_staff"),
+    "taken": N_("event_taken"),
+    "assigned": N_("event_assigned"),
+    "note_added": N_("event_note_added"),
+    "production_started": N_("event_production_started"),
+    "production_resumed": N_("event_production_resumed"),
+    "production_failed": N_("event_production_failed"),
+    "extract_produced": N_("event_extract_produced"),
+    "extract_regenerated": N_("event_extract_regenerated"),
+    "file_attached": N_("event_file_attached"),
+    "completed": N_("event_completed"),
+    "rejected": N_("event_rejected"),
+    "cancelled": N_("event_cancelled"),
+    "refund_needed": N_("event_refund_needed"),
+    "refund_requested": N_("event_refund_requested"),
+    "refunded": N_("event_refunded"),
+    "refund_failed": N_("event_refund_failed"),
+    "mail_queued": N_("event_mail_queued"),
+    "address_confirmed": N_("event_address_confirmed"),
+    "justification_given": N_("event_justification_given"),
+    "justification_viewed": N_("event_justification_viewed"),
+    "justification_purged": N_("event_justification_purged"),
+    "personal_data_purged": N_("event_personal_data_purged"),
+    "cancelled_with_refund": N_("event_cancelled_with_refund"),
+    "documents_revoked": N_("event_documents_revoked"),
+    "invoice_sent": N_("event_invoice_sent"),
+    "invoice_paid": N_("event_invoice_paid"),
+    "invoice_written_off": N_("event_invoice_written_off"),
+    "mail_resent": N_("event_mail_resent"),
 }
 
 
-def action_text(action: str) -> str:
+def action_text(action: str, lang: str = "de") -> str:
     if action.startswith("status:"):
-        return "Status: " + status_text(action.removeprefix("status:"))
-    return ACTION_TEXT.get(action, action)
+        return text("event_status", lang, status=status_text(action.removeprefix("status:"), lang))
+    return text(ACTION_TEXT[action], lang) if action in ACTION_TEXT else action
 
 
 def can_transition(order: Order, to: str) -> bool:

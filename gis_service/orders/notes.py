@@ -5,15 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import msg
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.errors import ActionError, OrderNotFound
 from gis_service.orders.models import Order, OrderEvent, OrderNote
 from gis_service.orders.repository import valid_order_number
 
 MAX_NOTE = 4000
-NOTE_EMPTY = ("Bitte schreiben Sie einen Text für die Notiz.", "Please write the note's text.")
-NOTE_TOO_LONG = (f"Die Notiz ist zu lang (höchstens {MAX_NOTE} Zeichen).",
-                 f"The note is too long ({MAX_NOTE} characters at most).")
+NOTE_EMPTY = msg("notes_note_empty")
+NOTE_TOO_LONG = msg("notes_note_too_long", MAX_NOTE=MAX_NOTE)
 
 
 class OrderNotes:
@@ -24,9 +24,9 @@ class OrderNotes:
         """Store the note and an audit entry; the order row is not touched, so no clerk's open form goes stale."""
         text = (text or "").strip()
         if not text:
-            raise ActionError(*NOTE_EMPTY, status=422, code="note-empty")
+            raise ActionError(NOTE_EMPTY, status=422, code="note-empty")
         if len(text) > MAX_NOTE:
-            raise ActionError(*NOTE_TOO_LONG, status=422, code="note-too-long")
+            raise ActionError(NOTE_TOO_LONG, status=422, code="note-too-long")
         if not valid_order_number(number):
             raise OrderNotFound()
         with transaction(self.factory) as session:

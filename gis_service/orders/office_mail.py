@@ -11,6 +11,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_, text
 from gis_service.config import OrdersSettings
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.models import MailMessage, OfficeNotice, Order, OrderEvent
@@ -24,24 +25,22 @@ PAYMENT_FAILED = "payment_failed"
 MAIL_FAILED = "mail_failed"
 DIGEST = "digest"  # the claim of one day's digest: ref = YYYYMMDD
 # Audit events that mean a payment went wrong in a way no retry by the system mends.
-PAYMENT_PROBLEMS = {"payment_mismatch": "Die Zahlung passt nicht zur Gebühr.",
-                    "refund_failed": "Die Erstattung ist fehlgeschlagen."}
+PAYMENT_PROBLEMS = {"payment_mismatch": N_("office_problem_mismatch"), "refund_failed": N_("office_problem_refund_failed")}
+OFFICE_LANG = "de"  # the office reads German
 SCAN_LIMIT = 100
 
 # Office mails carry the order number, product and staff link only: never the citizen's name, address or
 # free text (the mail may be forwarded or sit in a shared mailbox; the clerk reads the rest in /staff).
 SUBJECTS = {
-    NEEDS_PERSON: "Auftrag {number} braucht eine Bearbeitung",
-    PAYMENT_FAILED: "Zahlungsproblem bei Auftrag {number}",
-    MAIL_FAILED: "E-Mail zu Auftrag {number} nicht zugestellt",
+    NEEDS_PERSON: N_("office_subject_needs_person"),
+    PAYMENT_FAILED: N_("office_subject_payment_failed"),
+    MAIL_FAILED: N_("office_subject_mail_failed"),
 }
 LINES = {
-    NEEDS_PERSON: "Auftrag {number} ({product}) wartet auf eine Sachbearbeiterin oder einen Sachbearbeiter.",
-    PAYMENT_FAILED: "Zahlungsproblem bei Auftrag {number} ({product}): {problem}",
-    MAIL_FAILED: "Eine E-Mail an die Kundin bzw. den Kunden zu Auftrag {number} ({product}) ist endgültig "
-                 "nicht zugestellt worden; sie kann im Postausgang erneut gesendet werden.",
+    NEEDS_PERSON: N_("office_line_needs_person"),
+    PAYMENT_FAILED: N_("office_line_payment_failed"),
+    MAIL_FAILED: N_("office_line_mail_failed"),
 }
-FOOTER = "Diese Nachricht wurde automatisch erstellt. Bitte antworten Sie nicht darauf."
 
 
 @dataclass
@@ -99,7 +98,7 @@ class OfficeMail:
                     .where(OrderEvent.action.in_(PAYMENT_PROBLEMS), ~told(PAYMENT_FAILED, OrderEvent.id))
                     .order_by(OrderEvent.id).limit(SCAN_LIMIT)):
                 found.append(Notice(PAYMENT_FAILED, row.id, row.order_id, row.order_number, row.product_id,
-                                    row.product_name, PAYMENT_PROBLEMS[row.action]))
+                                    row.product_name, text(PAYMENT_PROBLEMS[row.action], OFFICE_LANG)))
             for row in session.execute(
                     select(MailMessage.id, Order.id.label("order_id"), Order.order_number, Order.product_id,
                            Order.product_name).join(Order)
@@ -122,8 +121,8 @@ class OfficeMail:
                 session.flush()
                 if not single:
                     return 0
-                subject = SUBJECTS[notice.kind].format(number=notice.number)
-                body = f"{self._line(notice)}\n\n{self._link(notice)}\n\n{FOOTER}\n"
+                subject = text(SUBJECTS[notice.kind], OFFICE_LANG, number=notice.number)
+                body = f"{self._line(notice)}\n\n{self._link(notice)}\n\n{text('office_footer', OFFICE_LANG)}\n"
                 recipients = self.recipients(notice.product_id)
                 for recipient in recipients:
                     _queue(session, notice.order_id, recipient, subject, body)
@@ -132,7 +131,7 @@ class OfficeMail:
             return 0
 
     def _line(self, notice: Notice) -> str:
-        return LINES[notice.kind].format(number=notice.number, product=notice.product, problem=notice.problem)
+        return text(LINES[notice.kind], OFFICE_LANG, number=notice.number, product=notice.product, problem=notice.problem)
 
     def _link(self, notice: Notice) -> str:
         return self.urls.staff_outbox() if notice.kind == MAIL_FAILED else self.urls.staff_order(notice.number)
@@ -169,9 +168,12 @@ class OfficeMail:
                     notice.mailed_at = utcnow()
                 date_text = local.strftime("%d.%m.%Y")
                 for recipient, lines in by_recipient.items():
-                    subject = f"Tagesübersicht {date_text}: {len(lines)} Meldung{'en' if len(lines) != 1 else ''}"
-                    body = (f"Seit der letzten Übersicht ist Folgendes eingegangen:\n\n" + "\n".join(lines)
-                            + f"\n\nAlle Aufträge: {self.urls.base}/staff/\n\n{FOOTER}\n")
+                    if len(lines) == 1:
+                        subject = text("office_digest_subject_one", OFFICE_LANG, date=date_text)
+                    else:
+                        subject = text("office_digest_subject", OFFICE_LANG, date=date_text, n=len(lines))
+                    body = text("office_digest_body", OFFICE_LANG, lines="\n".join(lines),
+                                all_orders=f"{self.urls.base}/staff/", footer=text("office_footer", OFFICE_LANG))
                     _queue(session, None, recipient, subject, body)
                 return len(by_recipient)
         except IntegrityError:
@@ -180,7 +182,7 @@ class OfficeMail:
     @staticmethod
     def _payment_problem(session: Session, notice: OfficeNotice) -> str:
         action = session.scalar(select(OrderEvent.action).where(OrderEvent.id == notice.ref))
-        return PAYMENT_PROBLEMS.get(action or "", "")
+        return text(PAYMENT_PROBLEMS[action], OFFICE_LANG) if action in PAYMENT_PROBLEMS else ""
 
 
 def _queue(session: Session, order_id: int | None, recipient: str, subject: str, body: str) -> None:

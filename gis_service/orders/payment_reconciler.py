@@ -11,9 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from catalogues import N_
 from gis_service.config import OrdersSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders import texts
+from gis_service.orders.texts import office_text
 from gis_service.orders import xbezahldienste as xbz
 from gis_service.orders.actions import OrderActions
 from gis_service.orders.db import transaction, utcnow
@@ -55,14 +57,14 @@ class PaymentReconciler:
                 state = self.provider.status(payment.transaction_id)
                 if state.status == xbz.INITIAL:
                     return payment.payment_url
-                self.apply_state(state, "Prüfung vor erneuter Zahlung")
+                self.apply_state(state, office_text(N_("payment_reason_check_before_retry")))
                 order = self.repository.get(number)
                 _check_payable(order)
                 break
         attempt = len(order.payments) + 1
         request = PaymentRequest(
             request_id=f"{order.order_number}-{attempt}", amount_cents=order.amount_cents, currency=order.currency,
-            purpose=texts.PAYMENT_PURPOSE.format(product=order.product_name, number=order.order_number)[:140],
+            purpose=texts.office_text(texts.PAYMENT_PURPOSE, product=order.product_name, number=order.order_number)[:140],
             reference=order.order_number,
             return_url=self.urls.payment_return(order.order_number, self.tokens.for_order(order), order.lang),
             notify_url=self.urls.notify(), lang=order.lang)
@@ -92,8 +94,9 @@ class PaymentReconciler:
             raise
         return created.payment_url
 
-    def confirm_order(self, number: str, source: str = "Rückkehr vom Bezahldienst") -> Order:
+    def confirm_order(self, number: str, source: str | None = None) -> Order:
         """Ask the provider about every open payment of this order (the browser's return proves nothing)."""
+        source = source or office_text(N_("payment_reason_return"))
         order = self.repository.get(number)
         for payment in order.payments:
             if payment.status == xbz.INITIAL and payment.transaction_id:
@@ -103,7 +106,7 @@ class PaymentReconciler:
     def handle_notification(self, headers, body: bytes) -> Order | None:
         """A provider notification: authenticate it, then ask the provider itself for the state."""
         transaction_id = self.provider.verify_notification(headers, body)
-        return self.apply_state(self.provider.status(transaction_id), "Benachrichtigung des Bezahldienstes")
+        return self.apply_state(self.provider.status(transaction_id), office_text(N_("payment_reason_notification")))
 
     # --- what the provider confirms ---------------------------------------------------------------
     def apply_state(self, state: PaymentState, source: str) -> Order | None:
@@ -163,11 +166,12 @@ class PaymentReconciler:
         payment.paid_at = now
         problems = []
         if state.amount_cents != payment.amount_cents or payment.amount_cents != order.amount_cents:
-            problems.append(f"Betrag {format_money(state.amount_cents)} statt {format_money(order.amount_cents)}")
+            problems.append(office_text(N_("payment_problem_amount"), reported=format_money(state.amount_cents),
+                                   expected=format_money(order.amount_cents)))
         if state.currency != order.currency:
-            problems.append(f"Währung {state.currency[:3]} statt {order.currency}")
+            problems.append(office_text(N_("payment_problem_currency"), reported=state.currency[:3], expected=order.currency))
         if state.reference != order.order_number or state.request_id != payment.request_id:
-            problems.append("Zahlung gehört zu einer anderen Bestellung")
+            problems.append(office_text(N_("payment_problem_other_order")))
         details.update({"amount_cents": state.amount_cents, "currency": state.currency,
                         "payment_reference": state.payment_reference})
         if problems:
@@ -175,7 +179,7 @@ class PaymentReconciler:
             payment.problem = "; ".join(problems)
             order.attention = True
             order.handling = "staff"
-            order.staff_reason = f"Zahlung prüfen: {payment.problem}"
+            order.staff_reason = office_text(N_("payment_check"), problem=payment.problem)
             lc.record(order, actor, "payment_mismatch", reason=payment.problem, details=details)
             return order
         payment.status = xbz.PAYED
@@ -190,8 +194,8 @@ class PaymentReconciler:
         else:
             # Paid after cancellation, or a second payment for a paid order: give the money back.
             payment.refund_status = "pending"
-            reason = ("Zahlung nach Abschluss der Bestellung eingegangen" if order.status in lc.CLOSED
-                      else "Doppelte Zahlung")
+            reason = office_text(N_("payment_reason_after_close") if order.status in lc.CLOSED
+                            else N_("payment_reason_twice"))
             lc.record(order, actor, "refund_needed", reason=reason, details=details)
             outcome["refund"] = True
         return order
@@ -225,7 +229,7 @@ class PaymentReconciler:
         checked = 0
         for transaction_id in ids:
             try:
-                self.apply_state(self.provider.status(transaction_id), "Abgleich mit dem Bezahldienst")
+                self.apply_state(self.provider.status(transaction_id), office_text(N_("payment_reason_reconcile")))
                 checked += 1
             except PaymentError as exc:
                 log.warning("reconciling %s failed: %s", transaction_id, exc)
@@ -241,13 +245,13 @@ class PaymentReconciler:
         cancelled = 0
         for number in numbers:
             try:
-                order = self.confirm_order(number, "Abgleich vor Stornierung")
+                order = self.confirm_order(number, office_text(N_("payment_reason_before_cancel")))
             except PaymentError:
                 continue  # never cancel without having asked the provider
             if order.status not in (lc.SUBMITTED, lc.AWAITING_PAYMENT):
                 continue
             try:
-                self.actions.cancel(number, lc.SYSTEM, order.version, texts.PAYMENT_NOT_COMPLETED)
+                self.actions.cancel(number, lc.SYSTEM, order.version, texts.office_text(texts.PAYMENT_NOT_COMPLETED))
                 cancelled += 1
             except (ConflictError, InvalidTransition):
                 continue
@@ -256,6 +260,6 @@ class PaymentReconciler:
 
 def _check_payable(order: Order) -> None:
     if order.payment_method != "online":
-        raise ActionError(*texts.PAID_BY_INVOICE)
+        raise ActionError(texts.PAID_BY_INVOICE)
     if order.status not in (lc.SUBMITTED, lc.AWAITING_PAYMENT):
-        raise ActionError(*texts.NOT_PAYABLE, code="not-payable")
+        raise ActionError(texts.NOT_PAYABLE, code="not-payable")

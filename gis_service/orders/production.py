@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_
 from gis_service.config import OrdersSettings
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import utcnow
@@ -20,6 +21,7 @@ from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.repository import OrderRepository, retry
 from gis_service.orders.storage import FileStore
+from gis_service.orders.texts import office_text
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,8 @@ class AutomaticProduction:
             document = add_extract(order, issued.stored, lc.SYSTEM)
             record_issue(order, document, issued)
             session.flush()
-            lc.transition(order, lc.COMPLETED, lc.SYSTEM, reason="Auszug erstellt und bereitgestellt", action="completed",
-                          details={"document_id": document.id, "sha256": issued.stored.sha256})
+            lc.transition(order, lc.COMPLETED, lc.SYSTEM, reason=office_text(N_("production_reason_done")),
+                          action="completed", details={"document_id": document.id, "sha256": issued.stored.sha256})
             self.outbox.queue(session, order, "ready", links=self.outbox.document_links(order))
             return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catalogues import LANGUAGES, text
 from gis_service.config import ProductConfig
 
 LARGE_PAPERS = ("A2", "A1", "A0")
@@ -22,7 +23,7 @@ class FeeItem:
         return self.quantity * self.unit_cents
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "label": {"de": self.label_de, "en": self.label_en}, "quantity": self.quantity,
+        return {"code": self.code, "label": {lang: self.label(lang) for lang in LANGUAGES}, "quantity": self.quantity,
                 "unit_cents": self.unit_cents, "amount_cents": self.amount_cents}
 
     def label(self, lang: str) -> str:
@@ -78,9 +79,11 @@ class Catalogue:
             label_en += f", DIN {paper}"
         items = [FeeItem("base", label_de, label_en, 1, int(base or 0))]
         if certified and product.certified_fee_cents:
-            items.append(FeeItem("certified", "Beglaubigung", "Certification", 1, product.certified_fee_cents))
+            items.append(FeeItem("certified", text("fee_certified", "de"), text("fee_certified", "en"), 1,
+                                 product.certified_fee_cents))
         if copies > 1:
-            items.append(FeeItem("copies", "Weitere Ausfertigung", "Further copy", copies - 1, product.copy_fee_cents))
+            items.append(FeeItem("copies", text("fee_further_copy", "de"), text("fee_further_copy", "en"), copies - 1,
+                                 product.copy_fee_cents))
         return Fee(tuple(items), self.currency)
 
     def lowest_fee(self, product: ProductConfig) -> int:
@@ -90,8 +93,9 @@ class Catalogue:
         """A product as /api/v1/products shows it."""
         return {
             "id": product.id,
-            "name": {"de": product.name.de, "en": product.name.get("en")},
-            "description": {"de": product.description.de, "en": product.description.get("en")},
+            # the configured wording (products in the configuration, not the catalogues) in each language
+            "name": {lang: product.name.get(lang) for lang in LANGUAGES},
+            "description": {lang: product.description.get(lang) for lang in LANGUAGES},
             "kind": product.kind,
             "fulfilment": product.fulfilment,
             "currency": self.currency,

@@ -70,7 +70,7 @@ class Refunds:
                 transaction_id, refund_id = payment.transaction_id, f"{order_number}-R{payment.id}"
             try:
                 result = self.provider.refund(transaction_id, refund_id, amount,
-                                              texts.REFUND_REASON.format(number=order_number))
+                                              texts.office_text(texts.REFUND_REASON, number=order_number))
                 error = None
             except PaymentError as exc:
                 result, error = None, str(exc)

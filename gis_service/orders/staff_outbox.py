@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalogues import N_, msg, text
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.errors import ActionError
@@ -20,12 +21,15 @@ log = logging.getLogger(__name__)
 
 STATES = ("failed", "retrying", "waiting", "sent")
 STATE_TEXT = {
-    "failed": ("endgültig fehlgeschlagen", "failed for good"),
-    "retrying": ("wird wiederholt", "retrying"),
-    "waiting": ("wartet auf Versand", "waiting to be sent"),
-    "sent": ("zugestellt", "sent"),
+    "failed": N_("outbox_state_failed"),
+    "retrying": N_("outbox_state_retrying"),
+    "waiting": N_("outbox_state_waiting"),
+    "sent": N_("outbox_state_sent"),
 }
-AUDIENCE_TEXT = {"citizen": ("Kundin/Kunde", "citizen"), "office": ("Katasteramt", "office")}
+AUDIENCE_TEXT = {
+    "citizen": N_("outbox_audience_citizen"),
+    "office": N_("outbox_audience_office"),
+}
 LIST_LIMIT = 200
 
 
@@ -38,13 +42,11 @@ def state_of(mail: MailMessage) -> str:
 
 
 def state_text(state: str, lang: str = "de") -> str:
-    de, en = STATE_TEXT.get(state, ("unbekannt", "unknown"))
-    return en if lang == "en" else de
+    return text(STATE_TEXT.get(state, "actor_unknown"), lang)
 
 
 def audience_text(audience: str, lang: str = "de") -> str:
-    de, en = AUDIENCE_TEXT.get(audience, ("unbekannt", "unknown"))
-    return en if lang == "en" else de
+    return text(AUDIENCE_TEXT.get(audience, "actor_unknown"), lang)
 
 
 def mask_address(address: str) -> str:
@@ -112,10 +114,10 @@ class StaffOutbox:
         with transaction(self.factory) as session:
             mail = session.get(MailMessage, mail_id)
             if mail is None:
-                raise ActionError("Diese E-Mail gibt es nicht.", "There is no such mail.", status=404,
+                raise ActionError(msg("staff_outbox_there_is_no_such_mail"), status=404,
                                   code="mail-not-found")
             if mail.sent_at is not None:
-                raise ActionError("Diese E-Mail ist bereits zugestellt.", "This mail has been sent already.",
+                raise ActionError(msg("staff_outbox_this_mail_has_been_sent_already"),
                                   status=409, code="mail-sent")
             previous = mail.attempts
             mail.failed = False

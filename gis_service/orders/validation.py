@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 
 from cadastre.errors import CadastreError
 from cadastre.model import Parcel
+from catalogues import N_, msg, text
 from gis_service.config import OrderRulesSettings, ProductConfig
 from gis_service.orders.errors import FieldError, OrderValidationError
 from gis_service.orders.products import Catalogue, Fee, format_money
 from gis_service.fit_rule import assess_fit
 from gis_service.page_request import ChoiceProblem, PageChoices
 from renderers.layout import bounds_centre, make_layout
+from gis_service.orders.texts import office_text
 
 CONTACT_FIELDS = ("name", "email", "phone", "organisation")
 ADDRESS_FIELDS = ("street", "postcode", "city", "country")
@@ -69,7 +71,7 @@ def request_hash(payload: Mapping) -> str:
 def flatten_api_payload(body: object) -> dict:
     """API JSON → the flat field names the form uses (contact.* and address.* lifted up)."""
     if not isinstance(body, dict):
-        raise OrderValidationError([FieldError("body", "Erwartet wird ein JSON-Objekt.", "A JSON object is expected.")])
+        raise OrderValidationError([FieldError("body", msg("validation_a_json_object_is_expected"))])
     flat: dict = {}
     for key, value in body.items():
         if key in ("contact", "address") and isinstance(value, dict):
@@ -97,9 +99,9 @@ class OrderValidator:
         product = self.catalogue.get(str(data.get("product") or "").strip()[:40])
         if product is None:
             names = [p.name for p in self.catalogue.products]  # the citizen knows names, not our product ids
-            raise OrderValidationError([FieldError(
-                "product", "Bitte wählen Sie eines der Produkte: " + "; ".join(f"„{n.get('de')}“" for n in names) + ".",
-                "Please choose one of the products: " + "; ".join(f"“{n.get('en')}”" for n in names) + ".")])
+            raise OrderValidationError([FieldError("product", msg(
+                "validation_choose_one_of_the_products",
+                names=lambda lang: "; ".join(text("quoted", lang, text=n.get(lang)) for n in names)))])
         return product
 
     def options(self, data: Mapping, errors: list[FieldError] | None = None) -> OrderDraft:
@@ -124,22 +126,21 @@ class OrderValidator:
                 draft_values["partial_parcel"] = self._fit(parcel, product, draft_values, errors)
         copies = self._int(data, "copies", 1, 1, product.max_copies, errors)
         delivery = self._choice(data, "delivery", list(product.deliveries), errors, transform=str.lower,
-                                shown=lambda d: {"download": "PDF (Download)", "post": "Post"}[d])
+                                shown={"download": N_("choice_download"), "post": N_("choice_post")})
         payment_method = self._choice(data, "payment_method", list(product.payment_methods), errors,
-                                      transform=str.lower, shown=lambda m: {"online": "online", "invoice": "Rechnung"}[m])
+                                      transform=str.lower, shown={"online": N_("choice_online"), "invoice": N_("choice_invoice")})
         certified = self._bool(data, "certified", errors)
         if certified and not product.certifiable:
-            errors.append(FieldError("certified", "Dieses Produkt wird nicht beglaubigt.", "This product is not certified."))
+            errors.append(FieldError("certified", msg("validation_this_product_is_not_certified")))
         if copies > 1 and delivery != "post":
-            errors.append(FieldError("copies", "Weitere Ausfertigungen gibt es nur beim Versand per Post.",
-                                     "Further copies are only available when sent by post."))
+            errors.append(FieldError("copies", msg("validation_copies_only_by_post")))
         lang = "en" if str(data.get("lang") or "").lower() == "en" else "de"
         if own and errors:
             raise OrderValidationError(errors)
         fee = self.catalogue.fee(product, paper=draft_values.get("paper"), copies=copies, certified=bool(certified))
         handling, reason = "staff", None
         if product.requires_justification:
-            reason = "Eigentümerdaten: berechtigtes Interesse prüfen"
+            reason = office_text(N_("validation_check_legitimate_interest"))
         if parcel is not None and self.staff_only(parcel.key):
             reason = self.rules.staff_only_reason
         elif product.fulfilment == "automatic":
@@ -156,49 +157,41 @@ class OrderValidator:
         for name in CONTACT_FIELDS:
             contact[name] = self._text(data, name, errors)
         if not contact["name"]:
-            errors.append(FieldError("name", "Bitte geben Sie Ihren Namen an.", "Please enter your name."))
+            errors.append(FieldError("name", msg("validation_please_enter_your_name")))
         if not contact["email"]:
-            errors.append(FieldError("email", "Bitte geben Sie Ihre E-Mail-Adresse an.", "Please enter your e-mail address."))
+            errors.append(FieldError("email", msg("validation_please_enter_your_e_mail_address")))
         elif not _EMAIL.match(contact["email"]):
-            errors.append(FieldError("email", "Die E-Mail-Adresse ist ungültig (Beispiel: name@beispiel.de).",
-                                     "The e-mail address is not valid (example: name@example.org)."))
+            errors.append(FieldError("email", msg("validation_the_e_mail_address_is_not")))
         if contact["phone"] and not _PHONE.match(contact["phone"]):
-            errors.append(FieldError("phone", "Die Telefonnummer darf nur Ziffern, Leerzeichen und + ( ) / - enthalten.",
-                                     "The phone number may contain only digits, spaces and + ( ) / -."))
+            errors.append(FieldError("phone", msg("validation_the_phone_number_may_contain_only")))
         if draft.needs_address:
             for name in ADDRESS_FIELDS:
                 contact[name] = self._text(data, name, errors)
             contact["country"] = (contact["country"] or "DE").upper()
-            missing = {"street": ("Straße und Hausnummer", "street and number"), "postcode": ("die Postleitzahl", "postcode"),
-                       "city": ("den Ort", "town")}
-            for name, (de, en) in missing.items():
+            missing = {"street": N_("validation_enter_street"), "postcode": N_("validation_enter_postcode"),
+                       "city": N_("validation_enter_city")}
+            for name, key in missing.items():
                 if not contact[name]:
-                    errors.append(FieldError(name, f"Bitte geben Sie {de} an.", f"Please enter the {en}."))
+                    errors.append(FieldError(name, msg(key)))
             if contact["postcode"]:
                 pattern = r"\d{5}" if contact["country"] == "DE" else r"[A-Za-z0-9 \-]{3,10}"
                 if not re.fullmatch(pattern, contact["postcode"]):
-                    errors.append(FieldError("postcode", "Die Postleitzahl ist ungültig (fünf Ziffern).",
-                                             "The postcode is not valid (five digits in Germany)."))
+                    errors.append(FieldError("postcode", msg("validation_the_postcode_is_not_valid_five")))
             if not re.fullmatch(r"[A-Z]{2}", contact["country"] or ""):
-                errors.append(FieldError("country", "Bitte das Land als zweistelligen Code angeben (z. B. DE).",
-                                         "Please give the country as a two-letter code (e.g. DE)."))
+                errors.append(FieldError("country", msg("validation_please_give_the_country_as_a")))
         if draft.product.requires_justification:
             justification = self._text(data, "justification", errors, multiline=True)
             if not justification or len(justification) < self.rules.justification_min_length:
                 errors.append(FieldError(
                     "justification",
-                    f"Bitte begründen Sie Ihr berechtigtes Interesse (mindestens {self.rules.justification_min_length} Zeichen). "
-                    "Der bloße Wunsch, ein Grundstück zu kaufen, genügt nicht.",
-                    f"Please state your legitimate interest (at least {self.rules.justification_min_length} characters). "
-                    "A plain wish to buy a property is not enough."))
+                    msg("validation_please_state_your_legitimate_interest_at", justification_min_length=self.rules.justification_min_length)))
             draft.justification = justification
         expected = data.get("expected_amount_cents")
         if expected not in (None, "") and not errors:
             if str(expected).strip() != str(draft.fee.total_cents):
-                errors.append(FieldError(
-                    "expected_amount_cents",
-                    f"Die Gebühr beträgt {format_money(draft.fee.total_cents, 'de')}, nicht den angegebenen Betrag.",
-                    f"The fee is {format_money(draft.fee.total_cents, 'en')}, not the amount given."))
+                total = draft.fee.total_cents
+                errors.append(FieldError("expected_amount_cents", msg(
+                    "validation_fee_is_not_the_amount_given", fee=lambda lang: format_money(total, lang))))
         if errors:
             raise OrderValidationError(errors)
         draft.contact = contact
@@ -211,7 +204,7 @@ class OrderValidator:
     def _parcel(self, data: Mapping, errors: list[FieldError]) -> Parcel | None:
         text = self._text(data, "parcel", errors)
         if not text:
-            errors.append(FieldError("parcel", "Bitte geben Sie ein Flurstück an.", "Please give a parcel."))
+            errors.append(FieldError("parcel", msg("validation_please_give_a_parcel")))
             return None
         try:
             return self.parcels.get(text)
@@ -224,29 +217,30 @@ class OrderValidator:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            errors.append(FieldError(name, "Dieses Feld erwartet einen Text.", "This field expects text."))
+            errors.append(FieldError(name, msg("validation_this_field_expects_text")))
             return None
         text = str(value).strip()
         if _CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)):
-            errors.append(FieldError(name, "Das Feld enthält unzulässige Steuerzeichen.", "The field contains control characters."))
+            errors.append(FieldError(name, msg("validation_the_field_contains_control_characters")))
             return None
         limit = MAX_LENGTH.get(name, 200)
         if len(text) > limit:
-            errors.append(FieldError(name, f"Höchstens {limit} Zeichen.", f"At most {limit} characters."))
+            errors.append(FieldError(name, msg("validation_at_most_characters", limit=limit)))
             return None
         return text or None
 
     def _choice(self, data: Mapping, name: str, allowed: list[str], errors: list[FieldError], transform=str,
-                shown=str) -> str:
+                shown: Mapping[str, str] | None = None) -> str:
         value = data.get(name)
         if value in (None, ""):
             return allowed[0]
-        text = transform(str(value).strip())[:20] if isinstance(value, str) else None
-        if text not in allowed:
-            options = ", ".join(shown(a) for a in allowed)
-            errors.append(FieldError(name, f"Möglich sind: {options}.", f"Allowed: {', '.join(allowed)}."))
+        chosen = transform(str(value).strip())[:20] if isinstance(value, str) else None
+        if chosen not in allowed:
+            # the choices in words where there are some (`shown`: value → message id), else as the API's values
+            errors.append(FieldError(name, msg("validation_allowed_choices", options=lambda lang: ", ".join(
+                text(shown[a], lang) if shown and a in shown else a for a in allowed))))
             return allowed[0]
-        return text
+        return chosen
 
     def _int(self, data: Mapping, name: str, default: int, low: int, high: int, errors: list[FieldError]) -> int:
         value = data.get(name)
@@ -254,8 +248,7 @@ class OrderValidator:
             return default
         text = str(value).strip()
         if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-            errors.append(FieldError(name, f"Bitte eine ganze Zahl von {low} bis {high}.",
-                                     f"Please a whole number from {low} to {high}."))
+            errors.append(FieldError(name, msg("validation_please_a_whole_number_from_to", low=low, high=high)))
             return default
         return int(text)
 
@@ -265,7 +258,7 @@ class OrderValidator:
             return False
         if value in (True, "true", "1", "yes", "on"):
             return True
-        errors.append(FieldError(name, "Erwartet ja oder nein.", "Expected yes or no."))
+        errors.append(FieldError(name, msg("validation_expected_yes_or_no")))
         return False
 
     def _fit(self, parcel: Parcel, product: ProductConfig, values: dict, errors: list[FieldError]) -> bool:
@@ -276,7 +269,7 @@ class OrderValidator:
         problem = fit.problem(acknowledged_partial=values["partial_parcel"])
         if problem is not None:
             field = "center" if fit.fits_if_centred or not fit.shows_parcel else "scale"
-            errors.append(FieldError(field, *problem))
+            errors.append(FieldError(field, problem))
             return False
         return not fit.fits
 

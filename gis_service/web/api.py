@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from cadastre.model import NATIVE_CRS, Parcel
+from catalogues import msg
 from gis_service.admission import MAX_VIEW_PX
 from gis_service.errors import bad_parameter
 from gis_service.parcels import (
@@ -84,8 +85,7 @@ def search_parcels():
     else:
         raise bad_parameter(
             "q",
-            "bitte q, gemarkung (mit flur, zaehler, nenner), x und y oder bbox angeben.",
-            "please give q, gemarkung (with flur, zaehler, nenner), x and y, or bbox.",
+            msg("api_please_give_q_gemarkung_with_flur"),
         )
     return _search_response(result, crs)
 
@@ -157,7 +157,7 @@ def map_png():
     width = parse_int("width", request.args.get("width"), 1, MAX_VIEW_PX)
     height = parse_int("height", request.args.get("height"), 1, MAX_VIEW_PX)
     if width is None or height is None:
-        raise bad_parameter("width", "Breite und Höhe in Pixeln angeben.", "give width and height in pixels.")
+        raise bad_parameter("width", msg("api_give_width_and_height_in_pixels"))
     try:
         view = make_view(bbox, width, height)
     except LayoutError as exc:

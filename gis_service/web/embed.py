@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from cadastre.errors import CadastreError
-from gis_service.web.i18n import TEXTS, choose_language, page_context, search_help, search_notice, text
+from catalogues import N_
+from gis_service.web.i18n import choose_language, page_context, search_help, search_notice, text
 from gis_service.web.limits import limited, per_address
 from gis_service.web.tiles import map_description
 
@@ -16,10 +17,11 @@ blueprint = Blueprint("embed", __name__, url_prefix="/embed")
 
 # Texts the picker script shows or announces; rendered into the page so the bundle holds no language.
 SCRIPT_TEXTS = (
-    "map_none_yet", "map_selected", "map_no_parcel_here", "map_searching", "map_error", "map_error_network",
-    "map_load_error", "map_zoom_in", "map_zoom_out", "frame_moved", "preview_loading", "preview_alt", "fits_yes",
-    "suggestions_label", "suggestions_count", "suggestions_one",
-    "suggestions_none", "portrait", "landscape", "area", "viewer_caption",
+    N_("map_none_yet"), N_("map_selected"), N_("map_no_parcel_here"), N_("map_searching"), N_("map_error"),
+    N_("map_error_network"), N_("map_load_error"), N_("map_zoom_in"), N_("map_zoom_out"), N_("frame_moved"),
+    N_("preview_loading"), N_("preview_alt"), N_("fits_yes"), N_("suggestions_label"), N_("suggestions_count"),
+    N_("suggestions_one"), N_("suggestions_none"), N_("portrait"), N_("landscape"), N_("area"),
+    N_("viewer_caption"),
 )
 
 
@@ -54,7 +56,7 @@ def picker_config(lang: str, initial: dict | None = None) -> dict:
         "initial": initial,
         # the tile grid, in the page itself: the map needs no round trip before its first tiles
         "tiles": map_description() if "gis_tiles" in current_app.extensions else None,
-        "texts": {key: TEXTS[key].get(lang) or TEXTS[key]["de"] for key in SCRIPT_TEXTS},
+        "texts": {key: text(key, lang) for key in SCRIPT_TEXTS},
     }
 
 
@@ -99,7 +101,7 @@ def preview_pdf_dpi(settings) -> int:
 def fit_advice(plan, lang: str) -> str:
     """What the citizen reads about the frame: true for the frame as it stands (gis_service.fit_rule)."""
     problem = plan.fit.problem()
-    return text("fits_yes", lang) if problem is None else problem[1 if lang == "en" else 0]
+    return text("fits_yes", lang) if problem is None else problem.render(lang)
 
 
 def viewer_for(plan, lang: str) -> dict:
@@ -154,7 +156,7 @@ def select():
     # A part of a parcel that cannot fit may be chosen (the order asks to confirm it); a frame beside it not.
     problem = plan.fit.problem(acknowledged_partial=True)
     if problem is not None:
-        return _preview_page(plan, lang, refusal=problem[1 if lang == "en" else 0])
+        return _preview_page(plan, lang, refusal=problem.render(lang))
     req = plan.request
     query = {**req.query(), "lang": lang}
     query.pop("dpi")

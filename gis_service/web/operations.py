@@ -9,7 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from gis_service import metrics
 from gis_service.web.limits import rate_limit_problems
-from gis_service.web.responses import problem_response
+from gis_service.web.i18n import choose_language, text
+from gis_service.web.responses import problem_response, status_title
 
 blueprint = Blueprint("operations", __name__)
 
@@ -39,10 +40,11 @@ def metrics_text():
     services = _services()
     settings = services.settings.metrics
     if not settings.enabled:
-        return problem_response(404, "Nicht gefunden", "Metriken sind abgeschaltet (metrics.enabled).", "metrics-off")
+        lang = choose_language()
+        return problem_response(404, status_title(404, lang), text("metrics_off", lang), "metrics-off")
     if not _may_read(settings):
-        return problem_response(403, "Verboten", "Metriken nur für den Betrieb: aus metrics.allow_networks "
-                                "oder mit dem Token aus metrics.token.", "metrics-forbidden")
+        lang = choose_language()
+        return problem_response(403, status_title(403, lang), text("metrics_forbidden", lang), "metrics-forbidden")
     readings = []
     if services.orders is not None:
         from gis_service.orders.monitoring import order_readings, seal_readings

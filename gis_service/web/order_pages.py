@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 
+from catalogues import N_
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.errors import OrderValidationError
 from gis_service.orders.products import format_money
@@ -12,6 +13,13 @@ from gis_service.web.i18n import choose_language, page_context
 
 # One blueprint for the order steps (web/orders.py) and the pages of an order (web/order_status.py).
 blueprint = Blueprint("orders", __name__, url_prefix="/embed/order")
+
+# Ids the templates build from a choice (t('order_delivery_' ~ d)), named here so that the extraction finds them.
+CHOICE_TEXTS = (
+    N_("order_delivery_download"), N_("order_delivery_download_details"), N_("order_delivery_post"),
+    N_("order_delivery_post_details"), N_("order_payment_online"), N_("order_payment_online_details"),
+    N_("order_payment_invoice"), N_("order_payment_invoice_details"),
+)
 
 
 def orders() -> Orders:

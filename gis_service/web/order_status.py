@@ -8,6 +8,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import current_app, redirect, request, url_for
 
+from catalogues import msg
 from gis_service.errors import ApiError
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.documents import current_document
@@ -208,7 +209,7 @@ def download(number: str, document_id: int, filename: str):
     o = orders()
     document = current_document(order, document_id)
     if document is None or not o.store.exists(document.storage_name):
-        raise ApiError("Diese Datei gibt es nicht (mehr).", "This file does not exist (any more).", status=404,
+        raise ApiError(msg("order_status_this_file_does_not_exist_any"), status=404,
                        code="file-not-found")
     return file_response(o.store, document)
 
@@ -221,7 +222,7 @@ def handover():
     settings = current_app.extensions["gis_settings"]
     form_server = settings.orders.form_server
     if not form_server.enabled:
-        raise ApiError("Es ist kein Formularserver eingerichtet.", "No form server is configured.", status=404,
+        raise ApiError(msg("order_status_no_form_server_is_configured"), status=404,
                        code="no-form-server")
     plan = current_app.extensions["gis_previews"].plan_from_args(request.form)
     req = plan.request
@@ -242,6 +243,5 @@ def handover():
         cache_id = post_selection(form_server, values)
     except HandoverError as exc:
         log.warning("handover to the form server failed: %s", exc)
-        raise ApiError("Die Übergabe an das Formular ist fehlgeschlagen. Bitte versuchen Sie es erneut.",
-                       "Handing over to the form failed. Please try again.", status=502, code="handover-failed") from None
+        raise ApiError(msg("order_status_handing_over_to_the_form_failed"), status=502, code="handover-failed") from None
     return redirect(form_url_with_cache_id(form_server.form_url, cache_id), 303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, url_for
 
+from catalogues import msg
 from gis_service.errors import ApiError
 from gis_service.orders import texts
 from gis_service.orders.drafts import Draft, idempotency_key, valid_draft_id
@@ -61,12 +62,11 @@ def _unless_ordered(draft_id: str) -> Draft | None:
 def _open_draft(draft_id: str) -> Draft:
     """The draft of a /d/<draft_id>/… page: 404 for a malformed id, 410 when it expired (or never was)."""
     if not valid_draft_id(draft_id):
-        raise ApiError(*texts.DRAFT_UNKNOWN, status=404, code="draft-not-found")
+        raise ApiError(texts.DRAFT_UNKNOWN, status=404, code="draft-not-found")
     saved = _unless_ordered(draft_id)
     if saved is None:
         hours = orders().service.drafts.hours
-        de, en = texts.DRAFT_GONE
-        raise ApiError(de.format(hours=hours), en.format(hours=hours), status=410, code="draft-gone")
+        raise ApiError(msg(texts.DRAFT_GONE.key, hours=hours), status=410, code="draft-gone")
     return saved
 
 
@@ -104,7 +104,7 @@ def options():
     draft_id = _id_of(_carried_draft(request.args.get("draft")))
     if not values.get("product"):
         parcel = current_app.extensions["gis_parcels"].get(values.get("parcel") or "")
-        error = OrderValidationError([FieldError("product", *texts.PRODUCT_MISSING)])
+        error = OrderValidationError([FieldError("product", texts.PRODUCT_MISSING)])
         return render("orders/product.html", lang, 422, parcel=parcel, values=values, step=1, draft_id=draft_id,
                       errors=errors_by_field(error, lang), error=error)
     return _options_page(orders(), values, lang, draft_id)
@@ -299,4 +299,4 @@ def submit(draft_id: str):
 @blueprint.post("/summary")
 @blueprint.post("/submit")
 def outdated_form():
-    raise ApiError(*texts.FORM_OUTDATED, status=410, code="form-outdated")
+    raise ApiError(texts.FORM_OUTDATED, status=410, code="form-outdated")

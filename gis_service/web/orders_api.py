@@ -8,6 +8,7 @@ import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from catalogues import Message, N_, msg
 from gis_service.errors import ApiError
 from gis_service.web.i18n import choose_language, text
 from gis_service.web.responses import problem_response
@@ -36,16 +37,15 @@ def _lang() -> str:
     return choose_language(current_app.extensions["gis_settings"].default_language)
 
 
-def problem(status: int, de: str, en: str, code: str, title: tuple[str, str] = ("Fehler", "Error"), **extra):
+def problem(status: int, message: Message, code: str, title: str = N_("status_title_other"), **extra):
     lang = _lang()
-    return problem_response(status, title[1] if lang == "en" else title[0], en if lang == "en" else de, code, **extra)
+    return problem_response(status, text(title, lang), message.render(lang), code, **extra)
 
 
 @blueprint.errorhandler(OrderValidationError)
 def _invalid(error: OrderValidationError):
     lang = _lang()
-    return problem(422, error.de, error.en, error.code, title=("Bestellung unvollständig", "Order incomplete"),
-                   errors=error.as_list(lang))
+    return problem(422, error.wording, error.code, title=N_("orders_api_order_incomplete"), errors=error.as_list(lang))
 
 
 def api_client() -> str | None:
@@ -59,7 +59,7 @@ def api_client() -> str | None:
     for candidate in orders().settings.orders.api_keys:
         if hmac.compare_digest(candidate.key.encode("utf-8"), key.encode("utf-8", "surrogatepass")[:512]):
             return candidate.name
-    raise ApiError("Der API-Schlüssel ist ungültig.", "The API key is not valid.", status=401, code="unauthorized",
+    raise ApiError(msg("orders_api_the_api_key_is_not_valid"), status=401, code="unauthorized",
                    headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
 
 
@@ -120,18 +120,16 @@ def create_order():
     o = orders()
     client = api_client()
     if o.settings.orders.api_requires_key and client is None:
-        raise ApiError("Bestellungen über die API brauchen einen API-Schlüssel.", "Orders over the API need an API key.",
+        raise ApiError(msg("orders_api_orders_over_the_api_need_an"),
                        status=401, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
     if not request.is_json:
-        raise ApiError("Bitte senden Sie JSON (Content-Type: application/json).",
-                       "Please send JSON (Content-Type: application/json).", status=415, code="unsupported-media-type")
+        raise ApiError(msg("orders_api_please_send_json_content_type_application"), status=415, code="unsupported-media-type")
     body = request.get_json(silent=True)
     if body is None:
-        raise ApiError("Der Inhalt ist kein gültiges JSON.", "The body is not valid JSON.", code="invalid-json")
+        raise ApiError(msg("orders_api_the_body_is_not_valid_json"), code="invalid-json")
     key = request.headers.get("Idempotency-Key", "")
     if not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError("Der Header Idempotency-Key fehlt oder ist ungültig (8–200 sichtbare ASCII-Zeichen, z. B. eine UUID).",
-                       "The Idempotency-Key header is missing or invalid (8–200 visible ASCII characters, e.g. a UUID).",
+        raise ApiError(msg("orders_api_the_idempotency_key_header_is_missing"),
                        code="idempotency-key-required")
     scoped_key = f"api:{client or '-'}:{key}"
     fingerprint = request_hash(body)
@@ -168,8 +166,7 @@ def get_order(number: str):
     token = request.args.get("token") or request.headers.get("X-Order-Token")
     if client is None and not token:
         # The same answer whether the order exists or not.
-        raise ApiError("Bitte API-Schlüssel oder den Zugangscode der Bestellung angeben.",
-                       "Please give an API key or the order's access token.", status=401, code="unauthorized",
+        raise ApiError(msg("orders_api_please_give_an_api_key_or"), status=401, code="unauthorized",
                        headers={"WWW-Authenticate": 'Bearer realm="gis-service"'})
     if client is not None:
         order = o.service.repository.find(number)
@@ -186,19 +183,19 @@ def get_order(number: str):
 def payment_notification():
     o = orders()
     if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
-        raise ApiError("Die Benachrichtigung ist zu groß.", "The notification is too large.", status=413, code="too-large")
+        raise ApiError(msg("orders_api_the_notification_is_too_large"), status=413, code="too-large")
     body = request.get_data(cache=False)[:MAX_NOTIFICATION_BYTES + 1]
     if len(body) > MAX_NOTIFICATION_BYTES:
-        raise ApiError("Die Benachrichtigung ist zu groß.", "The notification is too large.", status=413, code="too-large")
+        raise ApiError(msg("orders_api_the_notification_is_too_large_2"), status=413, code="too-large")
     try:
         order = o.service.payments.handle_notification(request.headers, body)
     except InvalidNotification as exc:
         log.warning("payment notification refused: %s", exc)
-        raise ApiError("Die Benachrichtigung ist nicht gültig signiert.", "The notification is not validly signed.",
+        raise ApiError(msg("orders_api_the_notification_is_not_validly_signed"),
                        status=401, code="invalid-signature") from None
     except PaymentError as exc:
         # The provider retries a notification that was not acknowledged.
         log.warning("payment notification: status query failed: %s", exc)
-        raise ApiError("Der Zahlungsstatus konnte nicht abgefragt werden.", "The payment status could not be queried.",
+        raise ApiError(msg("orders_api_the_payment_status_could_not_be"),
                        status=503, code="payment-service-unavailable") from None
     return jsonify({"status": "ok", "known": order is not None})

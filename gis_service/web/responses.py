@@ -13,22 +13,24 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import remove_entity_headers
 
 from cadastre.errors import CadastreError
+from catalogues import N_
 from gis_service.config import Settings
 from gis_service.map_faces import MapSource
 from gis_service.request_context import current_request_id
-from gis_service.web.i18n import choose_language, page_context
+from gis_service.web.i18n import choose_language, page_context, text
 
 log = logging.getLogger(__name__)
 
 _TITLES = {
-    400: ("Ungültige Anfrage", "Bad request"),
-    404: ("Nicht gefunden", "Not found"),
-    405: ("Methode nicht erlaubt", "Method not allowed"),
-    410: ("Nicht mehr verfügbar", "No longer available"),
-    413: ("Anfrage zu groß", "Request too large"),
-    429: ("Zu viele Anfragen", "Too many requests"),
-    500: ("Interner Fehler", "Internal error"),
-    503: ("Dienst vorübergehend nicht verfügbar", "Service temporarily unavailable"),
+    400: N_("status_title_400"),
+    403: N_("status_title_403"),
+    404: N_("status_title_404"),
+    405: N_("status_title_405"),
+    410: N_("status_title_410"),
+    413: N_("status_title_413"),
+    429: N_("status_title_429"),
+    500: N_("status_title_500"),
+    503: N_("status_title_503"),
 }
 
 
@@ -55,8 +57,8 @@ def problem_response(status: int, title: str, detail: str, code: str, headers: d
 
 
 def status_title(status: int, lang: str) -> str:
-    de, en = _TITLES.get(status, ("Fehler", "Error"))
-    return en if lang == "en" else de
+    title = _TITLES.get(status, N_("status_title_other"))
+    return text(title, lang)
 
 
 def tell_map_source(response: Response, source: MapSource, *, parcel_origin: str | None = None,
@@ -149,21 +151,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         lang = choose_language()
-        messages = {
-            404: ("Diese Adresse gibt es hier nicht.", "There is nothing at this address."),
-            405: ("Diese Methode ist hier nicht erlaubt.", "This method is not allowed here."),
-            413: ("Die Anfrage ist zu groß.", "The request is too large."),
-        }
-        de, en = messages.get(error.code or 400, (error.description or "Ungültige Anfrage.", error.description or "Bad request."))
-        return render_error(error.code or 400, en if lang == "en" else de, f"http-{error.code}")
+        messages = {404: N_("http_not_found"), 405: N_("http_method_not_allowed"), 413: N_("http_too_large")}
+        if error.code in messages:
+            message = text(messages[error.code], lang)
+        else:  # Werkzeug's own description (English) where there is one
+            message = error.description or text("http_bad_request", lang)
+        return render_error(error.code or 400, message, f"http-{error.code}")
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("unhandled error on %s", request.path)
         lang = choose_language()
-        message = ("Es ist ein unerwarteter Fehler aufgetreten. Bitte versuchen Sie es später erneut."
-                   if lang != "en" else "An unexpected error occurred. Please try again later.")
-        return render_error(500, message, "internal-error")
+        return render_error(500, text("internal_error", lang), "internal-error")
 
 
 def _origin(url: str | None) -> str | None:

@@ -24,6 +24,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from catalogues import N_, msg, text
 from gis_service.errors import ApiError
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.accounts import AccountError
@@ -39,6 +40,7 @@ from gis_service.web.responses import file_response
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
+STAFF_LANG = "de"  # the back office speaks German (its templates are German); the catalogue has English too
 
 ACTIONS = ("take", "produce", "attach", "complete", "reject", "cancel")
 CSV_LIMIT = 10_000
@@ -72,10 +74,10 @@ def _protect():
         # Byte-wise: compare_digest refuses str with non-ASCII characters (a TypeError, a 500, on a typed field).
         if not expected or not sent or not isinstance(expected, str) or not hmac.compare_digest(
                 expected.encode("utf-8"), sent.encode("utf-8", "surrogatepass")):
-            abort(400, description="Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es erneut.")
+            abort(400, description=text("staff_form_expired", STAFF_LANG))
         origin = request.headers.get("Origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-            abort(400, description="Die Anfrage kommt von einer fremden Seite.")
+            abort(400, description=text("staff_foreign_origin", STAFF_LANG))
     identity = session.get("staff")
     if isinstance(identity, dict):
         g.staff = orders().accounts.current(int(identity.get("id", 0)), int(identity.get("epoch", -1)))
@@ -97,7 +99,7 @@ def login_required(view):
         if g.get("staff") is None:
             if request.method == "GET":
                 return redirect(url_for("staff.login", next=request.full_path if request.query_string else request.path))
-            raise ApiError("Bitte melden Sie sich an.", "Please log in.", status=401, code="login-required")
+            raise ApiError(msg("staff_please_log_in"), status=401, code="login-required")
         return view(*args, **kwargs)
     return wrapper
 
@@ -107,7 +109,7 @@ def admin_required(view):
     @login_required
     def wrapper(*args, **kwargs):
         if not g.staff.is_admin:
-            raise ApiError("Dafür fehlt Ihnen die Berechtigung (nur Administration).", "Admins only.", status=403,
+            raise ApiError(msg("staff_admins_only"), status=403,
                            code="forbidden")
         return view(*args, **kwargs)
     return wrapper
@@ -269,10 +271,8 @@ def act(number: str, action: str):
     version = _form_version()
     actor = g.staff.actor
     messages = {
-        "take": "Auftrag übernommen.", "produce": "Auszug erzeugt.", "attach": "Datei angehängt.",
-        "complete": "Auftrag abgeschlossen; die Kundin bzw. der Kunde wird benachrichtigt.",
-        "reject": "Auftrag abgelehnt; die Kundin bzw. der Kunde wird benachrichtigt.",
-        "cancel": "Auftrag storniert.",
+        "take": N_("staff_done_take"), "produce": N_("staff_done_produce"), "attach": N_("staff_done_attach"),
+        "complete": N_("staff_done_complete"), "reject": N_("staff_done_reject"), "cancel": N_("staff_done_cancel"),
     }
     try:
         if action == "take":
@@ -283,10 +283,10 @@ def act(number: str, action: str):
             try:
                 upload = request.files.get("file")
             except RequestEntityTooLarge:
-                raise ApiError(f"Die Datei ist zu groß (höchstens {o.settings.orders.staff.max_upload_mb} MB).",
-                               "The file is too large.", status=413, code="too-large") from None
+                raise ApiError(msg("staff_file_too_large", most=o.settings.orders.staff.max_upload_mb),
+                               status=413, code="too-large") from None
             if upload is None or not upload.filename:
-                raise ApiError("Bitte wählen Sie eine Datei aus.", "Please choose a file.", status=422, code="file-missing")
+                raise ApiError(msg("staff_please_choose_a_file"), status=422, code="file-missing")
             actions.attach(number, actor, version, upload.filename, upload.read())
         elif action == "complete":
             actions.complete(number, actor, version, request.form.get("note", "").strip()[:2000] or None)
@@ -296,7 +296,7 @@ def act(number: str, action: str):
             actions.cancel(number, actor, version, request.form.get("reason", ""))
     except ApiError as exc:
         return _back_to_detail(number, exc.de, "error")
-    return _back_to_detail(number, messages[action], "ok")
+    return _back_to_detail(number, text(messages[action], STAFF_LANG), "ok")
 
 
 def _form_version() -> int:
@@ -304,7 +304,7 @@ def _form_version() -> int:
     try:
         return int(request.form.get("version", ""))
     except ValueError:
-        abort(400, description="Die Versionsangabe des Formulars fehlt.")
+        abort(400, description=text("staff_form_version_missing", STAFF_LANG))
 
 
 def _back_to_detail(number: str, message: str, category: str):
@@ -339,7 +339,7 @@ def create_user():
     except AccountError as exc:
         flash(exc.message, "error")
     else:
-        flash("Konto angelegt.", "ok")
+        flash(text("staff_account_created", STAFF_LANG), "ok")
     return redirect(url_for("staff.users"), 303)
 
 
@@ -354,14 +354,14 @@ def user_action(user_id: int, action: str):
             accounts.unlock(user_id)
         elif action in ("deactivate", "activate"):
             if action == "deactivate" and user_id == g.staff.id:
-                raise AccountError("Sie können Ihr eigenes Konto nicht deaktivieren.")
+                raise AccountError(msg("staff_cannot_deactivate_self"))
             accounts.set_active(user_id, action == "activate")
         else:
             abort(404)
     except AccountError as exc:
         flash(exc.message, "error")
     else:
-        flash("Gespeichert.", "ok")
+        flash(text("staff_saved", STAFF_LANG), "ok")
     return redirect(url_for("staff.users"), 303)
 
 
@@ -373,11 +373,10 @@ from gis_service.orders.late_cancellation import can_cancel_with_refund  # noqa:
 from gis_service.orders.refunds import refundable_cents  # noqa: E402
 
 MONEY_ACTIONS = {
-    "cancel-refund": "Auftrag storniert; die Gebühr wird erstattet, die Unterlagen sind widerrufen, "
-                     "die Kundin bzw. der Kunde wird benachrichtigt.",
-    "invoice-sent": "Versand der Rechnung vermerkt.",
-    "invoice-paid": "Zahlung der Rechnung vermerkt.",
-    "invoice-written-off": "Rechnung abgeschrieben.",
+    "cancel-refund": N_("staff_done_cancel_refund"),
+    "invoice-sent": N_("staff_done_invoice_sent"),
+    "invoice-paid": N_("staff_done_invoice_paid"),
+    "invoice-written-off": N_("staff_done_invoice_written_off"),
 }
 
 
@@ -414,7 +413,7 @@ def money_act(number: str, action: str):
             service.invoices.write_off(number, actor, version, day=form.get("date"), reason=form.get("reason", ""))
     except ApiError as exc:
         return _back_to_detail(number, exc.de, "error")
-    return _back_to_detail(number, MONEY_ACTIONS[action], "ok")
+    return _back_to_detail(number, text(MONEY_ACTIONS[action], STAFF_LANG), "ok")
 
 
 @blueprint.get("/kasse")
@@ -462,7 +461,7 @@ def _colleagues() -> list:
     return [user for user in orders().accounts.list() if user.active]
 
 
-BULK_DONE = {"take": "{n} von {total} Aufträgen übernommen.", "assign": "{n} von {total} Aufträgen an {who} zugewiesen."}
+BULK_DONE = {"take": N_("staff_bulk_taken"), "assign": N_("staff_bulk_assigned")}
 
 
 @blueprint.post("/bulk")
@@ -472,7 +471,7 @@ def bulk():
     service = orders().service
     action = request.form.get("bulk_action", "")
     if action not in ("take", "assign", "export"):
-        raise ApiError("Bitte wählen Sie eine Sammelaktion.", "Please choose a bulk action.", status=422,
+        raise ApiError(msg("staff_please_choose_a_bulk_action"), status=422,
                        code="bulk-action-missing")
     back = _safe_next(request.form.get("back"))
     try:
@@ -492,7 +491,7 @@ def bulk():
         flash(exc.de, "error")
         return redirect(back, 303)
     if outcome.done:
-        flash(BULK_DONE[action].format(n=len(outcome.done), total=len(selection), who=request.form.get("assignee", "")),
+        flash(text(BULK_DONE[action], STAFF_LANG, n=len(outcome.done), total=len(selection), who=request.form.get("assignee", "")),
               "ok")
     for number, why in outcome.failed:
         flash(f"{number}: {why}", "error")
@@ -509,7 +508,7 @@ def add_note(number: str):
             raise
         flash(exc.de, "error")
     else:
-        flash("Interne Notiz gespeichert.", "ok")
+        flash(text("staff_note_saved", STAFF_LANG), "ok")
     return redirect(url_for("staff.detail", number=number, _anchor="notes"), 303)
 # --- office notifications, outbox, queue counts, words (issue 11) -----------------------------------
 from flask import jsonify  # noqa: E402 - kept with the block it serves, to keep merges of this file apart
@@ -557,7 +556,7 @@ def counts():
     try:
         since = max(0, int(request.args.get("since", "0")))
     except ValueError:
-        raise ApiError("„since“ muss eine ganze Zahl sein.", "'since' must be a whole number.", status=400,
+        raise ApiError(msg("staff_since_must_be_a_whole_number"), status=400,
                        code="bad-since") from None
     return jsonify(orders().service.staff_outbox.counts(g.staff.username, since).as_dict())
 
@@ -582,7 +581,7 @@ def resend_mail(mail_id: int):
         flash(exc.de, "error")
         return redirect(url_for("staff.outbox"), 303)
     o.service.wake()
-    flash("Die E-Mail wird erneut gesendet.", "ok")
+    flash(text("staff_mail_resent", STAFF_LANG), "ok")
     if request.form.get("back") == "order" and number:
         return redirect(url_for("staff.detail", number=number), 303)
     return redirect(url_for("staff.outbox"), 303)

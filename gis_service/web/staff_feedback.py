@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 
+from catalogues import N_, text
 from gis_service.errors import ApiError
 from gis_service.orders.feedback import LIST_LIMIT, MARKS, STATUSES, FeedbackBox, status_text
-from gis_service.web.staff import _render, blueprint, login_required, orders
+from gis_service.web.staff import STAFF_LANG, _render, blueprint, login_required, orders
 
-MARKED = {"read": "Rückmeldung Nr. {n} als gelesen vermerkt.", "answered": "Rückmeldung Nr. {n} als beantwortet vermerkt."}
+MARKED = {"read": N_("feedback_marked_read"), "answered": N_("feedback_marked_answered")}
 
 
 def _box() -> FeedbackBox:
@@ -46,5 +47,5 @@ def mark_feedback(feedback_id: int, mark: str):
             raise
         flash(exc.de, "error")
     else:
-        flash(MARKED[mark].format(n=feedback_id), "ok")
+        flash(text(MARKED[mark], STAFF_LANG, n=feedback_id), "ok")
     return redirect(url_for("staff.feedback", status=back, _anchor=f"feedback-{feedback_id}"), 303)

@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from catalogues import msg
 from gis_service.errors import NotFound, bad_parameter
 from gis_service.tile_grid import GRID_ID, screen_resolution, wmts_capabilities
 from gis_service.tiles import TileService
@@ -24,14 +25,13 @@ def tile_service() -> TileService:
 
 def _index(name: str, text: str) -> int:
     if not _INDEX.fullmatch(text):
-        raise bad_parameter(name, "eine ganze Zahl ab 0 angeben.", "give a whole number from 0.")
+        raise bad_parameter(name, msg("tiles_give_a_whole_number_from_0"))
     return int(text)
 
 
 def _known_grid(grid: str) -> None:
     if grid != GRID_ID:
-        raise NotFound(f"Das Kachelschema „{grid}“ gibt es hier nicht; es gibt „{GRID_ID}“.",
-                       f"There is no tile matrix set '{grid}' here; there is '{GRID_ID}'.",
+        raise NotFound(msg("tiles_there_is_no_tile_matrix_set", grid=grid, GRID_ID=GRID_ID),
                        code="unknown-tile-matrix-set")
 
 

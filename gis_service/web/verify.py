@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
+from catalogues import msg
 from gis_service.errors import ApiError
 from gis_service.orders import issuing
 from gis_service.orders import verification as codes
@@ -63,7 +64,7 @@ def lookup():
     typed = typed.strip()[:200]
     code = codes.normalise(typed)
     if code is None:
-        error = text("verify_code_missing" if not typed else "verify_code_malformed", lang)
+        error = text("verify_code_missing", lang) if not typed else text("verify_code_malformed", lang)
         return _page("verify/lookup.html", lang, 400, typed=typed, error=error)
     return redirect(url_for("verify.record", code=codes.formatted(code), lang=lang), 303)
 
@@ -103,8 +104,7 @@ def check(code: str):
 def record_json(code: str):
     found = _record(code)
     if found is None:
-        raise ApiError("Zu diesem Prüfcode wurde kein Auszug ausgestellt.",
-                       "No extract was issued under this verification code.", status=404, code="verification-not-found")
+        raise ApiError(msg("verify_no_extract_was_issued_under_this"), status=404, code="verification-not-found")
     response = jsonify({**found.as_dict(), "page": url_for("verify.record", code=found.code, _external=True)})
     response.headers["Cache-Control"] = "no-store"
     return response

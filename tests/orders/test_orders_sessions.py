@@ -48,7 +48,7 @@ def test_one_message_for_wrong_and_locked(quiet_sqlite):
         accounts.authenticate(name, PASSWORD)
     with pytest.raises(AccountError) as unknown:
         accounts.authenticate("nobody-at-all", PASSWORD)
-    assert messages == {locked.value.message} == {unknown.value.message} == {LOGIN_REFUSED}
+    assert messages == {locked.value.message} == {unknown.value.message} == {LOGIN_REFUSED.render("de")}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from catalogues import in_languages
 from gis_service.web.ogc import CRS84, EPSG25832, FEATURES_ID, MAPS_ID, PROCESS_ID
 from gis_service.web.ogc.features import QUERYABLES
 
@@ -65,8 +66,7 @@ def pygeoapi_config(settings, source, instance: Path, url: str) -> dict:
         "metadata": {
             "identification": {
                 "title": settings.ogc.title,
-                "description": f"{name}: Flurstücke (OGC API – Features), Liegenschaftskarte (OGC API – Maps) "
-                               "und die maßstabsgetreue Vorschau (OGC API – Processes).",
+                "description": in_languages("ogc_description", name=name),
                 "keywords": ["ALKIS", "Liegenschaftskataster", "Flurstück", "Liegenschaftskarte"],
                 "keywords_type": "theme",
                 "terms_of_service": attribution,
@@ -79,8 +79,8 @@ def pygeoapi_config(settings, source, instance: Path, url: str) -> dict:
         "resources": {
             FEATURES_ID: {
                 "type": "collection",
-                "title": {"de": "Flurstücke", "en": "Parcels"},
-                "description": {"de": f"Flurstücke aus {name}", "en": f"Parcels from {name}"},
+                "title": in_languages("ogc_parcels_title"),
+                "description": in_languages("ogc_parcels_description", name=name),
                 "keywords": ["Flurstück", "ALKIS"],
                 "links": [],
                 "extents": {"spatial": spatial},
@@ -102,8 +102,8 @@ def pygeoapi_config(settings, source, instance: Path, url: str) -> dict:
             },
             MAPS_ID: {
                 "type": "collection",
-                "title": {"de": "Liegenschaftskarte", "en": "Cadastral map"},
-                "description": {"de": f"Die Liegenschaftskarte aus {name}", "en": f"The cadastral map from {name}"},
+                "title": in_languages("ogc_map_title"),
+                "description": in_languages("ogc_map_description", name=name),
                 "keywords": ["Liegenschaftskarte", "ALKIS"],
                 "links": [],
                 "extents": {"spatial": spatial},

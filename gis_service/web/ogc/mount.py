@@ -13,7 +13,8 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, r
 from werkzeug.datastructures import Headers
 
 from gis_service.web.ogc.config import MOUNT, write_documents
-from gis_service.web.responses import conditional_image, problem_response, tell_map_source
+from gis_service.web.i18n import choose_language, text
+from gis_service.web.responses import conditional_image, problem_response, status_title, tell_map_source
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ def _refuse_undecodable_bodies():
         try:
             request.get_data(cache=True).decode("utf-8")
         except UnicodeDecodeError:
-            return problem_response(400, "Ungültige Anfrage", "Der Inhalt der Anfrage ist kein UTF-8-Text.",
-                                    "invalid-encoding")
+            lang = choose_language()
+            return problem_response(400, status_title(400, lang), text("ogc_body_not_utf8", lang), "invalid-encoding")
     return None
 
 

@@ -6,49 +6,46 @@ from flask import current_app, g
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from cadastre.errors import CadastreError
+from catalogues import in_languages
 from gis_service.web.ogc import PROCESS_ID
 
 PROCESS_METADATA = {
     "version": "1.0.0",
     "id": PROCESS_ID,
-    "title": {"de": "Liegenschaftskarte – Vorschau", "en": "Cadastral map – preview"},
-    "description": {
-        "de": "Die maßstabsgetreue Vorschau eines Auszugs aus der Liegenschaftskarte für ein Flurstück "
-              "(kein amtlicher Auszug).",
-        "en": "The exact-scale preview of an extract of the cadastral map for one parcel (not an official extract).",
-    },
+    "title": in_languages("ogc_process_title"),
+    "description": in_languages("ogc_process_description"),
     "jobControlOptions": ["sync-execute"],
     "keywords": ["Liegenschaftskarte", "Flurstück", "ALKIS", "Vorschau"],
     "links": [],
     "inputs": {
         "parcel": {
-            "title": "Flurstück",
-            "description": "Flurstückskennzeichen (20 Zeichen) oder eine lesbare Form wie '059871-001-00090'",
+            "title": in_languages("ogc_input_parcel"),
+            "description": in_languages("ogc_input_parcel_description"),
             "schema": {"type": "string", "minLength": 1, "maxLength": 200},
             "minOccurs": 1,
             "maxOccurs": 1,
         },
         "scale": {
-            "title": "Maßstab",
-            "description": "Maßstabszahl, z. B. 1000 für 1:1000",
+            "title": in_languages("ogc_input_scale"),
+            "description": in_languages("ogc_input_scale_description"),
             "schema": {"type": "integer"},
             "minOccurs": 0,
             "maxOccurs": 1,
         },
         "paper": {
-            "title": "Papierformat",
+            "title": in_languages("ogc_input_paper"),
             "schema": {"type": "string", "enum": ["A4", "A3"]},
             "minOccurs": 0,
             "maxOccurs": 1,
         },
         "orientation": {
-            "title": "Ausrichtung",
+            "title": in_languages("ogc_input_orientation"),
             "schema": {"type": "string", "enum": ["portrait", "landscape"]},
             "minOccurs": 0,
             "maxOccurs": 1,
         },
         "dpi": {
-            "title": "Auflösung (dpi)",
+            "title": in_languages("ogc_input_dpi"),
             "schema": {"type": "integer", "minimum": 72, "maximum": 600},
             "minOccurs": 0,
             "maxOccurs": 1,
@@ -56,8 +53,8 @@ PROCESS_METADATA = {
     },
     "outputs": {
         "preview": {
-            "title": "Vorschau",
-            "description": "Die Seite als PNG",
+            "title": in_languages("ogc_output_preview"),
+            "description": in_languages("ogc_output_preview_description"),
             "schema": {"type": "string", "contentEncoding": "binary", "contentMediaType": "image/png"},
         }
     },

@@ -106,7 +106,7 @@ def _reference(app, z: int, x0: int, y0: int, size: int, margin: int) -> np.ndar
     """One GetMap of the whole block with a wide margin, cropped: what the map looks like without seams."""
     grid = app.extensions["gis_tiles"].grid
     bbox = grid.block_bbox(z, x0, y0, size, size, margin)
-    wms = app.extensions["gis_services"].faces.wms
+    wms = app.extensions["gis_services"].source.wms
     side = size * 256 + 2 * margin
     response = requests.get(wms.url, params=wms.get_map_params(bbox, side, side, 96), timeout=120)
     image = Image.open(io.BytesIO(response.content)).convert("RGB")
@@ -226,7 +226,7 @@ def test_upstream_down_serves_the_last_tile_marked_stale(counting_proxy, proxied
     assert good.status_code == 200 and good.headers["X-Map-Source"].startswith("upstream; date=")
     if mode == "down":
         counting_proxy.stop()  # nothing listens any more: connection refused
-        proxied_tiles.extensions["gis_services"].faces.wms.session.close()  # no kept-alive connection either
+        proxied_tiles.extensions["gis_services"].source.wms.session.close()  # no kept-alive connection either
     else:
         counting_proxy.mode = mode
     start = time.monotonic()

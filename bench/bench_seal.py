@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "orders")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 PARCEL = "05987100100090______"  # the order tests' parcel in the demo Gemarkung
 

@@ -209,43 +209,20 @@ def test_a_damaged_png_is_refused(page):
 def test_the_document_can_be_signed_by_pyhanko_afterwards(page, tmp_path):
     """An electronic seal is an incremental update: the PDF as made stays the first bytes of the signed one."""
     pytest.importorskip("pyhanko")
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.x509.oid import NameOID
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign import signers
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-    from pyhanko.keys import load_cert_from_pemder
+    from seal_support import PASSPHRASE, make_pki, pyhanko_status
 
-    from gis_service.orders.seal import outside_event_loop
+    from gis_service.config import SealSettings
+    from gis_service.orders.seal import load_sealer
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test-Siegel Katasteramt")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.KeyUsage(True, True, False, False, False, True, False, False, False), critical=True)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    (tmp_path / "seal.p12").write_bytes(pkcs12.serialize_key_and_certificates(
-        b"seal", key, cert, None, serialization.BestAvailableEncryption(b"secret")))
-    (tmp_path / "seal.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pki = make_pki()
+    (tmp_path / "seal.p12").write_bytes(pki.pkcs12)
+    sealer = load_sealer(SealSettings(pkcs12_path=tmp_path / "seal.p12"),
+                         environ={"GIS_SERVICE_SEAL_PASSPHRASE": PASSPHRASE})
 
     original = make_pdf(page)
-    signer = signers.SimpleSigner.load_pkcs12(str(tmp_path / "seal.p12"), passphrase=b"secret")
-    # pyHanko runs its coroutines with asyncio.run: outside the loop Playwright leaves running in the session
-    out = outside_event_loop(lambda: signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(original)),
-                                                      signers.PdfSignatureMetadata(field_name="Siegel"), signer=signer))
-    signed = out.getvalue()
+    signed = sealer.seal(original)
     assert signed.startswith(original)
-    reader = PdfFileReader(io.BytesIO(signed))
-    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(tmp_path / "seal.pem"))])
-    status = outside_event_loop(lambda: validate_pdf_signature(reader.embedded_signatures[0], context))
+    status = pyhanko_status(signed, pki)
     assert status.intact and status.valid
     # The sealed file still claims PDF/A-2b and keeps its rules: the signature's widget is printable
     # (flag 4), not hidden, and of zero size, which is what lets it go without an appearance stream.

@@ -505,30 +505,24 @@ class SearchSettings(_Strict):
     examples: SearchExamplesSettings = SearchExamplesSettings()
 
 
+# An optional e-mail address, checked like every other address in the settings when given.
+OptionalMailAddress = Annotated[str | None, AfterValidator(lambda value: _mail_address(value) if value else None)]
+
+
 class EnforcementBodySettings(_Strict):
     """Where a citizen turns when the office's answer to accessibility feedback does not help (BITV 2.0 § 7)."""
 
     name: str = Field("Ombudsstelle für barrierefreie Informationstechnik des Landes NRW", min_length=3, max_length=200)
     url: str = Field("https://www.lbbp.nrw.de/ombudsstelle", pattern=r"^https?://[^\s\"'<>]+$")
-    email: str | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        return _mail_address(value) if value else None
+    email: OptionalMailAddress = None
 
 
 class AccessibilityContactSettings(_Strict):
     """Who answers accessibility feedback; each missing value is taken from orders.office."""
 
     name: str | None = Field(None, min_length=3, max_length=200)
-    email: str | None = None  # also where the feedback form's messages are mailed
+    email: OptionalMailAddress = None  # also where the feedback form's messages are mailed
     phone: str | None = Field(None, max_length=50)
-
-    @field_validator("email")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        return _mail_address(value) if value else None
 
 
 class AccessibilitySettings(_Strict):
@@ -556,7 +550,7 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
-    accessibility: AccessibilitySettings = Field(default_factory=lambda: AccessibilitySettings())
+    accessibility: AccessibilitySettings = Field(default_factory=lambda: AccessibilitySettings())  # LocalText comes later
     instance_path: Path | None = None
     default_language: Literal["de", "en"] = "de"
     secret_key: str | None = None  # at least 32 bytes; default: a random one in the instance folder

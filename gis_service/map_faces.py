@@ -145,10 +145,6 @@ class MapFaceProvider(ABC):
         """The layout moved (by under half a pixel) to where this provider makes faces best; as it is by default."""
         return layout
 
-    def prefetch(self, layout: Layout, margin_px: int) -> bool:
-        """Start fetching, in the background, what faces near this one will need; whether anything was started."""
-        return False
-
     @abstractmethod
     def face(self, layout: Layout, *, encoded: bool = False) -> MapFace:
         """The face of exactly layout.bbox at layout.map_face_size_px and layout.dpi.

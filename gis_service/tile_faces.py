@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 
 # A face edge this close to a grid pixel edge counts as on it (float noise of bbox arithmetic).
 _ALIGNED_PX = 1e-6
-# Metatiles asked for at once: each is one upstream GetMap, so a page spanning four costs one wait, not four.
-_PARALLEL = 4
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tile-faces")
+# Metatiles asked for at once: each is one upstream GetMap, so a page spanning several costs one wait, not several.
+_PARALLEL = 8
+_POOL = ThreadPoolExecutor(max_workers=_PARALLEL, thread_name_prefix="tile-faces")
 # Background jobs making metatiles ahead (each a few GetMaps at most) that may wait at once; more are dropped.
 AHEAD_QUEUE = 8
 
@@ -98,9 +98,10 @@ class TileComposedFaces(MapFaceProvider):
         window = self.window(layout)
         if window is None:
             return self.faces.face(layout, encoded=encoded)
-        missing = [xy for xy in window.tiles if not self.available(window.z, *xy)]
+        costless = {xy: self.tiles.costless(window.z, *xy) for xy in window.tiles}
+        missing = [xy for xy, tile in costless.items() if tile is None]
         if not missing:
-            return self.compose(window)
+            return self.paste(window, costless)  # moving the print area: read once, nobody asked
         kept = all(self.tiles.cache.get(self.tiles.key(window.z, *xy)) is not None for xy in missing)
         try:
             face = self.faces.face(layout, encoded=encoded)
@@ -144,7 +145,7 @@ class TileComposedFaces(MapFaceProvider):
 
     def available(self, z: int, x: int, y: int) -> bool:
         """Whether a tile costs nothing now: current in the cache, or blank (away from the data)."""
-        return not self.tiles.has_data(z, x, y) or self.tiles.cached(z, x, y)
+        return self.tiles.costless(z, x, y) is not None
 
     def fetch(self, z: int, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], Tile]:
         """The tiles, one of each metatile first and those in parallel (each may be a GetMap), then the rest."""
@@ -157,7 +158,7 @@ class TileComposedFaces(MapFaceProvider):
         if len(leads) > 1:
             # The request's time budget (a context variable) goes along into the helper threads.
             futures = {xy: _POOL.submit(contextvars.copy_context().run, self.tiles.tile, z, *xy)
-                       for xy in leads[:_PARALLEL * 2]}
+                       for xy in leads[:_PARALLEL]}
             for xy, future in futures.items():
                 got[xy] = future.result()
         for xy in wanted:
@@ -166,7 +167,10 @@ class TileComposedFaces(MapFaceProvider):
         return got
 
     def compose(self, window: _Window) -> MapFace:
-        tiles = self.fetch(window.z, window.tiles)
+        """The face from its tiles, made (or kept ones served) where they are not current."""
+        return self.paste(window, self.fetch(window.z, window.tiles))
+
+    def paste(self, window: _Window, tiles: dict[tuple[int, int], Tile]) -> MapFace:
         size = window.tile_size
         with self.limiter.admit(window.width * window.height / 1_000_000):
             canvas = Image.new("RGB", (window.width, window.height), (255, 255, 255))
@@ -187,7 +191,7 @@ class TileComposedFaces(MapFaceProvider):
                     attribution = fallback.source.info().attribution
                 return MapFace(source, attribution=attribution, image_=canvas)
         made = [s.made for s in sources if s.made is not None]
-        origin = sources[0].origin if sources else ("local" if self.faces.cache_id.startswith("local:") else "upstream")
+        origin = sources[0].origin if sources else self.tiles.origin()
         return MapFace(MapSource(origin, min(made) if made else None), image_=canvas)
 
     # ------------------------------------------------------------------ fetching ahead

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -77,7 +76,7 @@ class TileService:
 
     def __init__(self, grid: TileGrid, faces: MapFaceProvider, cache: Cache, settings: TileSettings, *,
                  deadline: Callable[[], float], data_extent: Callable[[], tuple[float, float, float, float]],
-                 margin_m: float, retry_after: Callable[[], int] = lambda: 30, limiter: RenderLimiter | None = None):
+                 margin_m: float, limiter: RenderLimiter, retry_after: Callable[[], int] = lambda: 30):
         self.grid = grid
         self.faces = faces
         self.cache = cache
@@ -121,7 +120,7 @@ class TileService:
         entry = self.cache.get(key)
         currency = self.faces.currency()
         if entry is not None and self.cache.is_current(entry, currency):
-            return self._from_entry(entry, self._origin())
+            return self._from_entry(entry, self.origin())
         try:
             return self._made(z, x, y, key)
         except (UpstreamError, CadastreError) as error:
@@ -133,7 +132,17 @@ class TileService:
         entry = self.cache.get(self.key(z, x, y))
         return entry is not None and self.cache.is_current(entry, self.faces.currency())
 
-    def _origin(self) -> str:
+    def costless(self, z: int, x: int, y: int) -> Tile | None:
+        """The tile if it costs nothing now (blank, away from the data, or current in the cache), else None."""
+        if not self.has_data(z, x, y):
+            return self.blank
+        entry = self.cache.get(self.key(z, x, y))
+        if entry is not None and self.cache.is_current(entry, self.faces.currency()):
+            return self._from_entry(entry, self.origin())
+        return None
+
+    def origin(self) -> str:
+        """Where this service's freshly made tiles come from: drawn here, or the upstream."""
         return "local" if self.faces.cache_id.startswith("local:") else "upstream"
 
     @staticmethod
@@ -172,7 +181,7 @@ class TileService:
                 entry = self.cache.get(key)
                 if entry is not None and self.cache.is_current(entry, self.faces.currency()):
                     metrics.count_metatile("coalesced")
-                    return self._from_entry(entry, self._origin())
+                    return self._from_entry(entry, self.origin())
                 if self._free(meta):
                     break  # the other one gave up or failed: try ourselves
             else:
@@ -201,7 +210,7 @@ class TileService:
             currency = self.faces.currency()
             entry = self.cache.get(self.key(meta.z, *wanted))
             if entry is not None and self.cache.is_current(entry, currency):
-                return self._from_entry(entry, self._origin())
+                return self._from_entry(entry, self.origin())
             return self.render_metatile(meta, currency)[wanted]
 
     def render_metatile(self, meta: Metatile, currency: str | None) -> dict[tuple[int, int], Tile]:
@@ -214,7 +223,7 @@ class TileService:
         metrics.count_metatile("made")
         width, height = view.map_face_size_px
         # An upstream's PNG comes undecoded: decoding it is counted like any face's.
-        with self.limiter.admit(width * height / 1_000_000) if self.limiter is not None else nullcontext():
+        with self.limiter.admit(width * height / 1_000_000):
             image = face.image
         tiles: dict[tuple[int, int], Tile] = {}
         for x, y in meta.tiles():
@@ -222,7 +231,7 @@ class TileService:
             data = export.to_png(image.crop((left, top, left + size, top + size)))
             etag = _etag(data)
             entry = self.cache.put(self.key(meta.z, x, y), data, meta={"currency": currency, "etag": etag})
-            tiles[(x, y)] = Tile(data, MapSource.of_entry(self._origin(), entry), etag)
+            tiles[(x, y)] = Tile(data, MapSource.of_entry(self.origin(), entry), etag)
         return tiles
 
     # ------------------------------------------------------------------ seeding

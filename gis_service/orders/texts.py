@@ -4,10 +4,6 @@ from __future__ import annotations
 from catalogues import Message, N_, msg, text
 
 
-# Texts still written as {"de": …, "en": …} dictionaries are read until scripts/dict-texts-to-po moves them.
-ORDER_TEXTS: dict[str, dict[str, str]] = {}
-
-
 def in_language(message: Message, lang: str) -> str:
     return message.render(lang)
 

@@ -9,13 +9,11 @@ from flask_babel import Babel, Domain, get_locale
 
 import catalogues
 from cadastre.kennzeichen import quote_alternatives
-from gis_service.orders.texts import ORDER_TEXTS
 
 LANGUAGES = catalogues.LANGUAGES
 
-# Texts still written as {"de": …, "en": …} dictionaries (here in TEXTS.update({...}), or in orders.texts.ORDER_TEXTS)
-# are read until scripts/dict-texts-to-po moves them into the catalogues; tests/test_catalogues.py fails while any are.
-TEXTS: dict[str, dict[str, str]] = {}
+# The text of a message id in a language, placeholders filled: the pages' name for the catalogues' lookup.
+text = catalogues.text
 
 
 class _CatalogueDomain(Domain):
@@ -54,15 +52,6 @@ def choose_language(default: str = "de") -> str:
         if best:
             return best
     return default
-
-
-def text(key: str, lang: str, /, **values) -> str:
-    """The text of message id `key` in `lang`, `{name}` placeholders filled (catalogues.text)."""
-    entry = TEXTS.get(key) or ORDER_TEXTS.get(key)
-    if entry is None:
-        return catalogues.text(key, lang, **values)
-    template = entry.get(lang) or entry["de"]
-    return template.format(**values) if values else template
 
 
 def search_notice(result, lang: str) -> str | None:

@@ -48,7 +48,7 @@ class DocumentInfo:
 
 def page_pdf(
     layout: Layout,
-    face: Image.Image | bytes,
+    face: Image.Image | bytes | PngData,
     *,
     parcel_geometry,
     title: TitleBlock,
@@ -60,9 +60,10 @@ def page_pdf(
 ) -> bytes:
     """One tagged PDF/A-2b page exactly the paper size.
 
-    `face` is the map face as PNG bytes (embedded as they are when the PNG allows it) or an
-    image; it is placed at its natural size (pixels × 72 / dpi points), so printing at 100 %
-    reproduces the scale. Everything else is drawn from furniture.page_items, as the raster page is.
+    `face` is the map face as PNG bytes (embedded as they are when the PNG allows it), a PNG
+    already read (read_png; it must then be embeddable) or an image; it is placed at its natural
+    size (pixels × 72 / dpi points), so printing at 100 % reproduces the scale. Everything else
+    is drawn from furniture.page_items, as the raster page is.
     """
     qr_alt = None
     if title.verification_url:
@@ -337,7 +338,7 @@ def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _finish(drawing: _Drawing, face: Image.Image | bytes, info: DocumentInfo) -> bytes:
+def _finish(drawing: _Drawing, face: Image.Image | bytes | PngData, info: DocumentInfo) -> bytes:
     pdf = pikepdf.open(io.BytesIO(drawing.data))
     page = pdf.pages[0]
     resources = page.obj.Resources
@@ -389,7 +390,7 @@ def read_png(data: bytes) -> PngData:
         if len(body) != length or pos + 12 + length > len(data):
             raise ValueError("PNG is truncated")
         (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        if zlib.crc32(kind + body) != crc:
+        if zlib.crc32(body, zlib.crc32(kind)) != crc:
             raise ValueError(f"PNG chunk {kind!r} is corrupt")
         pos += 12 + length
         if kind == b"IHDR":
@@ -416,10 +417,13 @@ def png_embeddable(data: bytes) -> bool:
         return False
 
 
-def face_xobject(pdf: pikepdf.Pdf, face: Image.Image | bytes) -> pikepdf.Stream:
+def face_xobject(pdf: pikepdf.Pdf, face: Image.Image | bytes | PngData) -> pikepdf.Stream:
     """The map face as an image XObject. A PNG's deflated rows are PDF's Flate with PNG predictors,
-    so a PNG without alpha or interlacing goes in as it is; anything else is encoded once, losslessly."""
-    png = read_png(face) if isinstance(face, bytes) else None
+    so a PNG without alpha or interlacing goes in as it is; anything else is encoded once, losslessly.
+    A PNG already read (PngData) is not read again; it has no pixels to decode, so it must be embeddable."""
+    if isinstance(face, PngData) and not face.embeddable:
+        raise ValueError("a PNG read beforehand must be embeddable (not interlaced, without alpha)")
+    png = face if isinstance(face, PngData) else read_png(face) if isinstance(face, bytes) else None
     if png is None or not png.embeddable:
         image = face if isinstance(face, Image.Image) else _decoded(face)
         png = read_png(export.to_png(image if image.mode in ("RGB", "L") else image.convert("RGB")))

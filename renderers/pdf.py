@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 # reportlab writes its streams in ASCII85 unless told not to; pikepdf would only undo it again.
 rl_config.useA85 = 0
 
-POINTS_PER_INCH = 72.0
 FACE_XOBJECT = "/MapFace"
 # The highlight's hatching lies over its tint: this alpha makes the two together the raster's hatch alpha.
 HATCH_OVER_TINT_ALPHA = 1 - (1 - style.HIGHLIGHT_HATCH_ALPHA) / (1 - style.HIGHLIGHT_FILL_ALPHA)
@@ -88,7 +87,7 @@ class _Painter:
 
     def __init__(self, canvas, layout: Layout):
         self.canvas = canvas
-        self.k = POINTS_PER_INCH / layout.dpi
+        self.k = export.POINTS_PER_INCH / layout.dpi
         self.height = export.page_size_pt(layout)[1]
         self.next_mcid = 0
 

@@ -78,8 +78,8 @@ def page_pdf(
 @dataclass(frozen=True)
 class _Drawing:
     data: bytes
-    # (structure type, marked-content ids, alternative text) in reading order
-    elements: list[tuple[str, list[int], str | None]]
+    # (structure type, marked-content id, alternative text) in reading order
+    elements: list[tuple[str, int, str | None]]
 
 
 class _Painter:
@@ -183,7 +183,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
     c = rl_canvas.Canvas(out, pagesize=export.page_size_pt(layout), pageCompression=1, invariant=1,
                          initialFontName=_font_name("regular"), initialFontSize=10)
     p = _Painter(c, layout)
-    elements: list[tuple[str, list[int], str | None]] = []
+    elements: list[tuple[str, int, str | None]] = []
 
     # The map: face image, highlight, frame, ticks and coordinate labels are one figure.
     left, top, right, bottom = layout.map_face_px
@@ -197,7 +197,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
         if item.group == furniture.MAP:
             p.item(item)
     p.end()
-    elements.append(("Figure", [figure], alt_text))
+    elements.append(("Figure", figure, alt_text))
 
     if watermark:
         mark = furniture.watermark(watermark, right - left, bottom - top)
@@ -219,7 +219,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
             mcid = p.begin(item.role)
             p.item(item)
             p.end()
-            elements.append((item.role, [mcid], None))
+            elements.append((item.role, mcid, None))
 
     graphics = [item for item in items if item.group == furniture.GRAPHICS]
     if graphics:
@@ -227,14 +227,14 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
         for item in graphics:
             p.item(item)
         p.end()
-        elements.append(("Figure", [mcid], _graphics_alt(graphics, lang)))
+        elements.append(("Figure", mcid, _graphics_alt(graphics, lang)))
 
     code = [item for item in items if item.group == furniture.QR]
     if code:
         mcid = p.begin("Figure")
         p.filled_boxes(code)
         p.end()
-        elements.append(("Figure", [mcid], qr_alt))
+        elements.append(("Figure", mcid, qr_alt))
 
     c.showPage()
     c.save()
@@ -458,14 +458,13 @@ def _tag(pdf: pikepdf.Pdf, page: pikepdf.Page, elements, info: DocumentInfo) -> 
     document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=root, K=Array()))
     root.K = document
     by_mcid: dict[int, pikepdf.Object] = {}
-    for role, mcids, alt in elements:
+    for role, mcid, alt in elements:
         element = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name("/" + role), P=document, Pg=page.obj,
-                                               K=Array(mcids) if len(mcids) > 1 else mcids[0]))
+                                               K=mcid))
         if alt:
             element.Alt = String(alt)
         document.K.append(element)
-        for mcid in mcids:
-            by_mcid[mcid] = element
+        by_mcid[mcid] = element
     parents = Array([by_mcid[i] for i in range(len(by_mcid))])
     root.ParentTree = pdf.make_indirect(Dictionary(Nums=Array([0, pdf.make_indirect(parents)])))
     root.ParentTreeNextKey = 1

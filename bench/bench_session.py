@@ -207,8 +207,7 @@ class Citizen:
         self.pending: set = set()
         self.asked: list[str] = []  # what the page asked the service for, for --verbose
         self.last_activity = time.monotonic()
-        for event in ("request",):
-            self.page.on(event, self._started)
+        self.page.on("request", self._started)
         for event in ("requestfinished", "requestfailed"):
             self.page.on(event, self._ended)
         self.errors: list[str] = []
@@ -302,13 +301,15 @@ def run_session(citizen: Citizen, name: str, address: str) -> Session:
 
 
 def seed(app) -> int:
-    """Every metatile over the data's extent on every level, two at a time; how many there were."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Every metatile over the data's extent on every level, two at a time, as `gis-service seed` makes
+    them; how many there were."""
+    from gis_service.tiles import seed as seed_tiles
 
     tiles = app.extensions["gis_tiles"]
     metatiles = tiles.metatiles(app.extensions["gis_source"].info().extent, range(len(tiles.grid.matrices)))
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(tiles.seed, metatiles))
+    report = seed_tiles(tiles, metatiles, workers=2)
+    if report.failed:
+        raise RuntimeError(f"{report.failed} of {report.total} metatiles failed: {report.errors}")
     return len(metatiles)
 
 

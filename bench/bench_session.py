@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import requests  # noqa: E402
 
-from bench_upstream import load_serve, start_mapserver  # noqa: E402
+from bench_upstream import mapserver_missing, start_mapserver, upstream_source  # noqa: E402
 from gis_testing import GENEROUS_RATE_LIMITS  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -350,9 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                         help='more settings for the service as JSON, e.g. \'{"tiles": {"metatile_size": 8}}\'')
     args = parser.parse_args(argv)
 
-    serve = load_serve()
-    if reason := serve.missing_reason(args.dataset):
-        print(f"cannot serve {args.dataset}: {reason}", file=sys.stderr)
+    if missing := mapserver_missing(args.dataset):
+        print(missing, file=sys.stderr)
         return 2
     chromium = os.environ.get("GIS_SERVICE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not (ROOT / "gis_service" / "static" / "dist" / "embed.js").exists():
@@ -369,10 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     mapserver, upstream = start_mapserver(args.dataset, 4096)
     proxy = DelayProxy(upstream, args.delay_ms / 1000)
     instance = Path(tempfile.mkdtemp(prefix="bench-session-"))
-    land = "02" if args.dataset == "neuwerk" else "05"
     settings = load_settings(None, overrides={
         "instance_path": str(instance),
-        "source": {"type": "upstream", "wms": {"url": proxy.url}, "wfs": {"url": proxy.url}, "default_land": land},
+        "source": upstream_source(args.dataset, proxy.url),
         "limits": {"rate": GENEROUS_RATE_LIMITS},
         "logging": {"requests": False},
         **args.settings,

@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench_upstream import load_serve, median_ms, p90_ms, start_mapserver  # noqa: E402
+from bench_upstream import mapserver_missing, median_ms, p90_ms, start_mapserver, upstream_source  # noqa: E402
 
 TARGET_FACTOR, TARGET_EXTRA_MS = 1.15, 50.0
 
@@ -54,9 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raster", action="store_true", help="also time the old raster page path on the same faces")
     args = parser.parse_args(argv)
 
-    serve = load_serve()
-    if reason := serve.missing_reason(args.dataset):
-        print(f"cannot serve {args.dataset}: {reason}", file=sys.stderr)
+    if missing := mapserver_missing(args.dataset):
+        print(missing, file=sys.stderr)
         return 2
 
     from gis_service.app import create_app
@@ -64,10 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     from gis_service.orders.fulfilment import ExtractProducer, ExtractSpec
 
     mapserver, upstream = start_mapserver(args.dataset, args.maxsize)
-    land = "02" if args.dataset == "neuwerk" else "05"
     settings = load_settings(None, overrides={
         "instance_path": str(Path(tempfile.mkdtemp(prefix="bench-extract-"))),
-        "source": {"type": "upstream", "wms": {"url": upstream}, "wfs": {"url": upstream}, "default_land": land},
+        "source": upstream_source(args.dataset, upstream),
         "preview": {"scales": sorted({500, 1000, 2000, args.scale}), "default_scale": 1000},
     })
     app = create_app(settings)

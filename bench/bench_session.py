@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import requests  # noqa: E402
 
-from bench_upstream import load_serve, start_mapserver  # noqa: E402
+from bench_upstream import mapserver_missing, start_mapserver, upstream_source  # noqa: E402
 from gis_testing import GENEROUS_RATE_LIMITS  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -207,8 +207,7 @@ class Citizen:
         self.pending: set = set()
         self.asked: list[str] = []  # what the page asked the service for, for --verbose
         self.last_activity = time.monotonic()
-        for event in ("request",):
-            self.page.on(event, self._started)
+        self.page.on("request", self._started)
         for event in ("requestfinished", "requestfailed"):
             self.page.on(event, self._ended)
         self.errors: list[str] = []
@@ -302,13 +301,15 @@ def run_session(citizen: Citizen, name: str, address: str) -> Session:
 
 
 def seed(app) -> int:
-    """Every metatile over the data's extent on every level, two at a time; how many there were."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Every metatile over the data's extent on every level, two at a time, as `gis-service seed` makes
+    them; how many there were."""
+    from gis_service.tiles import seed as seed_tiles
 
     tiles = app.extensions["gis_tiles"]
     metatiles = tiles.metatiles(app.extensions["gis_source"].info().extent, range(len(tiles.grid.matrices)))
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(tiles.seed, metatiles))
+    report = seed_tiles(tiles, metatiles, workers=2)
+    if report.failed:
+        raise RuntimeError(f"{report.failed} of {report.total} metatiles failed: {report.errors}")
     return len(metatiles)
 
 
@@ -349,9 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                         help='more settings for the service as JSON, e.g. \'{"tiles": {"metatile_size": 8}}\'')
     args = parser.parse_args(argv)
 
-    serve = load_serve()
-    if reason := serve.missing_reason(args.dataset):
-        print(f"cannot serve {args.dataset}: {reason}", file=sys.stderr)
+    if missing := mapserver_missing(args.dataset):
+        print(missing, file=sys.stderr)
         return 2
     chromium = os.environ.get("GIS_SERVICE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not (ROOT / "gis_service" / "static" / "dist" / "embed.js").exists():
@@ -368,10 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     mapserver, upstream = start_mapserver(args.dataset, 4096)
     proxy = DelayProxy(upstream, args.delay_ms / 1000)
     instance = Path(tempfile.mkdtemp(prefix="bench-session-"))
-    land = "02" if args.dataset == "neuwerk" else "05"
     settings = load_settings(None, overrides={
         "instance_path": str(instance),
-        "source": {"type": "upstream", "wms": {"url": proxy.url}, "wfs": {"url": proxy.url}, "default_land": land},
+        "source": upstream_source(args.dataset, proxy.url),
         "limits": {"rate": GENEROUS_RATE_LIMITS},
         "logging": {"requests": False},
         **args.settings,

@@ -31,6 +31,18 @@ def load_serve():
     return module
 
 
+def mapserver_missing(dataset: str) -> str | None:
+    """Why MapServer cannot serve `dataset` here, as a sentence for stderr, or None when it can."""
+    reason = load_serve().missing_reason(dataset)
+    return f"cannot serve {dataset}: {reason}" if reason else None
+
+
+def upstream_source(dataset: str, url: str) -> dict:
+    """The service's "source" settings: WMS and WFS at `url` (MapServer, or a proxy before it), the dataset's Land."""
+    land = "02" if dataset == "neuwerk" else "05"
+    return {"type": "upstream", "wms": {"url": url}, "wfs": {"url": url}, "default_land": land}
+
+
 def start_mapserver(dataset: str, maxsize: int) -> tuple[subprocess.Popen, str]:
     import socket
 
@@ -76,9 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="MapServer MAXSIZE; the direct GetMap is one request, so the face must fit (A3 300 dpi: 8192)")
     args = parser.parse_args(argv)
 
-    serve = load_serve()
-    if reason := serve.missing_reason(args.dataset):
-        print(f"cannot serve {args.dataset}: {reason}", file=sys.stderr)
+    if missing := mapserver_missing(args.dataset):
+        print(missing, file=sys.stderr)
         return 2
 
     from waitress.server import create_server
@@ -90,10 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     # this process's interpreter lock with the service being measured.
     mapserver, upstream = start_mapserver(args.dataset, args.maxsize)
     instance = Path(tempfile.mkdtemp(prefix="bench-upstream-"))
-    land = "02" if args.dataset == "neuwerk" else "05"
     settings = load_settings(None, overrides={
         "instance_path": str(instance),
-        "source": {"type": "upstream", "wms": {"url": upstream}, "wfs": {"url": upstream}, "default_land": land},
+        "source": upstream_source(args.dataset, upstream),
         "preview": {"scales": sorted({500, 1000, 2000, args.scale}), "default_scale": 1000},
     })
     app = create_app(settings)
@@ -154,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     # fresh app, so that its parcel cache is empty.
     fresh = create_app(load_settings(None, overrides={
         "instance_path": str(Path(tempfile.mkdtemp(prefix="bench-upstream-fresh-"))),
-        "source": {"type": "upstream", "wms": {"url": upstream}, "wfs": {"url": upstream}, "default_land": land},
+        "source": upstream_source(args.dataset, upstream),
         "preview": {"scales": sorted({500, 1000, 2000, args.scale}), "default_scale": 1000},
     })).test_client()
     fresh.get("/healthz")

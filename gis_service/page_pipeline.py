@@ -129,18 +129,24 @@ class Page:
 
     def pdf(self, *, title: str, author: str = "", created: datetime | None = None) -> bytes:
         """The page as a tagged PDF/A-2b document; the map face goes in as the PNG it came as where it can."""
-        png = self.face.png
-        if png is not None and pdf.png_embeddable(png):
-            face: Image.Image | bytes = png
+        png = None
+        if self.face.png is not None:
+            try:
+                png = pdf.read_png(self.face.png)  # read once: page_pdf takes its rows as they are
+            except ValueError:
+                pass  # not a sound PNG: decoded below like any other face
+        if png is not None and png.embeddable:
+            face: Image.Image | pdf.PngData = png
         else:
             face_w, face_h = self.layout.map_face_size_px
             with self.limiter.admit(face_w * face_h / 1_000_000):
                 face = self.face.image  # decoded (if it came as PNG) and encoded again, once
-        info = pdf.DocumentInfo(title=title, subject=self.subject(), author=author,
+        subject = self.subject()
+        info = pdf.DocumentInfo(title=title, subject=subject, author=author,
                                 created=created or datetime.now(timezone.utc), lang=self.marking.lang)
         return pdf.page_pdf(self.layout, face, parcel_geometry=self.plan.parcel.geometry, title=self.title,
                             attribution=self.attribution, watermark=self.marking.watermark,
-                            heading=self.marking.heading, info=info, alt_text=self.subject())
+                            heading=self.marking.heading, info=info, alt_text=subject)
 
 
 class PagePipeline:

@@ -13,9 +13,7 @@ import catalogues
 from cadastre.model import Parcel
 from renderers import fonts, furniture, style
 from renderers.furniture import (  # noqa: F401  (re-exported: the names pages and tests know compose by)
-    CRS_LABEL,
     NOTE_COLOUR,
-    ORIENTATION_LABELS,
     TITLE_LANG,
     TitleBlock,
     format_coordinate,

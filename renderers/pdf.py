@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 # reportlab writes its streams in ASCII85 unless told not to; pikepdf would only undo it again.
 rl_config.useA85 = 0
 
-POINTS_PER_INCH = 72.0
 FACE_XOBJECT = "/MapFace"
 # The highlight's hatching lies over its tint: this alpha makes the two together the raster's hatch alpha.
 HATCH_OVER_TINT_ALPHA = 1 - (1 - style.HIGHLIGHT_HATCH_ALPHA) / (1 - style.HIGHLIGHT_FILL_ALPHA)
@@ -48,7 +47,7 @@ class DocumentInfo:
 
 def page_pdf(
     layout: Layout,
-    face: Image.Image | bytes,
+    face: Image.Image | bytes | PngData,
     *,
     parcel_geometry,
     title: TitleBlock,
@@ -60,9 +59,10 @@ def page_pdf(
 ) -> bytes:
     """One tagged PDF/A-2b page exactly the paper size.
 
-    `face` is the map face as PNG bytes (embedded as they are when the PNG allows it) or an
-    image; it is placed at its natural size (pixels × 72 / dpi points), so printing at 100 %
-    reproduces the scale. Everything else is drawn from furniture.page_items, as the raster page is.
+    `face` is the map face as PNG bytes (embedded as they are when the PNG allows it), a PNG
+    already read (read_png; it must then be embeddable) or an image; it is placed at its natural
+    size (pixels × 72 / dpi points), so printing at 100 % reproduces the scale. Everything else
+    is drawn from furniture.page_items, as the raster page is.
     """
     qr_alt = None
     if title.verification_url:
@@ -78,8 +78,8 @@ def page_pdf(
 @dataclass(frozen=True)
 class _Drawing:
     data: bytes
-    # (structure type, marked-content ids, alternative text) in reading order
-    elements: list[tuple[str, list[int], str | None]]
+    # (structure type, marked-content id, alternative text) in reading order
+    elements: list[tuple[str, int, str | None]]
 
 
 class _Painter:
@@ -87,7 +87,7 @@ class _Painter:
 
     def __init__(self, canvas, layout: Layout):
         self.canvas = canvas
-        self.k = POINTS_PER_INCH / layout.dpi
+        self.k = export.POINTS_PER_INCH / layout.dpi
         self.height = export.page_size_pt(layout)[1]
         self.next_mcid = 0
 
@@ -183,7 +183,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
     c = rl_canvas.Canvas(out, pagesize=export.page_size_pt(layout), pageCompression=1, invariant=1,
                          initialFontName=_font_name("regular"), initialFontSize=10)
     p = _Painter(c, layout)
-    elements: list[tuple[str, list[int], str | None]] = []
+    elements: list[tuple[str, int, str | None]] = []
 
     # The map: face image, highlight, frame, ticks and coordinate labels are one figure.
     left, top, right, bottom = layout.map_face_px
@@ -197,7 +197,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
         if item.group == furniture.MAP:
             p.item(item)
     p.end()
-    elements.append(("Figure", [figure], alt_text))
+    elements.append(("Figure", figure, alt_text))
 
     if watermark:
         mark = furniture.watermark(watermark, right - left, bottom - top)
@@ -219,7 +219,7 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
             mcid = p.begin(item.role)
             p.item(item)
             p.end()
-            elements.append((item.role, [mcid], None))
+            elements.append((item.role, mcid, None))
 
     graphics = [item for item in items if item.group == furniture.GRAPHICS]
     if graphics:
@@ -227,14 +227,14 @@ def _draw(layout: Layout, parcel_geometry, items: list[Item], watermark: str | N
         for item in graphics:
             p.item(item)
         p.end()
-        elements.append(("Figure", [mcid], _graphics_alt(graphics, lang)))
+        elements.append(("Figure", mcid, _graphics_alt(graphics, lang)))
 
     code = [item for item in items if item.group == furniture.QR]
     if code:
         mcid = p.begin("Figure")
         p.filled_boxes(code)
         p.end()
-        elements.append(("Figure", [mcid], qr_alt))
+        elements.append(("Figure", mcid, qr_alt))
 
     c.showPage()
     c.save()
@@ -337,7 +337,7 @@ def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _finish(drawing: _Drawing, face: Image.Image | bytes, info: DocumentInfo) -> bytes:
+def _finish(drawing: _Drawing, face: Image.Image | bytes | PngData, info: DocumentInfo) -> bytes:
     pdf = pikepdf.open(io.BytesIO(drawing.data))
     page = pdf.pages[0]
     resources = page.obj.Resources
@@ -389,7 +389,7 @@ def read_png(data: bytes) -> PngData:
         if len(body) != length or pos + 12 + length > len(data):
             raise ValueError("PNG is truncated")
         (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        if zlib.crc32(kind + body) != crc:
+        if zlib.crc32(body, zlib.crc32(kind)) != crc:
             raise ValueError(f"PNG chunk {kind!r} is corrupt")
         pos += 12 + length
         if kind == b"IHDR":
@@ -416,10 +416,13 @@ def png_embeddable(data: bytes) -> bool:
         return False
 
 
-def face_xobject(pdf: pikepdf.Pdf, face: Image.Image | bytes) -> pikepdf.Stream:
+def face_xobject(pdf: pikepdf.Pdf, face: Image.Image | bytes | PngData) -> pikepdf.Stream:
     """The map face as an image XObject. A PNG's deflated rows are PDF's Flate with PNG predictors,
-    so a PNG without alpha or interlacing goes in as it is; anything else is encoded once, losslessly."""
-    png = read_png(face) if isinstance(face, bytes) else None
+    so a PNG without alpha or interlacing goes in as it is; anything else is encoded once, losslessly.
+    A PNG already read (PngData) is not read again; it has no pixels to decode, so it must be embeddable."""
+    if isinstance(face, PngData) and not face.embeddable:
+        raise ValueError("a PNG read beforehand must be embeddable (not interlaced, without alpha)")
+    png = face if isinstance(face, PngData) else read_png(face) if isinstance(face, bytes) else None
     if png is None or not png.embeddable:
         image = face if isinstance(face, Image.Image) else _decoded(face)
         png = read_png(export.to_png(image if image.mode in ("RGB", "L") else image.convert("RGB")))
@@ -455,14 +458,13 @@ def _tag(pdf: pikepdf.Pdf, page: pikepdf.Page, elements, info: DocumentInfo) -> 
     document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=root, K=Array()))
     root.K = document
     by_mcid: dict[int, pikepdf.Object] = {}
-    for role, mcids, alt in elements:
+    for role, mcid, alt in elements:
         element = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name("/" + role), P=document, Pg=page.obj,
-                                               K=Array(mcids) if len(mcids) > 1 else mcids[0]))
+                                               K=mcid))
         if alt:
             element.Alt = String(alt)
         document.K.append(element)
-        for mcid in mcids:
-            by_mcid[mcid] = element
+        by_mcid[mcid] = element
     parents = Array([by_mcid[i] for i in range(len(by_mcid))])
     root.ParentTree = pdf.make_indirect(Dictionary(Nums=Array([0, pdf.make_indirect(parents)])))
     root.ParentTreeNextKey = 1

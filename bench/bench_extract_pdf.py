@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench_upstream import mapserver_missing, median_ms, p90_ms, start_mapserver, upstream_source  # noqa: E402
+from bench_upstream import mapserver_missing, median_ms, middle_square, p90_ms, start_mapserver, upstream_source  # noqa: E402
 
 TARGET_FACTOR, TARGET_EXTRA_MS = 1.15, 50.0
 
@@ -75,10 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     direct = requests.Session()
     print(f"MapServer {upstream} ({args.dataset}); extract at {settings.orders.extract.dpi} dpi", flush=True)
 
-    # Parcels in a 3 km square at the middle of the data (searches are limited to 10 km²).
-    minx, miny, maxx, maxy = services.source.info().extent
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    box = f"{cx - 1500},{cy - 1500},{cx + 1500},{cy + 1500}"
+    box = middle_square(services.source.info().extent)
     body = app.test_client().get("/api/v1/parcels", query_string={"bbox": box, "limit": 100}).get_json()
     keys = [f["id"] for f in body["parcels"]]
     random.Random(11).shuffle(keys)

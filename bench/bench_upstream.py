@@ -43,6 +43,13 @@ def upstream_source(dataset: str, url: str) -> dict:
     return {"type": "upstream", "wms": {"url": url}, "wfs": {"url": url}, "default_land": land}
 
 
+def middle_square(extent: tuple[float, float, float, float], side_m: float = 3000.0) -> str:
+    """A bbox parameter for a square at the middle of the data: parcel searches are limited to 10 km²."""
+    minx, miny, maxx, maxy = extent
+    cx, cy, half = (minx + maxx) / 2, (miny + maxy) / 2, side_m / 2
+    return f"{cx - half},{cy - half},{cx + half},{cy + half}"
+
+
 def start_mapserver(dataset: str, maxsize: int) -> tuple[subprocess.Popen, str]:
     import socket
 
@@ -118,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MapServer {upstream} ({args.dataset}); service {service}; cache {instance / 'cache'}", flush=True)
 
     # Parcels as a citizen meets them: found by a search first (the WFS answer is then known).
-    body = http.get(f"{service}/api/v1/parcels", params={"bbox": "0,0,1000000,10000000", "limit": 100}).json()
+    box = middle_square(app.extensions["gis_services"].source.info().extent)
+    body = http.get(f"{service}/api/v1/parcels", params={"bbox": box, "limit": 100}).json()
     keys = [f["id"] for f in body["parcels"]]
     random.Random(7).shuffle(keys)
     keys = keys[: args.previews + 5]

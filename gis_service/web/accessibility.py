@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -12,6 +11,7 @@ from gis_service.config import Settings
 from gis_service.orders.feedback import FIELDS, MAX_LENGTH, FeedbackBox, FeedbackInvalid, check_feedback
 from gis_service.web.i18n import choose_language, page_context, text
 from gis_service.web.limits import per_address, limited
+from gis_service.web.origins import foreign_origin
 
 # Under /embed: the statement is linked from the picker's pages and opens inside the same frame of the host form.
 blueprint = Blueprint("accessibility", __name__, url_prefix="/embed/barrierefreiheit")
@@ -125,8 +125,7 @@ def send():
     box = feedback_box()
     if box is None:
         abort(404)
-    origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    if foreign_origin():
         abort(400, description=text("a11y_foreign_origin", lang))
     # What is shown again in the form: a hostile size is cut, the check below still sees the whole field.
     values = {name: str(request.form.get(name, ""))[:MAX_LENGTH[name] + 100] for name in FIELDS}

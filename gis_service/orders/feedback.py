@@ -15,7 +15,7 @@ from gis_service.errors import ApiError
 from gis_service.orders.db import transaction, utcnow
 from gis_service.orders.errors import ActionError, FieldError
 from gis_service.orders.models import AccessibilityFeedback, MailMessage
-from gis_service.orders.office_mail import OFFICE_LANG
+from gis_service.orders.office_mail import OFFICE_LANG, queue_office_mail
 from gis_service.orders.urls import STAFF, Urls
 from gis_service.orders.validation import _CONTROL, _EMAIL, _LINE_BREAK
 
@@ -119,9 +119,7 @@ class FeedbackBox:
             session.add(row)
             session.flush()
             subject, body = self._mail(row)
-            mail = MailMessage(order_id=None, recipient=self.recipient, subject=subject, body=body, created_at=now,
-                               next_attempt_at=now, attempts=0, failed=False, audience="office")
-            session.add(mail)
+            mail = queue_office_mail(session, None, self.recipient, subject, body)
             session.flush()
             row.mail_id = mail.id
             number = row.id

@@ -27,7 +27,6 @@ from gis_service.orders.documents import (
 )
 from gis_service.orders.errors import ActionError, ConflictError, IdempotencyMismatch, InvalidTransition
 from gis_service.orders import issuing
-from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
 from gis_service.orders.refunds import Refunds, mark_for_refund
@@ -50,7 +49,7 @@ class CreateResult:
 
 class OrderActions:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, repository: OrderRepository,
-                 tokens: OrderTokens, outbox: Outbox, refunds: Refunds, producer: ExtractProducer,
+                 tokens: OrderTokens, outbox: Outbox, refunds: Refunds,
                  issuer: issuing.ExtractIssuer, store: FileStore, wake: Callable[[], None]):
         self.factory = factory
         self.settings = settings
@@ -58,7 +57,6 @@ class OrderActions:
         self.tokens = tokens
         self.outbox = outbox
         self.refunds = refunds
-        self.producer = producer
         self.issuer = issuer
         self.store = store
         self.wake = wake

@@ -56,22 +56,20 @@ def revoke_documents(order: Order, reason: str) -> list[Document]:
     The caller removes the files once the change is committed (FileStore.delete); name, size and SHA-256
     in the row and in the audit event keep what was delivered provable.
     """
-    revoked = order.current_documents
-    now = utcnow()
-    for document in revoked:
-        document.deleted_at = now
-    withdraw(revoked, reason)
-    return revoked
+    return _revoke(order.current_documents, reason)
 
 
 def supersede_extracts(order: Order) -> list[Document]:
     """The order's current extracts, replaced by a new one: withdrawn, and shown as superseded."""
-    previous = [d for d in order.current_documents if d.kind == "extract"]
+    return _revoke([d for d in order.current_documents if d.kind == "extract"], SUPERSEDED)
+
+
+def _revoke(documents: list[Document], reason: str) -> list[Document]:
     now = utcnow()
-    for document in previous:
+    for document in documents:
         document.deleted_at = now
-    withdraw(previous, SUPERSEDED)
-    return previous
+    withdraw(documents, reason)
+    return documents
 
 
 def revocation_record(documents: list[Document]) -> list[dict]:

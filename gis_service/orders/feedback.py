@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalogues import N_, msg, text
 from gis_service.errors import ApiError
 from gis_service.orders.db import transaction, utcnow
-from gis_service.orders.errors import ActionError, FieldError
+from gis_service.orders.errors import ActionError, FieldError, OrderValidationError
 from gis_service.orders.models import AccessibilityFeedback, MailMessage
-from gis_service.orders.office_mail import OFFICE_LANG
+from gis_service.orders.office_mail import OFFICE_LANG, queue_office_mail
 from gis_service.orders.urls import STAFF, Urls
 from gis_service.orders.validation import _CONTROL, _EMAIL, _LINE_BREAK
 
@@ -30,15 +30,6 @@ LIST_LIMIT = 200
 PURGE_BATCH = 500  # per round of the order tasks
 
 
-class FeedbackInvalid(ApiError):
-    """The form is incomplete or holds what cannot be stored; `errors` says which field and why."""
-
-    def __init__(self, errors: list[FieldError]):
-        self.errors = errors
-        super().__init__(msg("order_check_entries", details=lambda lang: " ".join(e.message(lang) for e in errors)),
-                         status=422, code="invalid-feedback")
-
-
 @dataclass(frozen=True)
 class CheckedFeedback:
     message: str
@@ -48,7 +39,7 @@ class CheckedFeedback:
 
 
 def check_feedback(form: Mapping) -> CheckedFeedback:
-    """The form's fields as they will be stored, or FeedbackInvalid naming every field that is not right."""
+    """The form's fields as they will be stored, or OrderValidationError naming every field that is not right."""
     errors: list[FieldError] = []
     values = {name: _text(form, name, errors) for name in FIELDS}
     if not values["message"] and not any(e.field == "message" for e in errors):
@@ -60,7 +51,7 @@ def check_feedback(form: Mapping) -> CheckedFeedback:
     if page and not _page_address(page):
         errors.append(FieldError("page_url", msg("feedback_please_enter_the_page_s_address")))
     if errors:
-        raise FeedbackInvalid(errors)
+        raise OrderValidationError(errors)
     return CheckedFeedback(message=values["message"], name=values["name"], email=email, page_url=page)
 
 
@@ -119,9 +110,7 @@ class FeedbackBox:
             session.add(row)
             session.flush()
             subject, body = self._mail(row)
-            mail = MailMessage(order_id=None, recipient=self.recipient, subject=subject, body=body, created_at=now,
-                               next_attempt_at=now, attempts=0, failed=False, audience="office")
-            session.add(mail)
+            mail = queue_office_mail(session, None, self.recipient, subject, body)
             session.flush()
             row.mail_id = mail.id
             number = row.id

@@ -56,6 +56,9 @@ class ExtractProducer:
             raise ExtractUnavailable(face.source.note("de") or office_text(N_("fulfilment_map_not_current")))
         return self.pipeline.compose(plan, self.marking(spec), face)
 
-    def produce(self, spec: ExtractSpec) -> bytes:
-        page = self.page(spec)
+    def pdf(self, page: Page, spec: ExtractSpec) -> bytes:
+        """The document of an official page."""
         return page.pdf(title=f"{self.settings.heading} {spec.order_number}", author=self.office.name)
+
+    def produce(self, spec: ExtractSpec) -> bytes:
+        return self.pdf(self.page(spec), spec)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -18,8 +15,6 @@ from gis_service.orders.fulfilment import ExtractProducer, ExtractSpec
 from gis_service.orders.models import Document, ExtractVerification, Order
 from gis_service.orders.seal import Sealer
 from gis_service.orders.storage import FileStore, StoredFile
-
-log = logging.getLogger(__name__)
 
 # Why an extract is no longer valid; the page words them (web/verify.py).
 SUPERSEDED, CANCELLED, REJECTED, REFUNDED = "superseded", "cancelled", "rejected", "refunded"
@@ -52,25 +47,15 @@ class ExtractIssuer:
         code = verification.new_code()
         spec = replace(spec, verification_code=verification.formatted(code),
                        verification_url=verification.verify_url(self.base_url, code))
-        data = self.producer.produce(spec)
+        page = self.producer.page(spec)
+        data = self.producer.pdf(page, spec)
         if self.sealer is not None:
             data = self.sealer.seal(data)
-        currency = self._data_currency(spec)  # before the file is stored: nothing after it may fail
+        # The "Stand der Daten" the title block prints.
+        currency = page.title.data_currency
         stored = self.store.save(data, "pdf")
         return IssuedExtract(stored=stored, code=code, sealed=self.sealer is not None, spec=spec,
-                             data_currency=currency, office=self.producer.office.name)
-
-    def _data_currency(self, spec: ExtractSpec) -> str | None:
-        # The same "Stand der Daten" the title block prints (PagePipeline.compose); the parcel was just looked
-        # up for the page, so asking again is answered from the parcel cache.
-        try:
-            currency = self.producer.pipeline.source.info().data_currency
-            if not currency:
-                currency = self.producer.plan(spec).parcel.aktualitaet
-        except Exception:  # noqa: BLE001 - the extract is made; its record then shows no data currency
-            log.warning("data currency of %s not found for its verification record", spec.order_number, exc_info=True)
-            return None
-        return str(currency)[:40] if currency else None
+                             data_currency=str(currency)[:40] if currency else None, office=self.producer.office.name)
 
 
 def record_issue(order: Order, document: Document, issued: IssuedExtract) -> ExtractVerification:
@@ -125,10 +110,6 @@ class VerificationRecord:
                 "scale": self.scale, "paper": self.paper, "orientation": self.orientation,
                 "data_currency": self.data_currency, "issued_on": self.issued_on.isoformat(), "office": self.office,
                 "sha256": self.sha256, "size": self.size, "sealed": self.sealed}
-
-    def matches(self, data: bytes) -> bool:
-        """Whether `data` is exactly the file issued."""
-        return hmac.compare_digest(hashlib.sha256(data).hexdigest(), self.sha256)
 
 
 def find_record(factory: sessionmaker[Session], text: str) -> VerificationRecord | None:

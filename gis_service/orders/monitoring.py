@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from gis_service.metrics import Reading
 from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import utcnow
+from gis_service.orders.feedback import STATUSES as FEEDBACK_STATUSES
+from gis_service.orders.issuing import WITHDRAWN_TEXTS
 from gis_service.orders.models import AccessibilityFeedback, ExtractVerification, MailMessage, Order, Payment
 from gis_service.orders.seal import Sealer
 
@@ -50,12 +52,12 @@ def order_readings(factory: sessionmaker[Session]) -> list[Reading]:
                                 "waited for a worker (paid, or its production lease ran out)", max(overdue or [0.0])))
         found = dict(session.execute(select(AccessibilityFeedback.status, func.count())
                                      .group_by(AccessibilityFeedback.status)).all())
-        for status in ("new", "read", "answered"):  # all three, so an alert on "new" sees a zero too
+        for status in FEEDBACK_STATUSES:  # all three, so an alert on "new" sees a zero too
             readings.append(Reading("gis_accessibility_feedback", "Accessibility feedback messages by state",
                                     found.get(status, 0), {"state": status}))
         issued = dict(session.execute(select(func.coalesce(ExtractVerification.withdrawn_reason, "valid"), func.count())
                                       .group_by(ExtractVerification.withdrawn_reason)).all())
-        for state in ("valid", "superseded", "cancelled", "rejected", "refunded"):
+        for state in ("valid", *WITHDRAWN_TEXTS):
             readings.append(Reading("gis_extracts_issued", "Official extracts issued with a verification code: still "
                                     "valid, or withdrawn and why", issued.get(state, 0), {"state": state}))
     return readings

@@ -125,7 +125,7 @@ class OfficeMail:
                 body = f"{self._line(notice)}\n\n{self._link(notice)}\n\n{text('office_footer', OFFICE_LANG)}\n"
                 recipients = self.recipients(notice.product_id)
                 for recipient in recipients:
-                    _queue(session, notice.order_id, recipient, subject, body)
+                    queue_office_mail(session, notice.order_id, recipient, subject, body)
                 return len(recipients)
         except IntegrityError:
             return 0
@@ -174,7 +174,7 @@ class OfficeMail:
                         subject = text("office_digest_subject", OFFICE_LANG, date=date_text, n=len(lines))
                     body = text("office_digest_body", OFFICE_LANG, lines="\n".join(lines),
                                 all_orders=f"{self.urls.base}/staff/", footer=text("office_footer", OFFICE_LANG))
-                    _queue(session, None, recipient, subject, body)
+                    queue_office_mail(session, None, recipient, subject, body)
                 return len(by_recipient)
         except IntegrityError:
             return 0
@@ -185,7 +185,10 @@ class OfficeMail:
         return text(PAYMENT_PROBLEMS[action], OFFICE_LANG) if action in PAYMENT_PROBLEMS else ""
 
 
-def _queue(session: Session, order_id: int | None, recipient: str, subject: str, body: str) -> None:
+def queue_office_mail(session: Session, order_id: int | None, recipient: str, subject: str, body: str) -> MailMessage:
+    """An office mail added to the outbox (sent by the order worker); returned unflushed, without its id yet."""
     now = utcnow()
-    session.add(MailMessage(order_id=order_id, recipient=recipient, subject=subject[:250], body=body, created_at=now,
-                            next_attempt_at=now, attempts=0, failed=False, audience="office"))
+    mail = MailMessage(order_id=order_id, recipient=recipient, subject=subject[:250], body=body, created_at=now,
+                       next_attempt_at=now, attempts=0, failed=False, audience="office")
+    session.add(mail)
+    return mail

@@ -15,7 +15,6 @@ from gis_service.orders import lifecycle as lc
 from gis_service.orders.db import utcnow
 from gis_service.orders.documents import add_extract, extract_spec
 from gis_service.orders.errors import ConflictError, InvalidTransition
-from gis_service.orders.fulfilment import ExtractProducer
 from gis_service.orders.issuing import ExtractIssuer, record_issue
 from gis_service.orders.models import Order
 from gis_service.orders.outbox import Outbox
@@ -28,13 +27,12 @@ log = logging.getLogger(__name__)
 
 class AutomaticProduction:
     def __init__(self, *, factory: sessionmaker[Session], settings: OrdersSettings, repository: OrderRepository,
-                 outbox: Outbox, producer: ExtractProducer, issuer: ExtractIssuer, store: FileStore,
+                 outbox: Outbox, issuer: ExtractIssuer, store: FileStore,
                  wake: Callable[[], None]):
         self.factory = factory
         self.settings = settings
         self.repository = repository
         self.outbox = outbox
-        self.producer = producer
         self.issuer = issuer
         self.store = store
         self.wake = wake

@@ -79,19 +79,21 @@ class Sealer:
             embed_validation_info=self.long_term, validation_context=self.validation_context,
             use_pades_lta=False)
         reserved = self._reserved
+
+        def sign(room: int | None):  # None: pyHanko estimates the room for the signature
+            return outside_event_loop(lambda: signers.sign_pdf(
+                IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
+                timestamper=self.timestamper, bytes_reserved=room))
+
         try:
             try:
-                out = outside_event_loop(lambda: signers.sign_pdf(
-                    IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                    timestamper=self.timestamper, bytes_reserved=reserved))
+                out = sign(reserved)
             except Exception:
                 if reserved is None:
                     raise
                 # A larger answer than before (a timestamp authority's, say): estimate again.
                 self._reserved = reserved = None
-                out = outside_event_loop(lambda: signers.sign_pdf(
-                    IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=self.signer,
-                    timestamper=self.timestamper))
+                out = sign(None)
         except Exception as exc:  # noqa: BLE001 - pyHanko raises many kinds; the order then goes to staff
             raise SealError(f"sealing failed: {exc.__class__.__name__}: {exc}") from exc
         sealed = out.getvalue()

@@ -62,12 +62,12 @@ class OrderService:
         self.refunds = Refunds(factory=factory, repository=self.repository, provider=provider)
         self.issuer = ExtractIssuer(producer, store, urls.base, sealer)
         self.actions = OrderActions(factory=factory, settings=settings, repository=self.repository, tokens=self.tokens,
-                                    outbox=self.outbox, refunds=self.refunds, producer=producer, issuer=self.issuer,
+                                    outbox=self.outbox, refunds=self.refunds, issuer=self.issuer,
                                     store=store, wake=self._wake_worker)
         self.confirmation = AddressConfirmation(factory=factory, settings=settings, repository=self.repository,
                                                 tokens=self.tokens, actions=self.actions)
         self.production = AutomaticProduction(factory=factory, settings=settings, repository=self.repository,
-                                              outbox=self.outbox, producer=producer, issuer=self.issuer,
+                                              outbox=self.outbox, issuer=self.issuer,
                                               store=store, wake=self._wake_worker)
         self.payments = PaymentReconciler(factory=factory, settings=settings, repository=self.repository,
                                           tokens=self.tokens, urls=urls, outbox=self.outbox, refunds=self.refunds,

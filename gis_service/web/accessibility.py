@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from gis_service.config import Settings
-from gis_service.orders.feedback import FIELDS, MAX_LENGTH, FeedbackBox, FeedbackInvalid, check_feedback
+from gis_service.orders.errors import OrderValidationError
+from gis_service.orders.feedback import FIELDS, MAX_LENGTH, FeedbackBox, check_feedback
 from gis_service.web.i18n import choose_language, page_context, text
 from gis_service.web.limits import per_address, limited
+from gis_service.web.order_pages import errors_by_field
+from gis_service.web.origins import foreign_origin
 
 # Under /embed: the statement is linked from the picker's pages and opens inside the same frame of the host form.
 blueprint = Blueprint("accessibility", __name__, url_prefix="/embed/barrierefreiheit")
@@ -96,12 +98,11 @@ def _render(template: str, lang: str, status: int = 200, **values) -> Response:
     return response
 
 
-def _statement(lang: str, status: int = 200, values: dict | None = None, error: FeedbackInvalid | None = None,
+def _statement(lang: str, status: int = 200, values: dict | None = None, error: OrderValidationError | None = None,
                refusal: str | None = None) -> Response:
-    errors = {e.field: e.message(lang) for e in reversed(error.errors)} if error else {}
-    return _render("accessibility/statement.html", lang, status, values=values or {}, error=error, errors=errors,
-                   refusal=refusal, form_enabled=feedback_box() is not None, form_token=form_token(),
-                   max_message=MAX_LENGTH["message"])
+    return _render("accessibility/statement.html", lang, status, values=values or {}, error=error,
+                   errors=errors_by_field(error, lang), refusal=refusal, form_enabled=feedback_box() is not None,
+                   form_token=form_token(), max_message=MAX_LENGTH["message"])
 
 
 @blueprint.get("/")
@@ -125,8 +126,7 @@ def send():
     box = feedback_box()
     if box is None:
         abort(404)
-    origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    if foreign_origin():
         abort(400, description=text("a11y_foreign_origin", lang))
     # What is shown again in the form: a hostile size is cut, the check below still sees the whole field.
     values = {name: str(request.form.get(name, ""))[:MAX_LENGTH[name] + 100] for name in FIELDS}
@@ -134,7 +134,7 @@ def send():
         return _statement(lang, 400, values, refusal=text("a11y_form_expired", lang))
     try:
         checked = check_feedback({name: request.form.get(name) for name in FIELDS})
-    except FeedbackInvalid as exc:
+    except OrderValidationError as exc:
         return _statement(lang, 422, values, error=exc)
     number = box.submit(checked, lang)
     setattr(g, FEEDBACK_SENT, True)

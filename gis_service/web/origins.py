@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import request
+
 _OTHER_NAME = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 
 
@@ -28,3 +30,9 @@ def server_origins(origin: str) -> set[str]:
     own = origin.rstrip("/").lower()
     twin = loopback_twin(own)
     return {own, twin} if twin else {own}
+
+
+def foreign_origin() -> bool:
+    """Whether the request's Origin header names another server than the one it was sent to (a cross-site post)."""
+    origin = request.headers.get("Origin")
+    return bool(origin) and origin != "null" and urlsplit(origin).netloc != request.host

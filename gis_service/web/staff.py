@@ -7,7 +7,6 @@ import logging
 import secrets
 from datetime import date
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -36,6 +35,7 @@ from gis_service.orders.staff_search import DEFAULT_SORT, SORT_COLUMNS
 from gis_service.orders.installation import Orders
 from gis_service.page_request import PreviewRequest
 from gis_service.web.limits import Declared, account_key, limited, per_address
+from gis_service.web.origins import foreign_origin
 from gis_service.web.responses import file_response
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,7 @@ def _protect():
         if not expected or not sent or not isinstance(expected, str) or not hmac.compare_digest(
                 expected.encode("utf-8"), sent.encode("utf-8", "surrogatepass")):
             abort(400, description=text("staff_form_expired", STAFF_LANG))
-        origin = request.headers.get("Origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        if foreign_origin():
             abort(400, description=text("staff_foreign_origin", STAFF_LANG))
     identity = session.get("staff")
     if isinstance(identity, dict):

@@ -16,10 +16,17 @@ def _box() -> FeedbackBox:
     return orders().service.feedback
 
 
+def _counts() -> dict[str, int]:
+    """The messages by state, counted once per request (the list's tabs and the navigation both show them)."""
+    if "staff_feedback_counts" not in g:
+        g.staff_feedback_counts = _box().counts()
+    return g.staff_feedback_counts
+
+
 @blueprint.app_template_global("staff_feedback_new")
 def _new_count() -> int:
     """The navigation's count of messages nobody has read yet."""
-    return _box().counts()["new"]
+    return _counts()["new"]
 
 
 @blueprint.get("/barrierefreiheit")
@@ -29,7 +36,7 @@ def feedback():
     if state not in (*STATUSES, "all"):
         state = "new"
     box = _box()
-    return _render("staff/feedback.html", items=box.list(None if state == "all" else state), counts=box.counts(),
+    return _render("staff/feedback.html", items=box.list(None if state == "all" else state), counts=_counts(),
                    state=state, states=STATUSES, feedback_status=status_text, limit=LIST_LIMIT)
 
 

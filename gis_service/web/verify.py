@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from catalogues import msg
+from gis_service.config import VerificationSettings
 from gis_service.errors import ApiError
 from gis_service.orders import issuing
 from gis_service.orders import verification as codes
@@ -46,8 +47,12 @@ def _page(template: str, lang: str, status: int = 200, **values) -> Response:
     return response
 
 
+def _settings() -> VerificationSettings:
+    return current_app.extensions["gis_settings"].orders.verification
+
+
 def _max_upload_bytes() -> int:
-    return current_app.extensions["gis_settings"].orders.verification.max_upload_mb * 1024 * 1024
+    return _settings().max_upload_mb * 1024 * 1024
 
 
 def _record(code_text: str) -> issuing.VerificationRecord | None:
@@ -121,7 +126,7 @@ def _record_page(found: issuing.VerificationRecord, lang: str, status: int = 200
     return _page("verify/record.html", lang, status, record=found,
                  product_label=product.name.get(lang) if product else found.product_name,
                  issued=_date(found.issued_on, lang), withdrawn=_date(found.withdrawn_on, lang),
-                 currency=_date(found.data_currency, lang), max_upload_mb=_max_upload_bytes() // (1024 * 1024),
+                 currency=_date(found.data_currency, lang), max_upload_mb=_settings().max_upload_mb,
                  size=_number(found.size, lang), check_url=url_for("verify.check", code=found.code) + "?" +
                  urlencode({"lang": lang}), **values)
 

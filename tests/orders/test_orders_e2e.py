@@ -269,7 +269,7 @@ def test_failed_production_goes_to_staff_and_citizen_is_told(quiet, simulator, s
     def broken(spec):
         raise RuntimeError("Kartendienst antwortet nicht")
 
-    monkeypatch.setattr(quiet.service.production.producer, "produce", broken)
+    monkeypatch.setattr(quiet.service.issuer.producer, "page", broken)
     back = pay_order(quiet, simulator, number, token)  # the return tries to produce at once
     page = requests.get(absolute(quiet, back.headers["Location"]), timeout=10).text
     assert "konnte nicht sofort erstellt werden" in page
